@@ -1,0 +1,193 @@
+"""dualbook's exceptions: one class per SQLSTATE of the SQL API's error catalog.
+
+The catalog lives once, in SQL (``ledger.error_codes``, documented in docs/sql-api.md); this module mirrors it
+so callers can ``except dualbook.errors.LimitExceeded``. A test checks that both agree. Classes register
+themselves by SQLSTATE (the pattern of psycopg's own ``errors`` module); :func:`lookup` finds one.
+
+Hierarchy::
+
+    DualbookError
+    ├── ClusterError, ConfigError                 (this machine / configuration)
+    └── LedgerError                               (raised by the database, carries sqlstate/detail/hint)
+        ├── ValidationError                       (the request itself is wrong: fix it, do not retry)
+        ├── ConflictError                         (the request clashes with the ledger's state)
+        └── InfrastructureError                   (the transaction is unusable / the database refused)
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+_REGISTRY: dict[str, type[LedgerError]] = {}
+
+
+class DualbookError(Exception):
+    """Base class of every error dualbook raises."""
+
+
+class ClusterError(DualbookError):
+    """The embedded PostgreSQL cluster could not be created, started or stopped."""
+
+
+class ConfigError(DualbookError):
+    """Configuration is wrong or a server cannot be reached (DATABASE_URL, sqitch, ...)."""
+
+
+class LedgerError(DualbookError):
+    """An error raised by the ledger's SQL API, identified by its SQLSTATE."""
+
+    sqlstate: ClassVar[str | None] = None
+    name: ClassVar[str] = "ledger_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        sqlstate: str | None = None,
+        detail: str | None = None,
+        hint: str | None = None,
+        cause: BaseException | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+        self.hint = hint
+        self.cause = cause
+        if sqlstate is not None:
+            self._sqlstate = sqlstate
+
+    def __init_subclass__(cls, code: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            if code in _REGISTRY:
+                raise TypeError(f"SQLSTATE {code} registered twice")
+            cls.sqlstate = code
+            _REGISTRY[code] = cls
+
+    @property
+    def code(self) -> str | None:
+        """The SQLSTATE this error carries."""
+        return getattr(self, "_sqlstate", None) or self.sqlstate
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.detail:
+            parts.append(f"DETAIL: {self.detail}")
+        return " ".join(parts)
+
+
+class ValidationError(LedgerError):
+    """The request is malformed or breaks a rule by itself; retrying the same request cannot succeed."""
+
+
+class ConflictError(LedgerError):
+    """The request is well-formed but conflicts with the ledger's current state."""
+
+
+class InfrastructureError(LedgerError):
+    """The database refused the call for a reason outside the request (isolation, privileges, ...)."""
+
+
+# --- validation (LD1xx) ------------------------------------------------------------------------
+class InvalidArgument(ValidationError, code="LD101"):
+    name = "invalid_argument"
+
+
+class UnbalancedEntry(ValidationError, code="LD102"):
+    name = "unbalanced_entry"
+
+
+class ZeroAmount(ValidationError, code="LD103"):
+    name = "zero_amount"
+
+
+class TooManyLegs(ValidationError, code="LD104"):
+    name = "too_many_legs"
+
+
+class MetadataTooLarge(ValidationError, code="LD105"):
+    name = "metadata_too_large"
+
+
+class AmountOutOfRange(ValidationError, code="LD106"):
+    name = "amount_out_of_range"
+
+
+class CurrencyMismatch(ValidationError, code="LD107"):
+    name = "currency_mismatch"
+
+
+class UnknownCurrency(ValidationError, code="LD108"):
+    name = "unknown_currency"
+
+
+class TooFewLegs(ValidationError, code="LD109"):
+    name = "too_few_legs"
+
+
+# --- conflicts with state (LD2xx) ---------------------------------------------------------------
+class UnknownAccount(ConflictError, code="LD201"):
+    name = "unknown_account"
+
+
+class AccountClosed(ConflictError, code="LD202"):
+    name = "account_closed"
+
+
+class LimitExceeded(ConflictError, code="LD203"):
+    name = "limit_exceeded"
+
+
+class AssertionFailed(ConflictError, code="LD204"):
+    name = "assertion_failed"
+
+
+class IdempotencyConflict(ConflictError, code="LD205"):
+    name = "idempotency_conflict"
+
+
+class AccountExists(ConflictError, code="LD206"):
+    name = "account_exists"
+
+
+class AccountNotZero(ConflictError, code="LD207"):
+    name = "account_not_zero"
+
+
+class UnknownEntry(ConflictError, code="LD208"):
+    name = "unknown_entry"
+
+
+class AlreadyReversed(ConflictError, code="LD209"):
+    name = "already_reversed"
+
+
+class UnknownBook(ConflictError, code="LD210"):
+    name = "unknown_book"
+
+
+class BalanceOutOfRange(ConflictError, code="LD211"):
+    name = "balance_out_of_range"
+
+
+class CurrencyExists(ConflictError, code="LD212"):
+    name = "currency_exists"
+
+
+# --- infrastructure / integrity (LD3xx) ---------------------------------------------------------
+class NotSerializable(InfrastructureError, code="LD301"):
+    name = "not_serializable"
+
+
+class AppendOnlyViolation(InfrastructureError, code="LD302"):
+    name = "append_only_violation"
+
+
+def lookup(sqlstate: str) -> type[LedgerError] | None:
+    """The exception class registered for a SQLSTATE, or None."""
+    return _REGISTRY.get(sqlstate)
+
+
+def registry() -> dict[str, type[LedgerError]]:
+    """A copy of the SQLSTATE -> class registry (used by the catalog consistency test)."""
+    return dict(_REGISTRY)
