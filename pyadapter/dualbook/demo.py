@@ -20,6 +20,5 @@ def run_demo(datadir: Path | None) -> None:
     click.echo("demo: deployed changes:")
     migrate.status(target.url)
     if target.embedded is not None:
-        click.echo(
-            f"demo: the cluster keeps running; stop it with '.venv/bin/dualbook db stop' (data: {target.embedded.datadir})"
-        )
+        click.echo(f"demo: the cluster keeps running (data: {target.embedded.datadir})")
+        click.echo("demo: stop it with '.venv/bin/dualbook db stop'")
