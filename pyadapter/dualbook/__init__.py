@@ -1,7 +1,53 @@
 """dualbook: a strongly-consistent double-entry ledger on PostgreSQL.
 
 The SQL API (schema ``ledger``) holds every business rule; this package starts an embedded cluster, deploys
-the schema with Sqitch, and calls the API.
+the schema with Sqitch, and calls the API::
+
+    from dualbook import Ledger, debit, credit
+
+    with Ledger.connect(url) as ledger:
+        ledger.post_entry("payment:1", [debit("wallet:1", 500, "USD"), credit("merchant:7", 500, "USD")])
 """
 
+from dualbook.aio import AsyncLedger
+from dualbook.calls import (
+    AccountResult,
+    AccountRow,
+    Balance,
+    BalanceAssertion,
+    Entry,
+    EntryLeg,
+    Leg,
+    PostResult,
+    Violation,
+    credit,
+    debit,
+)
+from dualbook.ledger import Ledger, run_serializable
+from dualbook.money import Money, format_amount, parse_amount
+from dualbook.retry import RetryPolicy, RetryStats
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "AccountResult",
+    "AccountRow",
+    "AsyncLedger",
+    "Balance",
+    "BalanceAssertion",
+    "Entry",
+    "EntryLeg",
+    "Ledger",
+    "Leg",
+    "Money",
+    "PostResult",
+    "RetryPolicy",
+    "RetryStats",
+    "Violation",
+    "__version__",
+    "credit",
+    "debit",
+    "format_amount",
+    "parse_amount",
+    "run_serializable",
+]

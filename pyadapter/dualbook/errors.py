@@ -46,12 +46,15 @@ class LedgerError(DualbookError):
         sqlstate: str | None = None,
         detail: str | None = None,
         hint: str | None = None,
+        context: dict[str, Any] | None = None,
         cause: BaseException | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail
         self.hint = hint
+        #: the DETAIL parsed: the offending fields (account, leg, balance, ...) as the database named them
+        self.context: dict[str, Any] = context or {}
         self.cause = cause
         if sqlstate is not None:
             self._sqlstate = sqlstate
@@ -63,6 +66,18 @@ class LedgerError(DualbookError):
                 raise TypeError(f"SQLSTATE {code} registered twice")
             cls.sqlstate = code
             _REGISTRY[code] = cls
+
+    @property
+    def account(self) -> str | None:
+        """The offending account code, when the database named one."""
+        value = self.context.get("account")
+        return str(value) if value is not None else None
+
+    @property
+    def leg(self) -> int | None:
+        """The offending leg (1-based), when the database named one."""
+        value = self.context.get("leg")
+        return int(value) if isinstance(value, int) else None
 
     @property
     def code(self) -> str | None:
@@ -174,7 +189,17 @@ class CurrencyExists(ConflictError, code="LD212"):
     name = "currency_exists"
 
 
+class BookExists(ConflictError, code="LD213"):
+    name = "book_exists"
+
+
 # --- infrastructure / integrity (LD3xx) ---------------------------------------------------------
+class RetriesExhausted(InfrastructureError):
+    """A write kept failing with a retryable error (serialization failure, lost connection) and gave up."""
+
+    name = "retries_exhausted"
+
+
 class NotSerializable(InfrastructureError, code="LD301"):
     name = "not_serializable"
 

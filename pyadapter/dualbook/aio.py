@@ -1,0 +1,210 @@
+"""The asyncio client: :class:`AsyncLedger`, the same surface as :class:`~dualbook.Ledger` on psycopg's async pool.
+
+The SQL calls and result types are the shared ones in :mod:`dualbook.calls`; only execution differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import IsolationLevel
+from psycopg_pool import AsyncConnectionPool
+
+from dualbook import calls
+from dualbook.calls import (
+    AccountResult,
+    AccountRow,
+    Balance,
+    BalanceAssertion,
+    Call,
+    Currency,
+    Entry,
+    Leg,
+    PostResult,
+    Violation,
+)
+from dualbook.retry import Attempts, RetryPolicy, RetryStats
+
+T = TypeVar("T")
+AConn = psycopg.AsyncConnection[Any]
+
+
+async def configure_async_connection(conn: AConn) -> None:
+    await conn.set_isolation_level(IsolationLevel.SERIALIZABLE)
+    await conn.set_autocommit(False)
+
+
+class AsyncLedger:
+    """Async client of the ledger's SQL API (see :class:`dualbook.Ledger` for the semantics of each method)."""
+
+    def __init__(self, pool: AsyncConnectionPool, *, book: str = "default", retry: RetryPolicy | None = None) -> None:
+        self.pool = pool
+        self.book = book
+        self.retry = retry or RetryPolicy()
+        self.stats = RetryStats()
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 16,
+        book: str = "default",
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+    ) -> AsyncLedger:
+        pool = AsyncConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            configure=configure_async_connection,
+            timeout=timeout,
+            open=False,
+            name="dualbook-async",
+        )
+        await pool.open()
+        return cls(pool, book=book, retry=retry)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def __aenter__(self) -> AsyncLedger:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def execute(self, call: Call[T], conn: AConn | None = None) -> tuple[T, int, bool]:
+        if conn is not None:
+            try:
+                cur = await conn.execute(call.sql, call.params)
+                return call.parse(await cur.fetchall()), 1, False
+            except psycopg.Error as exc:
+                raise calls.map_error(exc) from exc
+        attempts = Attempts(self.retry, self.stats)
+        while True:
+            attempts.next()
+            try:
+                async with self.pool.connection() as c, c.transaction():
+                    cur = await c.execute(call.sql, call.params)
+                    rows = await cur.fetchall()
+                attempts.done()
+                return call.parse(rows), attempts.n, attempts.lost > 0
+            except psycopg.Error as exc:
+                await asyncio.sleep(attempts.backoff_or_raise(exc))
+
+    async def transaction(self, fn: Callable[[AConn], Awaitable[T]]) -> T:
+        """Run ``await fn(conn)`` in one SERIALIZABLE transaction, re-run whole on serialization failures."""
+        async with self.pool.connection() as c:
+            attempts = Attempts(self.retry, self.stats, retry_lost=False)
+            while True:
+                attempts.next()
+                try:
+                    async with c.transaction():
+                        result = await fn(c)
+                    attempts.done()
+                    return result
+                except psycopg.Error as exc:
+                    await asyncio.sleep(attempts.backoff_or_raise(exc))
+
+    def _book(self, book: str | None) -> str:
+        return book if book is not None else self.book
+
+    async def post_entry(
+        self,
+        key: str,
+        legs: Iterable[Leg | Mapping[str, Any]],
+        *,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        effective_date: date | None = None,
+        assertions: Sequence[BalanceAssertion] | None = None,
+        book: str | None = None,
+        conn: AConn | None = None,
+    ) -> PostResult:
+        call = calls.post_entry(
+            key,
+            legs,
+            description=description,
+            metadata=metadata,
+            effective_date=effective_date,
+            assertions=assertions,
+            book=self._book(book),
+        )
+        result, attempts, recovered = await self.execute(call, conn)
+        return replace(result, attempts=attempts, recovered=recovered)
+
+    async def reverse_entry(
+        self, entry_id: int, key: str, *, reason: str | None = None, book: str | None = None, conn: AConn | None = None
+    ) -> PostResult:
+        call = calls.reverse_entry(entry_id, key, reason=reason, book=self._book(book))
+        result, attempts, recovered = await self.execute(call, conn)
+        return replace(result, attempts=attempts, recovered=recovered)
+
+    async def create_account(
+        self,
+        code: str,
+        currency: str,
+        type: str,
+        *,
+        lower_limit: int | None = None,
+        upper_limit: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        book: str | None = None,
+        conn: AConn | None = None,
+    ) -> AccountResult:
+        call = calls.create_account(
+            code,
+            currency,
+            type,
+            lower_limit=lower_limit,
+            upper_limit=upper_limit,
+            metadata=metadata,
+            book=self._book(book),
+        )
+        result, attempts, _ = await self.execute(call, conn)
+        return replace(result, attempts=attempts)
+
+    async def close_account(self, code: str, *, book: str | None = None, conn: AConn | None = None) -> datetime:
+        return (await self.execute(calls.close_account(code, book=self._book(book)), conn))[0]
+
+    async def create_currency(
+        self, code: str, exponent: int, name: str | None = None, *, conn: AConn | None = None
+    ) -> bool:
+        return (await self.execute(calls.create_currency(code, exponent, name), conn))[0]
+
+    async def create_book(self, code: str, name: str | None = None, *, conn: AConn | None = None) -> int:
+        return (await self.execute(calls.create_book(code, name), conn))[0]
+
+    async def get_balance(self, account: str, *, book: str | None = None, conn: AConn | None = None) -> Balance:
+        return (await self.execute(calls.get_balance(account, book=self._book(book)), conn))[0]
+
+    async def get_entry(
+        self, entry_id: int | None = None, *, key: str | None = None, book: str | None = None, conn: AConn | None = None
+    ) -> Entry:
+        if (entry_id is None) == (key is None):
+            raise TypeError("give exactly one of entry_id or key")
+        call = (
+            calls.get_entry(entry_id, book=self._book(book))
+            if entry_id is not None
+            else calls.get_entry_by_key(key or "", book=self._book(book))
+        )
+        return (await self.execute(call, conn))[0]
+
+    async def list_accounts(self, *, prefix: str = "", limit: int = 1000, book: str | None = None) -> list[AccountRow]:
+        return (await self.execute(calls.list_accounts(book=self._book(book), prefix=prefix, limit=limit)))[0]
+
+    async def currencies(self) -> dict[str, Currency]:
+        return (await self.execute(calls.currencies()))[0]
+
+    async def trial_balance(self, *, book: str | None = None) -> list[tuple[str, int, int, int]]:
+        return (await self.execute(calls.trial_balance(book=self._book(book))))[0]
+
+    async def books_check(self) -> list[Violation]:
+        return (await self.execute(calls.books_check()))[0]

@@ -1,0 +1,376 @@
+"""The SQL calls of the ledger API and their typed results — one implementation shared by the sync
+:class:`~dualbook.Ledger` and the async :class:`~dualbook.AsyncLedger`.
+
+Each API function becomes a :class:`Call`: the SQL text, its parameters, whether it writes, and how to turn the
+returned row into a dataclass. The clients only decide how to execute a call (pool, transaction, retries).
+No business rule lives here: validation, limits and idempotency are the database's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from dualbook import errors
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+
+
+# --- results --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Leg:
+    """One leg of an entry: amount in minor units, positive = debit, negative = credit."""
+
+    account: str
+    amount: int
+    currency: str
+
+    def as_json(self) -> dict[str, Any]:
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
+            raise errors.InvalidArgument(f"leg amount must be an int of minor units, not {self.amount!r}")
+        return {"account": self.account, "amount": self.amount, "currency": self.currency}
+
+
+def debit(account: str, amount: int, currency: str) -> Leg:
+    """A debit leg (amount > 0 given, stored positive)."""
+    return Leg(account, amount, currency)
+
+
+def credit(account: str, amount: int, currency: str) -> Leg:
+    """A credit leg (amount > 0 given, stored negative)."""
+    return Leg(account, -amount, currency)
+
+
+@dataclass(frozen=True)
+class BalanceAssertion:
+    """'account's normal balance after the entry <op> balance', checked by the database in the same transaction."""
+
+    account: str
+    op: str
+    balance: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"account": self.account, "op": self.op, "balance": self.balance}
+
+
+@dataclass(frozen=True)
+class PostResult:
+    """What post_entry / reverse_entry returned.
+
+    created: False when the key was already posted with the same request (a replay; nothing was written).
+    attempts: how many transactions it took (1 = no retry).
+    recovered: an earlier attempt lost its connection with the outcome unknown, and the retry with the same key
+    resolved it. Then ``created`` is False if that earlier attempt had in fact committed.
+    """
+
+    entry_id: int
+    created: bool
+    recorded_at: datetime
+    balances: dict[str, int]
+    attempts: int = 1
+    recovered: bool = False
+
+
+@dataclass(frozen=True)
+class AccountResult:
+    account_id: int
+    created: bool
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class Balance:
+    """An account's state: ``balance`` is the normal balance in minor units."""
+
+    account_id: int
+    code: str
+    currency: str
+    exponent: int
+    type: str
+    status: str
+    balance: int
+    seq: int
+    lower_limit: int | None
+    upper_limit: int | None
+
+
+@dataclass(frozen=True)
+class EntryLeg:
+    leg: int
+    account: str
+    amount: int
+    currency: str
+    account_seq: int
+    balance_after: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    entry_id: int
+    idempotency_key: str
+    description: str | None
+    metadata: dict[str, Any]
+    effective_date: date
+    recorded_at: datetime
+    reverses_entry_id: int | None
+    reversed_by_entry_id: int | None
+    legs: list[EntryLeg] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Currency:
+    code: str
+    exponent: int
+    name: str
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """A row of ledger.accounts."""
+
+    book: str
+    account_id: int
+    code: str
+    currency: str
+    type: str
+    status: str
+    balance: int
+    postings: int
+    lower_limit: int | None
+    upper_limit: int | None
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A row of ledger.books_check(): one broken invariant."""
+
+    check_name: str
+    book: str
+    subject: str
+    detail: str
+
+
+# --- calls ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One statement of the SQL API, and how to read its result."""
+
+    sql: str
+    params: tuple[Any, ...]
+    parse: Callable[[list[Row]], T]
+    write: bool
+
+
+def _one(parse_row: Callable[[Row], T]) -> Callable[[list[Row]], T]:
+    def parse(rows: list[Row]) -> T:
+        return parse_row(rows[0])
+
+    return parse
+
+
+def _post_result(row: Row) -> PostResult:
+    return PostResult(entry_id=row[0], created=row[1], recorded_at=row[2], balances=dict(row[3] or {}))
+
+
+def _entry(row: Row) -> Entry:
+    return Entry(
+        entry_id=row[0],
+        idempotency_key=row[1],
+        description=row[2],
+        metadata=row[3],
+        effective_date=row[4],
+        recorded_at=row[5],
+        reverses_entry_id=row[6],
+        reversed_by_entry_id=row[7],
+        legs=[EntryLeg(**leg) for leg in (row[8] or [])],
+    )
+
+
+def _legs_json(legs: Iterable[Leg | Mapping[str, Any]]) -> Jsonb:
+    out: list[Any] = []
+    for leg in legs:
+        out.append(leg.as_json() if isinstance(leg, Leg) else dict(leg))
+    return Jsonb(out)
+
+
+def post_entry(
+    key: str,
+    legs: Iterable[Leg | Mapping[str, Any]],
+    *,
+    description: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    effective_date: date | None = None,
+    assertions: Sequence[BalanceAssertion] | None = None,
+    book: str = "default",
+) -> Call[PostResult]:
+    return Call(
+        "SELECT entry_id, created, recorded_at, balances FROM ledger.post_entry(%s, %s, %s, %s, %s, %s, %s)",
+        (
+            key,
+            _legs_json(legs),
+            description,
+            Jsonb(dict(metadata)) if metadata is not None else None,
+            effective_date,
+            Jsonb([a.as_json() for a in assertions]) if assertions else None,
+            book,
+        ),
+        _one(_post_result),
+        write=True,
+    )
+
+
+def reverse_entry(entry_id: int, key: str, *, reason: str | None = None, book: str = "default") -> Call[PostResult]:
+    return Call(
+        "SELECT entry_id, created, recorded_at, balances FROM ledger.reverse_entry(%s, %s, %s, %s)",
+        (entry_id, key, reason, book),
+        _one(_post_result),
+        write=True,
+    )
+
+
+def create_account(
+    code: str,
+    currency: str,
+    type: str,
+    *,
+    lower_limit: int | None = None,
+    upper_limit: int | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    book: str = "default",
+) -> Call[AccountResult]:
+    return Call(
+        "SELECT account_id, created FROM ledger.create_account(%s, %s, %s, %s, %s, %s, %s)",
+        (
+            code,
+            currency,
+            type,
+            lower_limit,
+            upper_limit,
+            Jsonb(dict(metadata)) if metadata is not None else None,
+            book,
+        ),
+        _one(lambda r: AccountResult(account_id=r[0], created=r[1])),
+        write=True,
+    )
+
+
+def close_account(code: str, *, book: str = "default") -> Call[datetime]:
+    return Call(
+        "SELECT closed_at FROM ledger.close_account(%s, %s)",
+        (code, book),
+        _one(lambda r: r[0]),
+        write=True,
+    )
+
+
+def create_currency(code: str, exponent: int, name: str | None = None) -> Call[bool]:
+    return Call(
+        "SELECT created FROM ledger.create_currency(%s, %s, %s)",
+        (code, exponent, name),
+        _one(lambda r: bool(r[0])),
+        write=True,
+    )
+
+
+def create_book(code: str, name: str | None = None) -> Call[int]:
+    return Call(
+        "SELECT book_id FROM ledger.create_book(%s, %s)",
+        (code, name),
+        _one(lambda r: int(r[0])),
+        write=True,
+    )
+
+
+def get_balance(account: str, *, book: str = "default") -> Call[Balance]:
+    return Call(
+        "SELECT account_id, code, currency, exponent, type, status, balance, seq, lower_limit, upper_limit "
+        "FROM ledger.get_balance(%s, %s)",
+        (account, book),
+        _one(lambda r: Balance(*r)),
+        write=False,
+    )
+
+
+_ENTRY_COLS = (
+    "entry_id, idempotency_key, description, metadata, effective_date, recorded_at, "
+    "reverses_entry_id, reversed_by_entry_id, legs"
+)
+
+
+def get_entry(entry_id: int, *, book: str = "default") -> Call[Entry]:
+    return Call(f"SELECT {_ENTRY_COLS} FROM ledger.get_entry(%s, %s)", (entry_id, book), _one(_entry), write=False)
+
+
+def get_entry_by_key(key: str, *, book: str = "default") -> Call[Entry]:
+    return Call(f"SELECT {_ENTRY_COLS} FROM ledger.get_entry_by_key(%s, %s)", (key, book), _one(_entry), write=False)
+
+
+def currencies() -> Call[dict[str, Currency]]:
+    return Call(
+        "SELECT code, exponent, name FROM ledger.currencies ORDER BY code",
+        (),
+        lambda rows: {r[0]: Currency(*r) for r in rows},
+        write=False,
+    )
+
+
+def list_accounts(*, book: str = "default", prefix: str = "", limit: int = 1000) -> Call[list[AccountRow]]:
+    return Call(
+        "SELECT book, account_id, code, currency, type, status, balance, postings, lower_limit, upper_limit "
+        "FROM ledger.accounts WHERE book = %s AND code LIKE %s ORDER BY code LIMIT %s",
+        (book, prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", limit),
+        lambda rows: [AccountRow(*r) for r in rows],
+        write=False,
+    )
+
+
+def trial_balance(*, book: str = "default") -> Call[list[tuple[str, int, int, int]]]:
+    return Call(
+        "SELECT currency, debits::bigint, credits::bigint, net::bigint FROM ledger.trial_balance "
+        "WHERE book = %s ORDER BY currency",
+        (book,),
+        lambda rows: [(r[0], r[1], r[2], r[3]) for r in rows],
+        write=False,
+    )
+
+
+def books_check() -> Call[list[Violation]]:
+    return Call(
+        "SELECT check_name, book, subject, detail FROM ledger.books_check()",
+        (),
+        lambda rows: [Violation(*r) for r in rows],
+        write=False,
+    )
+
+
+# --- errors -----------------------------------------------------------------------------------------
+def map_error(exc: psycopg.Error) -> BaseException:
+    """The dualbook exception for a ledger SQLSTATE; any other database error is returned unchanged."""
+    state = exc.sqlstate
+    cls = errors.lookup(state) if state else None
+    if cls is None:
+        return exc
+    diag = exc.diag
+    context: dict[str, Any] = {}
+    if diag.message_detail:
+        try:
+            parsed = json.loads(diag.message_detail)
+            if isinstance(parsed, dict):
+                context = parsed
+        except ValueError:
+            pass
+    return cls(
+        diag.message_primary or str(exc),
+        sqlstate=state,
+        detail=diag.message_detail,
+        hint=diag.message_hint,
+        context=context,
+        cause=exc,
+    )

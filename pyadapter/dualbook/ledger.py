@@ -1,0 +1,296 @@
+"""The synchronous client: :class:`Ledger` over a psycopg connection pool.
+
+Every write runs in its own SERIALIZABLE transaction and is retried on serialization failures, deadlocks and
+lost connections with bounded, jittered exponential backoff (see :mod:`dualbook.retry`). Every method also
+accepts ``conn=``: the caller's open connection, whose transaction (which must be SERIALIZABLE — the database
+checks it and raises :class:`~dualbook.errors.NotSerializable`) the call joins without committing and without
+retrying; :meth:`Ledger.transaction` / :func:`run_serializable` retry the caller's whole unit of work instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import IsolationLevel
+from psycopg_pool import ConnectionPool
+
+from dualbook import calls
+from dualbook.calls import (
+    AccountResult,
+    AccountRow,
+    Balance,
+    BalanceAssertion,
+    Call,
+    Currency,
+    Entry,
+    Leg,
+    PostResult,
+    Violation,
+)
+from dualbook.errors import UnknownCurrency
+from dualbook.money import Money, format_amount, parse_amount, split_money
+from dualbook.retry import Attempts, RetryPolicy, RetryStats
+
+T = TypeVar("T")
+
+
+def configure_connection(conn: psycopg.Connection[Any]) -> None:
+    """Pool connections: SERIALIZABLE transactions, not autocommit."""
+    conn.isolation_level = IsolationLevel.SERIALIZABLE
+    conn.autocommit = False
+
+
+def run_serializable(
+    conn: psycopg.Connection[Any],
+    fn: Callable[[psycopg.Connection[Any]], T],
+    policy: RetryPolicy | None = None,
+    stats: RetryStats | None = None,
+) -> T:
+    """Run ``fn(conn)`` in a SERIALIZABLE transaction on the caller's connection, committing at the end, and
+    re-run the whole unit on serialization failures (40001/40P01) up to ``policy.max_attempts`` times.
+
+    ``fn`` may call any :class:`Ledger` method with ``conn=conn`` together with the caller's own statements: they
+    commit atomically. ``fn`` must be safe to re-run (use idempotency keys for ledger writes).
+    A lost connection is not retried here: the connection is the caller's.
+    """
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise psycopg.ProgrammingError("run_serializable needs a connection that is not inside a transaction")
+    conn.isolation_level = IsolationLevel.SERIALIZABLE
+    attempts = Attempts(policy or RetryPolicy(), stats, retry_lost=False)
+    while True:
+        attempts.next()
+        try:
+            with conn.transaction():
+                result = fn(conn)
+            attempts.done()
+            return result
+        except psycopg.Error as exc:
+            time.sleep(attempts.backoff_or_raise(exc))
+
+
+class Ledger:
+    """A client of the ledger's SQL API.
+
+    Example::
+
+        with Ledger.connect("postgresql://app@localhost/ledger") as ledger:
+            ledger.create_account("bank", "USD", "asset")
+            ledger.create_account("wallet:1", "USD", "liability", lower_limit=0)
+            r = ledger.post_entry("topup:1", [debit("bank", 1000, "USD"), credit("wallet:1", 1000, "USD")])
+            assert ledger.get_balance("wallet:1").balance == 1000
+    """
+
+    def __init__(self, pool: ConnectionPool, *, book: str = "default", retry: RetryPolicy | None = None) -> None:
+        self.pool = pool
+        self.book = book
+        self.retry = retry or RetryPolicy()
+        self.stats = RetryStats()
+        self._exponents: dict[str, int] = {}
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 16,
+        book: str = "default",
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+    ) -> Ledger:
+        """A client with its own pool of SERIALIZABLE connections to ``url``."""
+        pool = ConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            configure=configure_connection,
+            timeout=timeout,
+            open=True,
+            name="dualbook",
+        )
+        return cls(pool, book=book, retry=retry)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- execution ------------------------------------------------------------------------------
+    def execute(self, call: Call[T], conn: psycopg.Connection[Any] | None = None) -> tuple[T, int, bool]:
+        """Run a call: in the caller's transaction (``conn``), or in its own retried SERIALIZABLE transaction.
+
+        Returns (result, attempts, recovered-after-lost-connection).
+        """
+        if conn is not None:
+            try:
+                return call.parse(conn.execute(call.sql, call.params).fetchall()), 1, False
+            except psycopg.Error as exc:
+                raise calls.map_error(exc) from exc
+        attempts = Attempts(self.retry, self.stats)
+        while True:
+            attempts.next()
+            try:
+                with self.pool.connection() as c, c.transaction():
+                    rows = c.execute(call.sql, call.params).fetchall()
+                attempts.done()
+                return call.parse(rows), attempts.n, attempts.lost > 0
+            except psycopg.Error as exc:
+                time.sleep(attempts.backoff_or_raise(exc))
+
+    def transaction(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """Run the caller's unit of work ``fn(conn)`` in one SERIALIZABLE transaction from the pool, retried as a
+        whole on serialization failures. Ledger calls inside pass ``conn=conn``."""
+        with self.pool.connection() as c:
+            return run_serializable(c, fn, self.retry, self.stats)
+
+    def _book(self, book: str | None) -> str:
+        return book if book is not None else self.book
+
+    # --- writes ---------------------------------------------------------------------------------
+    def post_entry(
+        self,
+        key: str,
+        legs: Iterable[Leg | Mapping[str, Any]],
+        *,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        effective_date: date | None = None,
+        assertions: Sequence[BalanceAssertion] | None = None,
+        book: str | None = None,
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> PostResult:
+        """Post one balanced entry (see docs/sql-api.md). Idempotent by ``key``: a replay of the same request
+        returns the original entry with ``created=False``."""
+        call = calls.post_entry(
+            key,
+            legs,
+            description=description,
+            metadata=metadata,
+            effective_date=effective_date,
+            assertions=assertions,
+            book=self._book(book),
+        )
+        result, attempts, recovered = self.execute(call, conn)
+        return replace(result, attempts=attempts, recovered=recovered)
+
+    def reverse_entry(
+        self,
+        entry_id: int,
+        key: str,
+        *,
+        reason: str | None = None,
+        book: str | None = None,
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> PostResult:
+        """Post the mirror image of ``entry_id`` (at most once per entry; obeys limits)."""
+        result, attempts, recovered = self.execute(
+            calls.reverse_entry(entry_id, key, reason=reason, book=self._book(book)), conn
+        )
+        return replace(result, attempts=attempts, recovered=recovered)
+
+    def create_account(
+        self,
+        code: str,
+        currency: str,
+        type: str,
+        *,
+        lower_limit: int | None = None,
+        upper_limit: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        book: str | None = None,
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> AccountResult:
+        """Open an account (idempotent by code: the same attributes return the existing one, created=False)."""
+        call = calls.create_account(
+            code,
+            currency,
+            type,
+            lower_limit=lower_limit,
+            upper_limit=upper_limit,
+            metadata=metadata,
+            book=self._book(book),
+        )
+        result, attempts, _ = self.execute(call, conn)
+        return replace(result, attempts=attempts)
+
+    def close_account(
+        self, code: str, *, book: str | None = None, conn: psycopg.Connection[Any] | None = None
+    ) -> datetime:
+        """Close an account at zero balance; returns when it was closed."""
+        return self.execute(calls.close_account(code, book=self._book(book)), conn)[0]
+
+    def create_currency(
+        self, code: str, exponent: int, name: str | None = None, *, conn: psycopg.Connection[Any] | None = None
+    ) -> bool:
+        """Add a custom asset or currency; True if created, False if it existed with the same exponent."""
+        return self.execute(calls.create_currency(code, exponent, name), conn)[0]
+
+    def create_book(self, code: str, name: str | None = None, *, conn: psycopg.Connection[Any] | None = None) -> int:
+        """Add a book (a separate ledger); returns its id."""
+        return self.execute(calls.create_book(code, name), conn)[0]
+
+    # --- reads ----------------------------------------------------------------------------------
+    def get_balance(
+        self, account: str, *, book: str | None = None, conn: psycopg.Connection[Any] | None = None
+    ) -> Balance:
+        """An account's normal balance (minor units), posting count, status and limits."""
+        return self.execute(calls.get_balance(account, book=self._book(book)), conn)[0]
+
+    def get_entry(
+        self,
+        entry_id: int | None = None,
+        *,
+        key: str | None = None,
+        book: str | None = None,
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> Entry:
+        """An entry with its legs, by id or by idempotency key."""
+        if (entry_id is None) == (key is None):
+            raise TypeError("give exactly one of entry_id or key")
+        call = (
+            calls.get_entry(entry_id, book=self._book(book))
+            if entry_id is not None
+            else calls.get_entry_by_key(key or "", book=self._book(book))
+        )
+        return self.execute(call, conn)[0]
+
+    def list_accounts(self, *, prefix: str = "", limit: int = 1000, book: str | None = None) -> list[AccountRow]:
+        return self.execute(calls.list_accounts(book=self._book(book), prefix=prefix, limit=limit))[0]
+
+    def currencies(self) -> dict[str, Currency]:
+        return self.execute(calls.currencies())[0]
+
+    def trial_balance(self, *, book: str | None = None) -> list[tuple[str, int, int, int]]:
+        """(currency, debits, credits, net) per currency; net is 0 in balanced books."""
+        return self.execute(calls.trial_balance(book=self._book(book)))[0]
+
+    def books_check(self) -> list[Violation]:
+        """Every broken invariant (empty list = the books balance). Reads everything."""
+        return self.execute(calls.books_check())[0]
+
+    # --- money at the edges -----------------------------------------------------------------------
+    def exponent(self, currency: str) -> int:
+        """The minor-unit exponent of a currency (cached: exponents never change)."""
+        if currency not in self._exponents:
+            self._exponents.update({c.code: c.exponent for c in self.currencies().values()})
+        if currency not in self._exponents:
+            raise UnknownCurrency(f"unknown currency {currency!r}", context={"currency": currency})
+        return self._exponents[currency]
+
+    def parse_money(self, text: str) -> Money:
+        """'12.34 USD' -> Money(1234, 'USD'), exact, using the currency's exponent from the database."""
+        amount, currency = split_money(text)
+        return Money(parse_amount(amount, self.exponent(currency)), currency)
+
+    def format_money(self, amount: int, currency: str) -> str:
+        """Money(1234, 'USD') -> '12.34 USD'."""
+        return f"{format_amount(amount, self.exponent(currency))} {currency}"
