@@ -216,7 +216,7 @@ def test_serialization_failure_is_retried(ledger: Ledger, db_url: str) -> None:
     holder.close()
     t.join(timeout=30)
     r = result["r"]
-    assert getattr(r, "created") and getattr(r, "attempts") >= 2
+    assert r.created and r.attempts >= 2
     assert ledger.stats.serialization_failures >= 1
     assert ledger.get_balance("wallet:1").balance == 850
     assert ledger.books_check() == []
