@@ -61,6 +61,7 @@ DECLARE
     v_as jsonb;
     v_actual bigint;
     v_holds boolean;
+    v_limit_error json;
     v_type text;
 BEGIN
     PERFORM ledger_private.require_serializable('ledger.post_entry');
@@ -273,15 +274,12 @@ BEGIN
                                                  'leg', array_position(v_codes, v_grp.code))::text;
         END IF;
         v_normal := ledger_private.normal_balance(v_acc.type, v_acc.balance);
-        IF v_normal < v_acc.lower_limit OR v_normal > v_acc.upper_limit THEN
-            RAISE EXCEPTION 'account % would have balance %, outside its limits [%, %]', quote_literal(v_grp.code),
-                v_normal, coalesce(v_acc.lower_limit::text, '-inf'), coalesce(v_acc.upper_limit::text, 'inf')
-                USING ERRCODE = 'LD203',
-                      DETAIL = json_build_object('account', v_grp.code, 'balance', v_normal::text,
-                                                 'lower_limit', v_acc.lower_limit::text,
-                                                 'upper_limit', v_acc.upper_limit::text,
-                                                 'leg', array_position(v_codes, v_grp.code))::text,
-                      HINT = 'The entry was not posted; nothing changed.';
+        IF v_limit_error IS NULL AND (v_normal < v_acc.lower_limit OR v_normal > v_acc.upper_limit) THEN
+            -- raised after the loop, so an unknown or closed account anywhere in the entry is reported first
+            v_limit_error := json_build_object('account', v_grp.code, 'balance', v_normal::text,
+                                               'lower_limit', v_acc.lower_limit::text,
+                                               'upper_limit', v_acc.upper_limit::text,
+                                               'leg', array_position(v_codes, v_grp.code));
         END IF;
         v_acc_codes := v_acc_codes || v_grp.code;
         v_acc_ids := v_acc_ids || v_acc.account_id;
@@ -290,6 +288,14 @@ BEGIN
         v_acc_seqs := v_acc_seqs || v_acc.seq;
         v_acc_nets := v_acc_nets || v_grp.net::bigint;
     END LOOP;
+
+    IF v_limit_error IS NOT NULL THEN
+        RAISE EXCEPTION 'account % would have balance %, outside its limits [%, %]',
+            quote_literal(v_limit_error ->> 'account'), v_limit_error ->> 'balance',
+            coalesce(v_limit_error ->> 'lower_limit', '-inf'), coalesce(v_limit_error ->> 'upper_limit', 'inf')
+            USING ERRCODE = 'LD203', DETAIL = v_limit_error::text,
+                  HINT = 'The entry was not posted; nothing changed.';
+    END IF;
 
     -- 4. Postings: per-account sequence and running balance, in leg order. -------------------------------
     INSERT INTO ledger_private.posting (book_id, entry_id, leg, account_id, amount, currency, account_seq, balance_after)

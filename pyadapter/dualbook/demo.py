@@ -1,24 +1,334 @@
-"""`make demo`: the main job, end to end, on the embedded cluster or DATABASE_URL."""
+"""`make demo`: the main job, end to end — a payments day on the embedded cluster or DATABASE_URL.
+
+1. start (or reuse) the embedded cluster unless DATABASE_URL is set; deploy with Sqitch;
+2. a chart of accounts in two currencies: ~1,000 customer wallets (no overdraft), 50 merchants, fee income,
+   bank settlement;
+3. a concurrent workload for ``seconds`` with ``clients`` threads: top-ups, payments with a fee leg, refunds
+   by reversal, deliberate replays (same and different payload) and deliberately invalid requests;
+4. a report: outcomes by kind, retries, throughput and latency, the trial balance per currency and the full
+   books check. Exit status 1 if any invariant fails (or an invalid request was accepted).
+"""
 
 from __future__ import annotations
 
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
+import psycopg
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from dualbook import migrate
+from dualbook import errors, migrate
+from dualbook.calls import Leg, credit, debit
 from dualbook.config import check_connect, resolve
+from dualbook.ledger import Ledger
+from dualbook.money import format_amount
+from dualbook.retry import RetryPolicy
+
+T = TypeVar("T")
+CURRENCIES = ("USD", "EUR")
+WALLETS_PER_CURRENCY = 500
+MERCHANTS_PER_CURRENCY = 25
+CLOSED_WALLET = "customers:closed:{cur}"
 
 
-def run_demo(datadir: Path | None) -> None:
+def wallet(i: int, cur: str) -> str:
+    return f"customers:{i:04d}:{cur}"
+
+
+def merchant(i: int, cur: str) -> str:
+    return f"merchants:{i:03d}:{cur}"
+
+
+def setup_chart(ledger: Ledger) -> int:
+    """Create the chart of accounts (idempotent: a second run finds them); returns the number of accounts."""
+
+    def create_all(conn: psycopg.Connection[Any]) -> int:
+        n = 0
+        for cur in CURRENCIES:
+            specs: list[tuple[str, str, int | None]] = [
+                (f"bank:settlement:{cur}", "asset", None),
+                (f"income:fees:{cur}", "income", None),
+                (CLOSED_WALLET.format(cur=cur), "liability", 0),
+            ]
+            specs += [(wallet(i, cur), "liability", 0) for i in range(WALLETS_PER_CURRENCY)]
+            specs += [(merchant(i, cur), "liability", 0) for i in range(MERCHANTS_PER_CURRENCY)]
+            for code, type_, lower in specs:
+                ledger.create_account(code, cur, type_, lower_limit=lower, conn=conn)
+                n += 1
+        return n
+
+    n = ledger.transaction(create_all)
+    for cur in CURRENCIES:
+        ledger.close_account(CLOSED_WALLET.format(cur=cur))
+    return n
+
+
+@dataclass
+class Outcomes:
+    """What the workload saw, merged from every client thread."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    latencies_ms: list[float] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, kind: str, ms: float) -> None:
+        with self.lock:
+            self.counts[kind] += 1
+            self.latencies_ms.append(ms)
+
+    def fail(self, what: str) -> None:
+        with self.lock:
+            self.unexpected.append(what)
+
+
+class Client:
+    """One workload thread: picks an operation by weight, knows what outcome each must have."""
+
+    def __init__(self, ledger: Ledger, run: str, n: int, out: Outcomes, seed: int) -> None:
+        self.ledger = ledger
+        self.run = run
+        self.n = n
+        self.out = out
+        self.rng = random.Random(seed)
+        self.seq = 0
+        self.posted: list[tuple[str, list[Leg], int]] = []  # (key, legs, entry_id) of our payments
+        self.ops: list[tuple[Callable[[], None], int]] = [
+            (self.topup, 25),
+            (self.payment, 50),
+            (self.refund, 6),
+            (self.replay_same, 6),
+            (self.replay_different, 3),
+            (self.invalid, 10),
+        ]
+
+    def key(self, kind: str) -> str:
+        self.seq += 1
+        return f"demo:{self.run}:{self.n}:{self.seq}:{kind}"
+
+    def timed(self, kind: str, fn: Callable[[], T], expect: type[BaseException] | None = None) -> T | None:
+        """Run one request; count its outcome; record anything that contradicts what it had to do."""
+        t0 = time.perf_counter()
+        try:
+            result = fn()
+        except errors.LedgerError as exc:
+            self.out.add(f"rejected: {exc.name}", (time.perf_counter() - t0) * 1000)
+            # Without an expected error, only a limit may stop a valid request (a wallet that ran dry).
+            legitimate = isinstance(exc, expect) if expect is not None else isinstance(exc, errors.LimitExceeded)
+            if not legitimate:
+                self.out.fail(f"{kind}: unexpected {exc.code} {exc}")
+            return None
+        ms = (time.perf_counter() - t0) * 1000
+        if expect is not None:
+            self.out.add(f"ACCEPTED INVALID: {kind}", ms)
+            self.out.fail(f"{kind}: an invalid request was accepted")
+            return None
+        self.out.add(kind, ms)
+        return result
+
+    def cur(self) -> str:
+        return self.rng.choice(CURRENCIES)
+
+    def topup(self) -> None:
+        cur = self.cur()
+        amount = self.rng.randrange(1_000, 50_000)
+        w = wallet(self.rng.randrange(WALLETS_PER_CURRENCY), cur)
+        legs = [debit(f"bank:settlement:{cur}", amount, cur), credit(w, amount, cur)]
+        self.timed("top-up", lambda: self.ledger.post_entry(self.key("topup"), legs, description="card top-up"))
+
+    def payment(self) -> None:
+        cur = self.cur()
+        amount = self.rng.randrange(100, 10_000)
+        fee = max(1, amount * 29 // 1000)  # 2.9%
+        w = wallet(self.rng.randrange(WALLETS_PER_CURRENCY), cur)
+        m = merchant(self.rng.randrange(MERCHANTS_PER_CURRENCY), cur)
+        legs = [debit(w, amount, cur), credit(m, amount - fee, cur), credit(f"income:fees:{cur}", fee, cur)]
+        key = self.key("pay")
+        r = self.timed("payment", lambda: self.ledger.post_entry(key, legs, description="card payment"))
+        if r is not None:
+            self.posted.append((key, legs, r.entry_id))
+
+    def refund(self) -> None:
+        if not self.posted:
+            return self.payment()
+        key, _, entry_id = self.posted.pop(self.rng.randrange(len(self.posted)))
+        # refunds can fail legitimately when the merchant already paid the money onward (limit_exceeded)
+        self.timed("refund", lambda: self.ledger.reverse_entry(entry_id, f"refund:{key}", reason="customer refund"))
+
+    def replay_same(self) -> None:
+        if not self.posted:
+            return self.topup()
+        key, legs, entry_id = self.rng.choice(self.posted)
+        r = self.timed("replay (same payload)", lambda: self.ledger.post_entry(key, legs, description="card payment"))
+        if r is not None and (r.created or r.entry_id != entry_id):
+            self.out.fail(f"replay of {key} was not a no-op: {r}")
+
+    def replay_different(self) -> None:
+        if not self.posted:
+            return self.topup()
+        key, legs, _ = self.rng.choice(self.posted)
+        changed = [Leg(leg.account, leg.amount * 2, leg.currency) for leg in legs]
+        self.timed(
+            "replay (different payload)",
+            lambda: self.ledger.post_entry(key, changed, description="card payment"),
+            expect=errors.IdempotencyConflict,
+        )
+
+    def invalid(self) -> None:
+        cur = self.cur()
+        w = wallet(self.rng.randrange(WALLETS_PER_CURRENCY), cur)
+        m = merchant(self.rng.randrange(MERCHANTS_PER_CURRENCY), cur)
+        kind = self.rng.randrange(4)
+        bank = f"bank:settlement:{cur}"
+        exp: type[errors.LedgerError]
+        if kind == 0:  # overdraft: more than any wallet can hold here
+            legs, exp = [debit(w, 10**12, cur), credit(m, 10**12, cur)], errors.LimitExceeded
+        elif kind == 1:
+            legs, exp = [debit(w, 500, cur), credit(m, 499, cur)], errors.UnbalancedEntry
+        elif kind == 2:
+            legs, exp = [debit(bank, 500, cur), credit(f"merchants:none:{cur}", 500, cur)], errors.UnknownAccount
+        else:
+            legs, exp = [debit(bank, 500, cur), credit(CLOSED_WALLET.format(cur=cur), 500, cur)], errors.AccountClosed
+        self.timed("invalid", lambda: self.ledger.post_entry(self.key("bad"), legs), expect=exp)
+
+    def step(self) -> None:
+        fns, weights = zip(*self.ops, strict=True)
+        self.rng.choices(fns, weights)[0]()
+
+
+def _percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return 0.0
+    idx = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values)) - 1))
+    return sorted_values[idx]
+
+
+def run_workload(ledger: Ledger, seconds: float, clients: int, console: Console) -> tuple[Outcomes, float]:
+    out = Outcomes()
+    run = uuid.uuid4().hex[:8]
+    stop = threading.Event()
+    errors_seen: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        c = Client(ledger, run, n, out, seed=n)
+        try:
+            while not stop.is_set():
+                c.step()
+        except BaseException as exc:  # an infrastructure failure ends the demo loudly
+            errors_seen.append(exc)
+            stop.set()
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
+    t0 = time.monotonic()
+    with Progress(
+        TextColumn("[bold]payments day"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[stats]}"),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("run", total=seconds, stats="")
+        for t in threads:
+            t.start()
+        while (elapsed := time.monotonic() - t0) < seconds and not stop.is_set():
+            time.sleep(0.25)
+            with out.lock:
+                done = sum(out.counts.values())
+            progress.update(task, completed=min(elapsed, seconds), stats=f"{done} requests, {done / elapsed:,.0f}/s")
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+        progress.update(task, completed=seconds)
+    if errors_seen:
+        raise errors_seen[0]
+    return out, time.monotonic() - t0
+
+
+def report(ledger: Ledger, out: Outcomes, elapsed: float, console: Console) -> bool:
+    """Print the day's figures and the books check; True when every invariant holds."""
+    ok = True
+    table = Table(title="requests by outcome")
+    table.add_column("outcome")
+    table.add_column("count", justify="right")
+    for kind, n in sorted(out.counts.items()):
+        table.add_row(kind, f"{n:,}")
+    console.print(table)
+
+    lat = sorted(out.latencies_ms)
+    total = len(lat)
+    written = sum(n for k, n in out.counts.items() if k in ("top-up", "payment", "refund"))
+    console.print(
+        f"throughput: {total / elapsed:,.0f} requests/s, {written / elapsed:,.0f} postings/s over {elapsed:.1f} s; "
+        f"latency p50 {_percentile(lat, 50):.2f} ms, p99 {_percentile(lat, 99):.2f} ms, max {lat[-1] if lat else 0:.2f} ms"
+    )
+    s = ledger.stats
+    console.print(
+        f"retries: {s.retries:,} ({s.serialization_failures:,} serialization failures, "
+        f"{s.connection_losses:,} lost connections) over {s.calls:,} calls; gave up: {s.gave_up}"
+    )
+
+    tb = Table(title="trial balance (minor units shown in major units)")
+    for col in ("currency", "debits", "credits", "net"):
+        tb.add_column(col, justify="right" if col != "currency" else "left")
+    for cur, debits, credits, net in ledger.trial_balance():
+        exp = ledger.exponent(cur)
+        tb.add_row(cur, format_amount(debits, exp), format_amount(credits, exp), format_amount(net, exp))
+        if net != 0:
+            ok = False
+    console.print(tb)
+
+    violations = ledger.books_check()
+    if violations:
+        ok = False
+        for v in violations[:20]:
+            console.print(f"[red]books check: {v.check_name} {v.book} {v.subject}: {v.detail}")
+    else:
+        console.print(
+            "books check: every account's balance equals the sum of its postings, sequences have no gaps, "
+            "every limit holds, every entry balances, every currency nets to zero"
+        )
+    for what in out.unexpected[:20]:
+        console.print(f"[red]unexpected: {what}")
+    if out.unexpected:
+        ok = False
+    console.print("[bold green]OK: the books balance" if ok else "[bold red]FAILED: an invariant does not hold")
+    return ok
+
+
+def run_demo(datadir: Path | None, seconds: float = 20.0, clients: int = 8) -> None:
     target = resolve(datadir, start=True)
     check_connect(target)
+    console = Console()
     where = f"embedded cluster at {target.embedded.datadir}" if target.embedded else "DATABASE_URL"
-    click.echo(f"demo: database {target.display} ({where})")
-    click.echo("demo: deploying the ledger schema with sqitch (verified)")
-    migrate.deploy(target.url)
-    click.echo("demo: deployed changes:")
-    migrate.status(target.url)
+    console.print(f"demo: database {target.display} ({where})")
+    console.print("demo: deploying the ledger schema with sqitch (verified)")
+    deployed = migrate.deploy(target.url, capture=True)
+    for line in (deployed.stdout or "").splitlines():
+        if line.strip().startswith(("+", "Nothing")):
+            console.print(f"  {line.strip()}")
+    # Patient retries: the bank and fee accounts take part in most entries (hot rows; see docs/design.md).
+    policy = RetryPolicy(max_attempts=50, max_delay=0.05)
+    with Ledger.connect(target.url, min_size=min(clients, 4), max_size=clients + 1, retry=policy) as ledger:
+        t0 = time.monotonic()
+        n = setup_chart(ledger)
+        console.print(
+            f"demo: chart of accounts ready: {n:,} accounts in {', '.join(CURRENCIES)} ({time.monotonic() - t0:.1f} s)"
+        )
+        out, elapsed = run_workload(ledger, seconds, clients, console)
+        ok = report(ledger, out, elapsed, console)
     if target.embedded is not None:
-        click.echo(f"demo: the cluster keeps running (data: {target.embedded.datadir})")
-        click.echo("demo: stop it with '.venv/bin/dualbook db stop'")
+        console.print(f"demo: the cluster keeps running (data: {target.embedded.datadir})")
+        console.print("demo: stop it with '.venv/bin/dualbook db stop'")
+    if not ok:
+        raise click.exceptions.Exit(1)
