@@ -270,7 +270,8 @@ def report(ledger: Ledger, out: Outcomes, elapsed: float, console: Console) -> b
     written = sum(n for k, n in out.counts.items() if k in ("top-up", "payment", "refund"))
     console.print(
         f"throughput: {total / elapsed:,.0f} requests/s, {written / elapsed:,.0f} postings/s over {elapsed:.1f} s; "
-        f"latency p50 {_percentile(lat, 50):.2f} ms, p99 {_percentile(lat, 99):.2f} ms, max {lat[-1] if lat else 0:.2f} ms"
+        f"latency p50 {_percentile(lat, 50):.2f} ms, p99 {_percentile(lat, 99):.2f} ms, "
+        f"max {lat[-1] if lat else 0:.2f} ms"
     )
     s = ledger.stats
     console.print(
