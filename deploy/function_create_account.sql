@@ -75,6 +75,11 @@ BEGIN
                                              'lower_limit', v_old.lower_limit::text,
                                              'upper_limit', v_old.upper_limit::text)::text;
     END IF;
+    IF v_old.status = 'closed' THEN
+        RAISE EXCEPTION 'account % exists and is closed', quote_literal(p_code)
+            USING ERRCODE = 'LD202', DETAIL = json_build_object('account', p_code)::text,
+                  HINT = 'A closed account is never reopened: open one with a new code.';
+    END IF;
     account_id := v_old.account_id;
     created := false;
 END
@@ -82,7 +87,8 @@ $$;
 COMMENT ON FUNCTION ledger.create_account(text, text, text, bigint, bigint, jsonb, text) IS
     'Open an account. Limits bound its normal balance (NULL = unbounded; lower 0 = no overdraft). Idempotent by '
     'code: the same attributes return the existing account with created = false. Errors: LD101 invalid_argument, '
-    'LD105 metadata_too_large, LD108 unknown_currency, LD206 account_exists, LD210 unknown_book, LD301 not_serializable.';
+    'LD105 metadata_too_large, LD108 unknown_currency, LD202 account_closed (it exists, closed), '
+    'LD206 account_exists, LD210 unknown_book, LD301 not_serializable.';
 
 CREATE FUNCTION ledger.close_account(
     p_code text,
@@ -124,7 +130,7 @@ END
 $$;
 COMMENT ON FUNCTION ledger.close_account(text, text) IS
     'Close an account at zero balance; a closed account rejects postings (LD202). Closing a closed account is a '
-    'no-op returning the original closed_at. Errors: LD201 unknown_account, LD207 account_not_zero, '
+    'no-op returning the original closed_at. Errors: LD101 (NULL book), LD201 unknown_account, LD207 account_not_zero, '
     'LD210 unknown_book, LD301 not_serializable.';
 
 COMMIT;

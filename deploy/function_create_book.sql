@@ -23,8 +23,8 @@ BEGIN
             USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'code', 'value', p_code)::text,
                   HINT = 'A book code is 1-63 characters of a-z, 0-9, _ . : - starting with a letter or digit.';
     END IF;
-    IF length(v_name) > 200 THEN
-        RAISE EXCEPTION 'book name is longer than 200 characters'
+    IF length(v_name) NOT BETWEEN 1 AND 200 THEN
+        RAISE EXCEPTION 'book name must be 1-200 characters'
             USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'name')::text;
     END IF;
     INSERT INTO ledger_private.book AS b (code, name) VALUES (p_code, v_name)

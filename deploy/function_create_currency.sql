@@ -17,6 +17,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_existing smallint;
+    v_existing_name text;
 BEGIN
     PERFORM ledger_private.require_serializable('ledger.create_currency');
     IF p_code IS NULL OR p_code !~ '^[A-Z][A-Z0-9_]{1,15}$' THEN
@@ -40,10 +41,11 @@ BEGIN
         created := true;
         RETURN;
     END IF;
-    SELECT c.exponent INTO v_existing FROM ledger_private.currency AS c WHERE c.code = p_code;
-    IF v_existing <> p_exponent THEN
-        RAISE EXCEPTION 'currency % exists with exponent %', p_code, v_existing
-            USING ERRCODE = 'LD212', DETAIL = json_build_object('currency', p_code, 'exponent', v_existing)::text,
+    SELECT c.exponent, c.name INTO v_existing, v_existing_name FROM ledger_private.currency AS c WHERE c.code = p_code;
+    IF v_existing <> p_exponent OR v_existing_name <> coalesce(p_name, v_existing_name) THEN
+        RAISE EXCEPTION 'currency % exists with exponent % and name %', p_code, v_existing, quote_literal(v_existing_name)
+            USING ERRCODE = 'LD212',
+                  DETAIL = json_build_object('currency', p_code, 'exponent', v_existing, 'name', v_existing_name)::text,
                   HINT = 'An exponent never changes: create an asset with another code.';
     END IF;
     create_currency.code := p_code;
@@ -51,7 +53,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger.create_currency(text, integer, text) IS
-    'Add a currency or custom asset (e.g. loyalty points, exponent 0). Idempotent for the same code and exponent. '
+    'Add a currency or custom asset (e.g. loyalty points, exponent 0). Idempotent for the same code, exponent and '
+    'name (a NULL name matches any). '
     'Errors: LD101 invalid_argument, LD212 currency_exists, LD301 not_serializable.';
 
 COMMIT;

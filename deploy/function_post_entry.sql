@@ -170,20 +170,27 @@ BEGIN
         END IF;
         FOR v_i IN 1 .. jsonb_array_length(p_assertions) LOOP
             v_as := p_assertions -> (v_i - 1);
-            IF jsonb_typeof(v_as) <> 'object'
-               OR (v_as - 'account' - 'op' - 'balance') <> '{}'::jsonb
-               OR jsonb_typeof(v_as -> 'account') IS DISTINCT FROM 'string'
-               OR length(v_as ->> 'account') > 200
-               OR (v_as ->> 'op') IS NULL OR (v_as ->> 'op') NOT IN ('=', '>=', '<=')
-               OR jsonb_typeof(v_as -> 'balance') NOT IN ('number', 'string')
-               OR (v_as ->> 'balance') !~ '^-?[0-9]{1,19}$'
-               OR abs((v_as ->> 'balance')::numeric) > c_bigint_max THEN
+            -- coalesce: a missing field makes the test NULL, which must count as invalid, not as valid
+            IF NOT coalesce(
+                   jsonb_typeof(v_as) = 'object'
+                   AND (v_as - 'account' - 'op' - 'balance') = '{}'::jsonb
+                   AND jsonb_typeof(v_as -> 'account') = 'string'
+                   AND length(v_as ->> 'account') <= 200
+                   AND (v_as ->> 'op') IN ('=', '>=', '<=')
+                   AND ((jsonb_typeof(v_as -> 'balance') = 'string' AND (v_as ->> 'balance') ~ '^-?[0-9]{1,19}$')
+                        OR jsonb_typeof(v_as -> 'balance') = 'number'),
+                   false) THEN
                 RAISE EXCEPTION 'assertion % must be {"account": code, "op": "=" | ">=" | "<=", "balance": integer}', v_i
+                    USING ERRCODE = 'LD101', DETAIL = json_build_object('assertion', v_i)::text;
+            END IF;
+            v_num := (v_as ->> 'balance')::numeric;
+            IF v_num <> trunc(v_num) OR abs(v_num) > c_bigint_max THEN
+                RAISE EXCEPTION 'assertion %: balance must be an integer of minor units in the signed 64-bit range', v_i
                     USING ERRCODE = 'LD101', DETAIL = json_build_object('assertion', v_i)::text;
             END IF;
             v_as_codes := v_as_codes || (v_as ->> 'account');
             v_as_ops := v_as_ops || (v_as ->> 'op');
-            v_as_values := v_as_values || (v_as ->> 'balance')::bigint;
+            v_as_values := v_as_values || v_num::bigint;
         END LOOP;
     END IF;
 
@@ -370,7 +377,7 @@ COMMENT ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, tex
     'p_legs: [{"account": code, "amount": minor units (positive = debit, negative = credit; number or string), '
     '"currency": code}, ...]. p_assertions: [{"account", "op": "="|">="|"<=", "balance"}] on normal balances after '
     'the entry. Returns the entry id, created (false for a replay of the same key and request, which writes '
-    'nothing), recorded_at and the touched accounts'' normal balances. Errors: LD101-LD109, LD201-LD205, LD208-LD211, '
-    'LD301; see ledger.error_codes.';
+    'nothing), recorded_at and the touched accounts'' normal balances just after the entry. Errors: LD101-LD109, '
+    'LD201-LD205, LD210, LD211, LD301; see ledger.error_codes.';
 
 COMMIT;

@@ -40,7 +40,7 @@ END
 $$;
 COMMENT ON FUNCTION ledger.get_balance(text, text) IS
     'An account''s current normal balance (minor units), posting count (seq), status and limits. '
-    'Errors: LD201 unknown_account, LD210 unknown_book.';
+    'Errors: LD101 (NULL book), LD201 unknown_account, LD210 unknown_book.';
 
 CREATE FUNCTION ledger_private.entry_document(
     p_book_id integer,
@@ -105,7 +105,7 @@ END
 $$;
 COMMENT ON FUNCTION ledger.get_entry(bigint, text) IS
     'An entry with its legs (amount debit-positive; balance_after is the account''s normal balance after the leg). '
-    'Errors: LD208 unknown_entry, LD210 unknown_book.';
+    'Errors: LD101 (NULL book), LD208 unknown_entry, LD210 unknown_book.';
 
 CREATE FUNCTION ledger.get_entry_by_key(
     p_idempotency_key text,

@@ -55,7 +55,8 @@ END
 $$;
 COMMENT ON FUNCTION ledger.reverse_entry(bigint, text, text, text) IS
     'Post the mirror image of an entry (all amounts negated) linked to it; at most once per entry; obeys limits. '
-    'Idempotent by key like post_entry. Errors: LD101, LD201-LD203, LD205, LD208 unknown_entry, '
-    'LD209 already_reversed, LD210, LD301.';
+    'Idempotent by key like post_entry. The reversal''s effective date is the day it is posted (UTC). '
+    'Errors: LD101, LD202 account_closed, LD203 limit_exceeded, LD205, LD208 unknown_entry, LD209 already_reversed, '
+    'LD210, LD211, LD301.';
 
 COMMIT;

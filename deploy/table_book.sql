@@ -1,8 +1,9 @@
 -- Deploy dualbook:table_book to pg
 -- requires: schema_ledger
 -- A book is a separate ledger (one per legal entity or product). Every account and entry belongs to exactly
--- one book, every table carries book_id and every key starts with it, so the schema can later be distributed
--- by book (e.g. Citus, distribution column book_id) without redesign.
+-- one book; the account, entry and posting tables carry book_id and every key of theirs starts with it, so the
+-- schema can later be distributed by book (e.g. Citus, distribution column book_id; currencies and books as
+-- reference tables) without redesign.
 
 BEGIN;
 

@@ -36,7 +36,7 @@ INSERT INTO ledger_private.error_catalog (sqlstate, name, category, description)
     ('LD209', 'already_reversed',      'conflict',       'The entry has already been reversed (an entry is reversed at most once).'),
     ('LD210', 'unknown_book',          'conflict',       'No book with that code exists.'),
     ('LD211', 'balance_out_of_range',  'conflict',       'An account''s balance would leave the signed 64-bit range.'),
-    ('LD212', 'currency_exists',       'conflict',       'A currency with that code exists with a different exponent.'),
+    ('LD212', 'currency_exists',       'conflict',       'A currency with that code exists with a different exponent or name.'),
     ('LD213', 'book_exists',           'conflict',       'A book with that code exists with a different name.'),
     ('LD301', 'not_serializable',      'infrastructure', 'A write function was called outside a SERIALIZABLE transaction.'),
     ('LD302', 'append_only_violation', 'infrastructure', 'History is append-only: UPDATE, DELETE and TRUNCATE of the journal (and changes to immutable columns) are refused.');

@@ -7,7 +7,8 @@
 -- History is append-only: entries and postings are never updated, deleted or truncated (a correction is a
 -- reversal entry). Accounts, books and currencies are never deleted and their identifying columns never
 -- change. Statement-level triggers refuse the attempt even when it would touch no row. Superusers can still
--- disable triggers; the hash-sealed journal (tamper evidence) is what catches that.
+-- disable triggers: ledger.books_check() catches edits that break an invariant; tamper evidence for edits that
+-- keep the books balanced (a hash-sealed journal) is a later change.
 
 BEGIN;
 

@@ -124,7 +124,7 @@ class AsyncLedger:
         description: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         effective_date: date | None = None,
-        assertions: Sequence[BalanceAssertion] | None = None,
+        assertions: Sequence[BalanceAssertion | Mapping[str, Any]] | None = None,
         book: str | None = None,
         conn: AConn | None = None,
     ) -> PostResult:

@@ -207,7 +207,7 @@ def post_entry(
     description: str | None = None,
     metadata: Mapping[str, Any] | None = None,
     effective_date: date | None = None,
-    assertions: Sequence[BalanceAssertion] | None = None,
+    assertions: Sequence[BalanceAssertion | Mapping[str, Any]] | None = None,
     book: str = "default",
 ) -> Call[PostResult]:
     return Call(
@@ -218,7 +218,9 @@ def post_entry(
             description,
             Jsonb(dict(metadata)) if metadata is not None else None,
             effective_date,
-            Jsonb([a.as_json() for a in assertions]) if assertions else None,
+            Jsonb([a.as_json() if isinstance(a, BalanceAssertion) else dict(a) for a in assertions])
+            if assertions
+            else None,
             book,
         ),
         _one(_post_result),

@@ -164,7 +164,7 @@ class Ledger:
         description: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         effective_date: date | None = None,
-        assertions: Sequence[BalanceAssertion] | None = None,
+        assertions: Sequence[BalanceAssertion | Mapping[str, Any]] | None = None,
         book: str | None = None,
         conn: psycopg.Connection[Any] | None = None,
     ) -> PostResult:

@@ -304,3 +304,16 @@ def test_async_twin_has_the_same_surface(db_url: str) -> None:
             assert await lg.books_check() == []
 
     asyncio.run(main())
+
+
+def test_assertion_without_balance_is_refused(ledger: Ledger) -> None:
+    legs = [debit("bank", 1, "USD"), credit("wallet:1", 1, "USD")]
+    with pytest.raises(E.InvalidArgument):
+        ledger.post_entry("a", legs, assertions=[{"account": "wallet:1", "op": "="}])
+    assert ledger.get_balance("wallet:1").seq == 0
+
+
+def test_closed_account_is_not_recreated(ledger: Ledger) -> None:
+    ledger.close_account("wallet:2")
+    with pytest.raises(E.AccountClosed):
+        ledger.create_account("wallet:2", "USD", "liability", lower_limit=0)
