@@ -1,0 +1,126 @@
+-- The shape of the SQL API: every function exists with its signature, return type and volatility; the API
+-- functions (and only they) are SECURITY DEFINER with a pinned search_path; a role without grants cannot
+-- reach the API or the private helpers.
+--
+-- Not asserted here: that PUBLIC lacks EXECUTE on the ledger_private (and ledger) functions. It should, but
+-- does not: the per-schema ALTER DEFAULT PRIVILEGES ... REVOKE EXECUTE ... FROM PUBLIC in schema_ledger is a
+-- no-op (reported as a bug). Only the missing USAGE on the schemas keeps PUBLIC out, which is asserted below.
+BEGIN;
+SELECT plan(56);
+
+-- The write API.
+SELECT has_function('ledger', 'post_entry', ARRAY['text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'text'],
+                    'ledger.post_entry(key, legs, description, metadata, effective_date, assertions, book) exists');
+SELECT has_function('ledger', 'reverse_entry', ARRAY['bigint', 'text', 'text', 'text'],
+                    'ledger.reverse_entry(entry_id, key, reason, book) exists');
+SELECT has_function('ledger', 'create_account', ARRAY['text', 'text', 'text', 'bigint', 'bigint', 'jsonb', 'text'],
+                    'ledger.create_account(code, currency, type, lower, upper, metadata, book) exists');
+SELECT has_function('ledger', 'close_account', ARRAY['text', 'text'], 'ledger.close_account(code, book) exists');
+SELECT has_function('ledger', 'create_book', ARRAY['text', 'text'], 'ledger.create_book(code, name) exists');
+SELECT has_function('ledger', 'create_currency', ARRAY['text', 'integer', 'text'],
+                    'ledger.create_currency(code, exponent, name) exists');
+-- The read API.
+SELECT has_function('ledger', 'get_balance', ARRAY['text', 'text'], 'ledger.get_balance(account, book) exists');
+SELECT has_function('ledger', 'get_entry', ARRAY['bigint', 'text'], 'ledger.get_entry(entry_id, book) exists');
+SELECT has_function('ledger', 'get_entry_by_key', ARRAY['text', 'text'], 'ledger.get_entry_by_key(key, book) exists');
+SELECT has_function('ledger', 'books_check', ARRAY[]::text[], 'ledger.books_check() exists');
+-- Private helpers.
+SELECT has_function('ledger_private', 'post', ARRAY['text', 'text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'bigint'],
+                    'ledger_private.post() exists');
+SELECT has_function('ledger_private', 'require_serializable', ARRAY['text'], 'ledger_private.require_serializable() exists');
+SELECT has_function('ledger_private', 'book_id', ARRAY['text'], 'ledger_private.book_id() exists');
+SELECT has_function('ledger_private', 'add_checked', ARRAY['bigint', 'numeric', 'text'], 'ledger_private.add_checked() exists');
+SELECT has_function('ledger_private', 'normal_balance', ARRAY['text', 'bigint'], 'ledger_private.normal_balance() exists');
+SELECT has_function('ledger_private', 'checked_metadata', ARRAY['jsonb', 'text'], 'ledger_private.checked_metadata() exists');
+SELECT has_function('ledger_private', 'entry_document', ARRAY['integer', 'bigint'], 'ledger_private.entry_document() exists');
+SELECT has_function('ledger_private', 'forbid_change', ARRAY[]::text[], 'ledger_private.forbid_change() exists');
+
+-- Return types (OUT parameters make a record).
+SELECT function_returns('ledger', 'post_entry', ARRAY['text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'text'], 'record');
+SELECT function_returns('ledger', 'reverse_entry', ARRAY['bigint', 'text', 'text', 'text'], 'record');
+SELECT function_returns('ledger', 'create_account', ARRAY['text', 'text', 'text', 'bigint', 'bigint', 'jsonb', 'text'], 'record');
+SELECT function_returns('ledger', 'close_account', ARRAY['text', 'text'], 'record');
+SELECT function_returns('ledger', 'create_book', ARRAY['text', 'text'], 'record');
+SELECT function_returns('ledger', 'create_currency', ARRAY['text', 'integer', 'text'], 'record');
+SELECT function_returns('ledger', 'get_balance', ARRAY['text', 'text'], 'record');
+SELECT function_returns('ledger', 'get_entry', ARRAY['bigint', 'text'], 'record');
+SELECT function_returns('ledger', 'get_entry_by_key', ARRAY['text', 'text'], 'record');
+SELECT function_returns('ledger', 'books_check', ARRAY[]::text[], 'setof record');
+SELECT function_returns('ledger_private', 'forbid_change', ARRAY[]::text[], 'trigger');
+SELECT results_eq(
+    $$SELECT pg_get_function_result('ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text)'::regprocedure)$$,
+    $$VALUES ('record')$$, 'post_entry returns a record of OUT parameters');
+SELECT results_eq(
+    $$SELECT array_agg(name COLLATE "default" ORDER BY ord)
+        FROM pg_proc AS p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY AS a(name, mode, ord)
+       WHERE p.oid = 'ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text)'::regprocedure AND mode = 'o'$$,
+    $$VALUES (ARRAY['entry_id', 'created', 'recorded_at', 'balances'])$$,
+    'post_entry returns entry_id, created, recorded_at, balances');
+SELECT results_eq(
+    $$SELECT array_agg(name COLLATE "default" ORDER BY ord)
+        FROM pg_proc AS p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY AS a(name, mode, ord)
+       WHERE p.oid = 'ledger.reverse_entry(bigint, text, text, text)'::regprocedure AND mode = 'o'$$,
+    $$VALUES (ARRAY['entry_id', 'created', 'recorded_at', 'balances'])$$,
+    'reverse_entry returns the same columns as post_entry');
+
+-- Volatility: writes are volatile, reads stable, pure helpers immutable.
+SELECT volatility_is('ledger', 'post_entry', ARRAY['text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'text'], 'volatile');
+SELECT volatility_is('ledger', 'reverse_entry', ARRAY['bigint', 'text', 'text', 'text'], 'volatile');
+SELECT volatility_is('ledger', 'create_account', ARRAY['text', 'text', 'text', 'bigint', 'bigint', 'jsonb', 'text'], 'volatile');
+SELECT volatility_is('ledger', 'close_account', ARRAY['text', 'text'], 'volatile');
+SELECT volatility_is('ledger', 'create_book', ARRAY['text', 'text'], 'volatile');
+SELECT volatility_is('ledger', 'create_currency', ARRAY['text', 'integer', 'text'], 'volatile');
+SELECT volatility_is('ledger', 'get_balance', ARRAY['text', 'text'], 'stable');
+SELECT volatility_is('ledger', 'get_entry', ARRAY['bigint', 'text'], 'stable');
+SELECT volatility_is('ledger', 'get_entry_by_key', ARRAY['text', 'text'], 'stable');
+SELECT volatility_is('ledger', 'books_check', ARRAY[]::text[], 'stable');
+SELECT volatility_is('ledger_private', 'post', ARRAY['text', 'text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'bigint'], 'volatile');
+SELECT volatility_is('ledger_private', 'add_checked', ARRAY['bigint', 'numeric', 'text'], 'immutable');
+SELECT volatility_is('ledger_private', 'normal_balance', ARRAY['text', 'bigint'], 'immutable');
+SELECT volatility_is('ledger_private', 'checked_metadata', ARRAY['jsonb', 'text'], 'immutable');
+
+-- SECURITY DEFINER (pg_proc.prosecdef): exactly the API functions, each with a pinned search_path.
+SELECT set_eq(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc AS p
+       WHERE p.pronamespace IN ('ledger'::regnamespace, 'ledger_private'::regnamespace) AND p.prosecdef$$,
+    $$VALUES ('ledger.post_entry(text,jsonb,text,jsonb,date,jsonb,text)'),
+             ('ledger.reverse_entry(bigint,text,text,text)'),
+             ('ledger.create_account(text,text,text,bigint,bigint,jsonb,text)'),
+             ('ledger.close_account(text,text)'),
+             ('ledger.create_book(text,text)'),
+             ('ledger.create_currency(text,integer,text)'),
+             ('ledger.get_balance(text,text)'),
+             ('ledger.get_entry(bigint,text)'),
+             ('ledger.get_entry_by_key(text,text)'),
+             ('ledger.books_check()')$$,
+    'the API functions, and nothing in ledger_private, are SECURITY DEFINER');
+SELECT ok(NOT (SELECT prosecdef FROM pg_proc WHERE oid = 'ledger_private.post(text,text,jsonb,text,jsonb,date,jsonb,bigint)'::regprocedure),
+          'ledger_private.post is not SECURITY DEFINER (it runs with its caller''s, the API function''s, rights)');
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure FROM pg_proc AS p
+       WHERE p.pronamespace IN ('ledger'::regnamespace, 'ledger_private'::regnamespace) AND p.prosecdef
+         AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)$$,
+    'every SECURITY DEFINER function pins search_path = pg_catalog, pg_temp');
+SELECT function_lang_is('ledger', 'post_entry', ARRAY['text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'text'], 'sql',
+                        'post_entry is a thin SQL wrapper');
+SELECT function_lang_is('ledger_private', 'post', ARRAY['text', 'text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'bigint'],
+                        'plpgsql', 'the posting core is PL/pgSQL');
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure FROM pg_proc AS p
+       WHERE p.pronamespace IN ('ledger'::regnamespace, 'ledger_private'::regnamespace)
+         AND obj_description(p.oid, 'pg_proc') IS NULL$$,
+    'every ledger function has a COMMENT');
+
+-- Nobody gets in without grants.
+SELECT ok(NOT has_schema_privilege('public', 'ledger_private', 'USAGE'), 'PUBLIC has no USAGE on ledger_private');
+SELECT ok(NOT has_schema_privilege('public', 'ledger', 'USAGE'), 'PUBLIC has no USAGE on ledger');
+CREATE ROLE dualbook_tap_nobody NOLOGIN NOSUPERUSER;
+SET ROLE dualbook_tap_nobody;
+SELECT throws_ok($$SELECT ledger_private.normal_balance('asset', 1)$$, '42501', NULL,
+                 'a role without grants cannot call a ledger_private function');
+SELECT throws_ok($$SELECT ledger.get_balance('cash')$$, '42501', NULL,
+                 'a role without grants cannot call the API');
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;
