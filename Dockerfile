@@ -22,8 +22,8 @@ COPY revert ./revert
 COPY verify ./verify
 COPY sql ./sql
 
-RUN useradd --system --uid 10001 dualbook
-USER dualbook
+RUN useradd --system --uid 10001 --user-group dualbook
+USER 10001:10001
 
 ENTRYPOINT ["dualbook"]
 CMD ["--help"]

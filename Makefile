@@ -25,6 +25,7 @@ lint: setup
 	$(BIN)/ruff check pyadapter tests
 	$(BIN)/ruff format --check pyadapter tests
 	$(BIN)/mypy
+	$(BIN)/hadolint --no-color Dockerfile
 	@bash scripts/lint-shell.sh
 
 pgtap: setup
