@@ -133,4 +133,8 @@ COMMENT ON FUNCTION ledger.close_account(text, text) IS
     'no-op returning the original closed_at. Errors: LD101 (NULL book), LD201 unknown_account, LD207 account_not_zero, '
     'LD210 unknown_book, LD301 not_serializable.';
 
+-- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
+REVOKE ALL ON FUNCTION ledger.close_account(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger.create_account(text, text, text, bigint, bigint, jsonb, text) FROM PUBLIC;
+
 COMMIT;

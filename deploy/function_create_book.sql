@@ -46,4 +46,7 @@ COMMENT ON FUNCTION ledger.create_book(text, text) IS
     'Create a book (a separate ledger). Idempotent: the same code and name return the existing book with '
     'created = false. Errors: LD101 invalid_argument, LD213 book_exists, LD301 not_serializable.';
 
+-- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
+REVOKE ALL ON FUNCTION ledger.create_book(text, text) FROM PUBLIC;
+
 COMMIT;

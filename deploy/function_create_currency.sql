@@ -57,4 +57,7 @@ COMMENT ON FUNCTION ledger.create_currency(text, integer, text) IS
     'name (a NULL name matches any). '
     'Errors: LD101 invalid_argument, LD212 currency_exists, LD301 not_serializable.';
 
+-- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
+REVOKE ALL ON FUNCTION ledger.create_currency(text, integer, text) FROM PUBLIC;
+
 COMMIT;

@@ -102,4 +102,11 @@ $$;
 COMMENT ON FUNCTION ledger_private.checked_metadata(jsonb, text) IS
     'NULL -> {}; raises LD101 unless a JSON object, LD105 (metadata_too_large) above 8192 bytes.';
 
+-- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
+REVOKE ALL ON FUNCTION ledger_private.checked_metadata(jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.normal_balance(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.add_checked(bigint, numeric, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.book_id(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.require_serializable(text) FROM PUBLIC;
+
 COMMIT;

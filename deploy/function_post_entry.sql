@@ -380,4 +380,8 @@ COMMENT ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, tex
     'nothing), recorded_at and the touched accounts'' normal balances just after the entry. Errors: LD101-LD109, '
     'LD201-LD205, LD210, LD211, LD301; see ledger.error_codes.';
 
+-- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
+REVOKE ALL ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint) FROM PUBLIC;
+
 COMMIT;

@@ -144,4 +144,10 @@ $$;
 COMMENT ON FUNCTION ledger.get_entry_by_key(text, text) IS
     'The entry posted with an idempotency key (see get_entry). Errors: LD208 unknown_entry, LD210 unknown_book.';
 
+-- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
+REVOKE ALL ON FUNCTION ledger.get_entry_by_key(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger.get_entry(bigint, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.entry_document(integer, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger.get_balance(text, text) FROM PUBLIC;
+
 COMMIT;

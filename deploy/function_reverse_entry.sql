@@ -59,4 +59,7 @@ COMMENT ON FUNCTION ledger.reverse_entry(bigint, text, text, text) IS
     'Errors: LD101, LD202 account_closed, LD203 limit_exceeded, LD205, LD208 unknown_entry, LD209 already_reversed, '
     'LD210, LD211, LD301.';
 
+-- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
+REVOKE ALL ON FUNCTION ledger.reverse_entry(bigint, text, text, text) FROM PUBLIC;
+
 COMMIT;

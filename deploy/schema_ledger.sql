@@ -14,8 +14,7 @@ COMMENT ON SCHEMA ledger_private IS 'dualbook tables and internal helpers; no pr
 REVOKE ALL ON SCHEMA ledger_private FROM PUBLIC;
 REVOKE ALL ON SCHEMA ledger FROM PUBLIC;
 
--- A function created later is not executable by accident: PUBLIC gets nothing by default.
-ALTER DEFAULT PRIVILEGES IN SCHEMA ledger REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
-ALTER DEFAULT PRIVILEGES IN SCHEMA ledger_private REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+-- PostgreSQL grants EXECUTE on new functions to PUBLIC, and a per-schema ALTER DEFAULT PRIVILEGES cannot take
+-- that away: every function's deploy script revokes it explicitly, and a pgTAP test proves none is left.
 
 COMMIT;

@@ -54,4 +54,7 @@ CREATE TRIGGER book_immutable_columns BEFORE UPDATE ON ledger_private.book
     FOR EACH ROW WHEN ((OLD.book_id, OLD.code) IS DISTINCT FROM (NEW.book_id, NEW.code))
     EXECUTE FUNCTION ledger_private.forbid_change('a book''s id and code never change');
 
+-- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
+REVOKE ALL ON FUNCTION ledger_private.forbid_change() FROM PUBLIC;
+
 COMMIT;

@@ -146,4 +146,7 @@ COMMENT ON FUNCTION ledger.books_check() IS
     'Checks: currency_sum, entry_balanced, posting_refs, account_balance, running_balance, limits, idempotency, '
     'reversal. Reads everything: run it on the replica.';
 
+-- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
+REVOKE ALL ON FUNCTION ledger.books_check() FROM PUBLIC;
+
 COMMIT;

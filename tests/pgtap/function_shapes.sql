@@ -1,12 +1,14 @@
 -- The shape of the SQL API: every function exists with its signature, return type and volatility; the API
 -- functions (and only they) are SECURITY DEFINER with a pinned search_path; a role without grants cannot
--- reach the API or the private helpers.
---
--- Not asserted here: that PUBLIC lacks EXECUTE on the ledger_private (and ledger) functions. It should, but
--- does not: the per-schema ALTER DEFAULT PRIVILEGES ... REVOKE EXECUTE ... FROM PUBLIC in schema_ledger is a
--- no-op (reported as a bug). Only the missing USAGE on the schemas keeps PUBLIC out, which is asserted below.
+-- reach the API or the private helpers, and PUBLIC has EXECUTE on no function of either schema.
 BEGIN;
-SELECT plan(56);
+SELECT plan(57);
+
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc AS p
+       WHERE p.pronamespace IN ('ledger'::regnamespace, 'ledger_private'::regnamespace)
+         AND has_function_privilege('public', p.oid, 'EXECUTE')$$,
+    'PUBLIC has EXECUTE on no ledger or ledger_private function');
 
 -- The write API.
 SELECT has_function('ledger', 'post_entry', ARRAY['text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'text'],
