@@ -1,0 +1,107 @@
+"""How the CLI prints: aligned tables for people, JSON for scripts (the sqlite-utils pattern).
+
+Amounts are exact: integers of minor units in JSON (next to a formatted string in major units), and major units
+formatted with the currency's exponent in tables. Nothing here is a float.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import click
+from rich.box import Box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from dualbook.money import format_amount
+
+#: Like rich's SIMPLE box, in ASCII: a dashed line under the header, columns separated by spaces.
+ASCII_SIMPLE = Box(
+    "    \n"  # top
+    "    \n"  # head
+    " -  \n"  # head row separator
+    "    \n"  # mid
+    "    \n"  # row separator
+    " -  \n"  # foot row separator
+    "    \n"  # foot
+    "    \n",  # bottom
+    ascii=True,
+)
+
+#: Tables render at their natural width, even on a narrow terminal: an amount is never truncated or folded
+#: (a wide table wraps in the terminal instead).
+UNBOUNDED_WIDTH = 100_000
+
+
+@dataclass(frozen=True)
+class Col:
+    """A table column: its header, and whether values align right (amounts, counts)."""
+
+    header: str
+    right: bool = False
+
+
+def console() -> Console:
+    """A console on the current stdout that prints data verbatim (no markup, emoji or highlighting), never
+    truncating; colour only on a terminal."""
+    c = Console(markup=False, emoji=False, highlight=False, width=UNBOUNDED_WIDTH)
+    if not c.is_terminal:
+        c = Console(markup=False, emoji=False, highlight=False, width=UNBOUNDED_WIDTH, color_system=None)
+    return c
+
+
+def cell(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def print_table(columns: Sequence[Col], rows: Iterable[Sequence[object]]) -> None:
+    """An aligned table on stdout; None prints as an empty cell."""
+    table = Table(box=ASCII_SIMPLE, show_edge=False, pad_edge=False, header_style="bold")
+    for col in columns:
+        table.add_column(col.header, justify="right" if col.right else "left", no_wrap=True)
+    for row in rows:
+        table.add_row(*(Text(cell(v)) for v in row))
+    c = console()
+    if c.is_terminal:
+        c.print(table)
+        return
+    with c.capture() as captured:
+        c.print(table)
+    for line in captured.get().splitlines():
+        click.echo(line.rstrip())
+
+
+def print_fields(pairs: Sequence[tuple[str, object]]) -> None:
+    """'Label:  value' lines with the values aligned; None prints as '-'."""
+    width = max(len(label) for label, _ in pairs) + 1
+    for label, value in pairs:
+        click.echo(f"{label + ':':<{width}} {'-' if value is None else value}".rstrip())
+
+
+def _default(value: object) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=_default)
+
+
+def echo_json(value: Any) -> None:
+    click.echo(to_json(value))
+
+
+def amount(minor: int | None, exponent: int) -> str | None:
+    """Minor units as major-unit text ('12.34'), exact; None stays None."""
+    return None if minor is None else format_amount(minor, exponent)
+
+
+def amount_fields(name: str, minor: int | None, exponent: int) -> dict[str, Any]:
+    """{'balance': 1234, 'balance_formatted': '12.34'}: the exact integer for programs, the text for people."""
+    return {name: minor, f"{name}_formatted": amount(minor, exponent)}
