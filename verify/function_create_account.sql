@@ -2,7 +2,7 @@
 
 BEGIN;
 
-SELECT 'ledger.create_account(text, text, text, bigint, bigint, jsonb, text)'::regprocedure,
+SELECT 'ledger.create_account(text, text, text, bigint, bigint, jsonb, text, boolean)'::regprocedure,
        'ledger.close_account(text, text)'::regprocedure;
 
 ROLLBACK;

@@ -12,4 +12,12 @@ BEGIN
 END
 $$;
 
+DO $$
+BEGIN
+    ASSERT position('deferred_leg' IN pg_get_functiondef(
+        'ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint)'::regprocedure)) > 0,
+        'ledger_private.post does not queue deferred legs';
+END
+$$;
+
 ROLLBACK;

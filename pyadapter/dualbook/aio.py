@@ -91,9 +91,16 @@ class AsyncLedger:
         while True:
             attempts.next()
             try:
-                async with self.pool.connection() as c, c.transaction():
-                    cur = await c.execute(call.sql, call.params)
-                    rows = await cur.fetchall()
+                async with self.pool.connection() as c:
+                    if call.isolation is not None:
+                        await c.set_isolation_level(call.isolation)
+                    try:
+                        async with c.transaction():
+                            cur = await c.execute(call.sql, call.params)
+                            rows = await cur.fetchall()
+                    finally:
+                        if call.isolation is not None and not c.closed:
+                            await c.set_isolation_level(IsolationLevel.SERIALIZABLE)
                 attempts.done()
                 return call.parse(rows), attempts.n, attempts.lost > 0
             except psycopg.Error as exc:
@@ -157,6 +164,7 @@ class AsyncLedger:
         upper_limit: int | None = None,
         metadata: Mapping[str, Any] | None = None,
         book: str | None = None,
+        deferred: bool = False,
         conn: AConn | None = None,
     ) -> AccountResult:
         call = calls.create_account(
@@ -167,6 +175,7 @@ class AsyncLedger:
             upper_limit=upper_limit,
             metadata=metadata,
             book=self._book(book),
+            deferred=deferred,
         )
         result, attempts, _ = await self.execute(call, conn)
         return replace(result, attempts=attempts)
@@ -181,6 +190,9 @@ class AsyncLedger:
 
     async def create_book(self, code: str, name: str | None = None, *, conn: AConn | None = None) -> int:
         return (await self.execute(calls.create_book(code, name), conn))[0]
+
+    async def sequence_deferred(self, max_legs: int = 10_000) -> int:
+        return (await self.execute(calls.sequence_deferred(max_legs)))[0]
 
     async def get_balance(self, account: str, *, book: str | None = None, conn: AConn | None = None) -> Balance:
         return (await self.execute(calls.get_balance(account, book=self._book(book)), conn))[0]

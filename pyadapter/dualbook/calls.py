@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 import psycopg
+from psycopg import IsolationLevel
 from psycopg.types.json import Jsonb
 
 from dualbook import errors
@@ -166,6 +167,8 @@ class Call(Generic[T]):
     params: tuple[Any, ...]
     parse: Callable[[list[Row]], T]
     write: bool
+    #: run in this isolation level instead of the pool's SERIALIZABLE (only the sequencer needs it)
+    isolation: IsolationLevel | None = None
 
 
 def _one(parse_row: Callable[[Row], T]) -> Callable[[list[Row]], T]:
@@ -246,9 +249,10 @@ def create_account(
     upper_limit: int | None = None,
     metadata: Mapping[str, Any] | None = None,
     book: str = "default",
+    deferred: bool = False,
 ) -> Call[AccountResult]:
     return Call(
-        "SELECT account_id, created FROM ledger.create_account(%s, %s, %s, %s, %s, %s, %s)",
+        "SELECT account_id, created FROM ledger.create_account(%s, %s, %s, %s, %s, %s, %s, %s)",
         (
             code,
             currency,
@@ -257,6 +261,7 @@ def create_account(
             upper_limit,
             Jsonb(dict(metadata)) if metadata is not None else None,
             book,
+            deferred,
         ),
         _one(lambda r: AccountResult(account_id=r[0], created=r[1])),
         write=True,
@@ -287,6 +292,16 @@ def create_book(code: str, name: str | None = None) -> Call[int]:
         (code, name),
         _one(lambda r: int(r[0])),
         write=True,
+    )
+
+
+def sequence_deferred(max_legs: int = 10_000) -> Call[int]:
+    return Call(
+        "SELECT ledger.sequence_deferred(%s)",
+        (max_legs,),
+        _one(lambda r: int(r[0])),
+        write=True,
+        isolation=IsolationLevel.READ_COMMITTED,
     )
 
 

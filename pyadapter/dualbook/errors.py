@@ -208,6 +208,10 @@ class AppendOnlyViolation(InfrastructureError, code="LD302"):
     name = "append_only_violation"
 
 
+class WrongIsolation(InfrastructureError, code="LD303"):
+    name = "wrong_isolation"
+
+
 def lookup(sqlstate: str) -> type[LedgerError] | None:
     """The exception class registered for a SQLSTATE, or None."""
     return _REGISTRY.get(sqlstate)

@@ -139,8 +139,15 @@ class Ledger:
         while True:
             attempts.next()
             try:
-                with self.pool.connection() as c, c.transaction():
-                    rows = c.execute(call.sql, call.params).fetchall()
+                with self.pool.connection() as c:
+                    if call.isolation is not None:
+                        c.isolation_level = call.isolation
+                    try:
+                        with c.transaction():
+                            rows = c.execute(call.sql, call.params).fetchall()
+                    finally:
+                        if call.isolation is not None and not c.closed:
+                            c.isolation_level = IsolationLevel.SERIALIZABLE
                 attempts.done()
                 return call.parse(rows), attempts.n, attempts.lost > 0
             except psycopg.Error as exc:
@@ -207,6 +214,7 @@ class Ledger:
         upper_limit: int | None = None,
         metadata: Mapping[str, Any] | None = None,
         book: str | None = None,
+        deferred: bool = False,
         conn: psycopg.Connection[Any] | None = None,
     ) -> AccountResult:
         """Open an account (idempotent by code: the same attributes return the existing one, created=False)."""
@@ -218,6 +226,7 @@ class Ledger:
             upper_limit=upper_limit,
             metadata=metadata,
             book=self._book(book),
+            deferred=deferred,
         )
         result, attempts, _ = self.execute(call, conn)
         return replace(result, attempts=attempts)
@@ -237,6 +246,12 @@ class Ledger:
     def create_book(self, code: str, name: str | None = None, *, conn: psycopg.Connection[Any] | None = None) -> int:
         """Add a book (a separate ledger); returns its id."""
         return self.execute(calls.create_book(code, name), conn)[0]
+
+    def sequence_deferred(self, max_legs: int = 10_000) -> int:
+        """Fold up to ``max_legs`` queued legs of deferred accounts into their balances, sequence numbers and
+        running balances (READ COMMITTED, see docs/sql-api.md); returns how many. Balances are exact without it;
+        statements of deferred accounts number their legs once it ran."""
+        return self.execute(calls.sequence_deferred(max_legs))[0]
 
     # --- reads ----------------------------------------------------------------------------------
     def get_balance(

@@ -32,8 +32,9 @@ SELECT results_eq(
              ('LD212', 'currency_exists', 'conflict'),
              ('LD213', 'book_exists', 'conflict'),
              ('LD301', 'not_serializable', 'infrastructure'),
-             ('LD302', 'append_only_violation', 'infrastructure')$$,
-    'the catalog holds exactly LD101-LD109, LD201-LD213, LD301 and LD302 with their names and categories');
+             ('LD302', 'append_only_violation', 'infrastructure'),
+             ('LD303', 'wrong_isolation', 'infrastructure')$$,
+    'the catalog holds exactly LD101-LD109, LD201-LD213, LD301-LD303 with their names and categories');
 
 SELECT set_eq('SELECT sqlstate, name, category, description FROM ledger.error_codes',
               'SELECT sqlstate, name, category, description FROM ledger_private.error_catalog',
@@ -81,7 +82,8 @@ INSERT INTO covered VALUES
     ('LD212', 'currency_and_book'),
     ('LD213', 'currency_and_book'),
     ('LD301', 'post_entry_serializable_required, post_entry_repeatable_read_refused'),
-    ('LD302', 'append_only');
+    ('LD302', 'append_only'),
+    ('LD303', 'deferred_accounts');
 SELECT set_eq('SELECT sqlstate FROM covered', 'SELECT sqlstate FROM ledger_private.error_catalog',
               'every catalogued code is raised by at least one throws_ok in tests/pgtap');
 

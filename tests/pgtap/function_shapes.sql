@@ -15,8 +15,8 @@ SELECT has_function('ledger', 'post_entry', ARRAY['text', 'jsonb', 'text', 'json
                     'ledger.post_entry(key, legs, description, metadata, effective_date, assertions, book) exists');
 SELECT has_function('ledger', 'reverse_entry', ARRAY['bigint', 'text', 'text', 'text'],
                     'ledger.reverse_entry(entry_id, key, reason, book) exists');
-SELECT has_function('ledger', 'create_account', ARRAY['text', 'text', 'text', 'bigint', 'bigint', 'jsonb', 'text'],
-                    'ledger.create_account(code, currency, type, lower, upper, metadata, book) exists');
+SELECT has_function('ledger', 'create_account', ARRAY['text', 'text', 'text', 'bigint', 'bigint', 'jsonb', 'text', 'boolean'],
+                    'ledger.create_account(code, currency, type, lower, upper, metadata, book, deferred) exists');
 SELECT has_function('ledger', 'close_account', ARRAY['text', 'text'], 'ledger.close_account(code, book) exists');
 SELECT has_function('ledger', 'create_book', ARRAY['text', 'text'], 'ledger.create_book(code, name) exists');
 SELECT has_function('ledger', 'create_currency', ARRAY['text', 'integer', 'text'],
@@ -40,7 +40,7 @@ SELECT has_function('ledger_private', 'forbid_change', ARRAY[]::text[], 'ledger_
 -- Return types (OUT parameters make a record).
 SELECT function_returns('ledger', 'post_entry', ARRAY['text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'text'], 'record');
 SELECT function_returns('ledger', 'reverse_entry', ARRAY['bigint', 'text', 'text', 'text'], 'record');
-SELECT function_returns('ledger', 'create_account', ARRAY['text', 'text', 'text', 'bigint', 'bigint', 'jsonb', 'text'], 'record');
+SELECT function_returns('ledger', 'create_account', ARRAY['text', 'text', 'text', 'bigint', 'bigint', 'jsonb', 'text', 'boolean'], 'record');
 SELECT function_returns('ledger', 'close_account', ARRAY['text', 'text'], 'record');
 SELECT function_returns('ledger', 'create_book', ARRAY['text', 'text'], 'record');
 SELECT function_returns('ledger', 'create_currency', ARRAY['text', 'integer', 'text'], 'record');
@@ -68,7 +68,7 @@ SELECT results_eq(
 -- Volatility: writes are volatile, reads stable, pure helpers immutable.
 SELECT volatility_is('ledger', 'post_entry', ARRAY['text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'text'], 'volatile');
 SELECT volatility_is('ledger', 'reverse_entry', ARRAY['bigint', 'text', 'text', 'text'], 'volatile');
-SELECT volatility_is('ledger', 'create_account', ARRAY['text', 'text', 'text', 'bigint', 'bigint', 'jsonb', 'text'], 'volatile');
+SELECT volatility_is('ledger', 'create_account', ARRAY['text', 'text', 'text', 'bigint', 'bigint', 'jsonb', 'text', 'boolean'], 'volatile');
 SELECT volatility_is('ledger', 'close_account', ARRAY['text', 'text'], 'volatile');
 SELECT volatility_is('ledger', 'create_book', ARRAY['text', 'text'], 'volatile');
 SELECT volatility_is('ledger', 'create_currency', ARRAY['text', 'integer', 'text'], 'volatile');
@@ -87,7 +87,8 @@ SELECT set_eq(
        WHERE p.pronamespace IN ('ledger'::regnamespace, 'ledger_private'::regnamespace) AND p.prosecdef$$,
     $$VALUES ('ledger.post_entry(text,jsonb,text,jsonb,date,jsonb,text)'),
              ('ledger.reverse_entry(bigint,text,text,text)'),
-             ('ledger.create_account(text,text,text,bigint,bigint,jsonb,text)'),
+             ('ledger.create_account(text,text,text,bigint,bigint,jsonb,text,boolean)'),
+             ('ledger.sequence_deferred(integer)'),
              ('ledger.close_account(text,text)'),
              ('ledger.create_book(text,text)'),
              ('ledger.create_currency(text,integer,text)'),
