@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -407,6 +408,12 @@ def _balance_json(b: Balance, book: str) -> dict[str, Any]:
     "--upper-limit", metavar="AMOUNT", default=None, help="Highest allowed balance in major units. Default: unbounded."
 )
 @click.option("--metadata", callback=json_object, default=None, metavar="JSON", help="A JSON object stored with it.")
+@click.option(
+    "--deferred",
+    is_flag=True,
+    help="A hot account without limits (fees, settlement): legs are queued, not applied to one contended row; "
+    "run 'dualbook sequencer' to number them.",
+)
 @ledger_options
 @handle_errors
 def account_create(
@@ -416,6 +423,7 @@ def account_create(
     lower_limit: str | None,
     upper_limit: str | None,
     metadata: dict[str, Any] | None,
+    deferred: bool,
     book: str,
     datadir: Path | None,
     as_json: bool,
@@ -430,6 +438,7 @@ def account_create(
         dualbook account create bank --currency USD --type asset
         dualbook account create wallet:1 --currency USD --type liability --lower-limit 0 \\
             --metadata '{"owner": "alice"}'
+        dualbook account create income:fees --currency USD --type income --deferred
     """
     with open_ledger(datadir, book) as ledger:
         lower = upper = None
@@ -440,7 +449,9 @@ def account_create(
                 lower = _parse_major(lower_limit, exponent, "--lower-limit", {"argument": "lower_limit"})
             if upper_limit is not None:
                 upper = _parse_major(upper_limit, exponent, "--upper-limit", {"argument": "upper_limit"})
-        result = ledger.create_account(code, currency, type_, lower_limit=lower, upper_limit=upper, metadata=metadata)
+        result = ledger.create_account(
+            code, currency, type_, lower_limit=lower, upper_limit=upper, metadata=metadata, deferred=deferred
+        )
         if as_json:
             echo_json(
                 {
@@ -450,6 +461,7 @@ def account_create(
                     "created": result.created,
                     "currency": currency,
                     "type": type_,
+                    "deferred": deferred,
                     **amount_fields("lower_limit", lower, exponent),
                     **amount_fields("upper_limit", upper, exponent),
                 }
@@ -1051,6 +1063,40 @@ def check(datadir: Path | None, as_json: bool) -> None:
         click.echo(f"{len(violations)} violation(s)")
     if violations:
         sys.exit(EXIT_FAILED)
+
+
+@main.command()
+@datadir_option
+@click.option("--every", type=float, default=None, metavar="SECONDS", help="Keep running, one pass every SECONDS.")
+@click.option("--max", "max_legs", type=click.IntRange(min=1), default=10_000, show_default=True, help="Legs per pass.")
+@click.option("--passes", type=click.IntRange(min=1), default=None, help="With --every: stop after this many passes.")
+@handle_errors
+def sequencer(datadir: Path | None, every: float | None, max_legs: int, passes: int | None) -> None:
+    """Fold queued legs of deferred accounts into their balances and statements.
+
+    Balances of deferred accounts are exact without it (stored + queued); a pass gives queued legs their
+    account sequence number and running balance. Without --every, drains the queue and exits.
+
+    \b
+    Example:
+        dualbook sequencer                 # drain the queue once
+        dualbook sequencer --every 0.2     # keep folding, five passes a second
+    """
+    with open_ledger(datadir, "default") as ledger:
+        if every is None:
+            total = 0
+            while (n := ledger.sequence_deferred(max_legs)) > 0:
+                total += n
+            click.echo(f"sequenced {total} leg(s); the queue is empty")
+            return
+        done = 0
+        while passes is None or done < passes:
+            n = ledger.sequence_deferred(max_legs)
+            done += 1
+            if n:
+                click.echo(f"sequenced {n} leg(s)")
+            if n < max_legs:
+                time.sleep(every)
 
 
 if __name__ == "__main__":  # pragma: no cover

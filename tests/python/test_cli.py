@@ -582,3 +582,28 @@ def test_tables_never_truncate_amounts(monkeypatch: pytest.MonkeyPatch, capsys: 
     out = capsys.readouterr().out.splitlines()
     assert out[2].split() == ["customers:0001:USD", "92233720368547758.07"]
     assert console().width == UNBOUNDED_WIDTH
+
+
+def test_deferred_account_and_sequencer(db_url: str) -> None:
+    env = {"DATABASE_URL": db_url}
+    runner = CliRunner()
+    r = runner.invoke(
+        main, ["account", "create", "fees", "--currency", "USD", "--type", "income", "--deferred", "--json"], env=env
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["deferred"] is True
+    r = runner.invoke(
+        main,
+        ["account", "create", "hot2", "--currency", "USD", "--type", "income", "--deferred", "--lower-limit", "0"],
+        env=env,
+    )
+    assert r.exit_code == 5 and "LD101" in r.output
+    runner.invoke(main, ["account", "create", "cash", "--currency", "USD", "--type", "asset"], env=env)
+    r = runner.invoke(main, ["post", "--key", "k1", "--debit", "cash", "1.00", "--credit", "fees", "1.00"], env=env)
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(main, ["sequencer"], env=env)
+    assert r.exit_code == 0 and "sequenced 1 leg(s)" in r.output
+    r = runner.invoke(main, ["sequencer", "--every", "0.01", "--passes", "2"], env=env)
+    assert r.exit_code == 0
+    r = runner.invoke(main, ["balance", "fees", "--json"], env=env)
+    assert json.loads(r.output)["balance"] == 100
