@@ -21,9 +21,11 @@ from dualbook.calls import (
     AccountRow,
     Balance,
     BalanceAssertion,
+    BatchResult,
     Call,
     Currency,
     Entry,
+    EntryRequest,
     Leg,
     PostResult,
     Violation,
@@ -146,6 +148,19 @@ class AsyncLedger:
         )
         result, attempts, recovered = await self.execute(call, conn)
         return replace(result, attempts=attempts, recovered=recovered)
+
+    async def post_entries(
+        self,
+        entries: Sequence[EntryRequest | Mapping[str, Any]],
+        *,
+        atomic: bool = False,
+        book: str | None = None,
+        conn: AConn | None = None,
+    ) -> list[BatchResult]:
+        """Post many entries in one call and one transaction; one result per entry, in order. A rejected entry
+        leaves nothing behind and the others post; with ``atomic=True`` the first failure raises and nothing
+        posts. A serialization failure retries the whole batch (its posted keys replay as no-ops)."""
+        return (await self.execute(calls.post_entries(entries, atomic=atomic, book=self._book(book)), conn))[0]
 
     async def reverse_entry(
         self, entry_id: int, key: str, *, reason: str | None = None, book: str | None = None, conn: AConn | None = None

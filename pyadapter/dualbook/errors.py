@@ -140,6 +140,10 @@ class TooFewLegs(ValidationError, code="LD109"):
     name = "too_few_legs"
 
 
+class TooManyEntries(ValidationError, code="LD110"):
+    name = "too_many_entries"
+
+
 # --- conflicts with state (LD2xx) ---------------------------------------------------------------
 class UnknownAccount(ConflictError, code="LD201"):
     name = "unknown_account"

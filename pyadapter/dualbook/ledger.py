@@ -25,9 +25,11 @@ from dualbook.calls import (
     AccountRow,
     Balance,
     BalanceAssertion,
+    BatchResult,
     Call,
     Currency,
     Entry,
+    EntryRequest,
     Leg,
     PostResult,
     Violation,
@@ -188,6 +190,19 @@ class Ledger:
         )
         result, attempts, recovered = self.execute(call, conn)
         return replace(result, attempts=attempts, recovered=recovered)
+
+    def post_entries(
+        self,
+        entries: Sequence[EntryRequest | Mapping[str, Any]],
+        *,
+        atomic: bool = False,
+        book: str | None = None,
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> list[BatchResult]:
+        """Post many entries in one call and one transaction; one result per entry, in order. A rejected entry
+        leaves nothing behind and the others post; with ``atomic=True`` the first failure raises and nothing
+        posts. A serialization failure retries the whole batch (its posted keys replay as no-ops)."""
+        return (self.execute(calls.post_entries(entries, atomic=atomic, book=self._book(book)), conn))[0]
 
     def reverse_entry(
         self,

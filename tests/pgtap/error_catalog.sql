@@ -18,6 +18,7 @@ SELECT results_eq(
              ('LD107', 'currency_mismatch', 'validation'),
              ('LD108', 'unknown_currency', 'validation'),
              ('LD109', 'too_few_legs', 'validation'),
+             ('LD110', 'too_many_entries', 'validation'),
              ('LD201', 'unknown_account', 'conflict'),
              ('LD202', 'account_closed', 'conflict'),
              ('LD203', 'limit_exceeded', 'conflict'),
@@ -34,7 +35,7 @@ SELECT results_eq(
              ('LD301', 'not_serializable', 'infrastructure'),
              ('LD302', 'append_only_violation', 'infrastructure'),
              ('LD303', 'wrong_isolation', 'infrastructure')$$,
-    'the catalog holds exactly LD101-LD109, LD201-LD213, LD301-LD303 with their names and categories');
+    'the catalog holds exactly LD101-LD110, LD201-LD213, LD301-LD303 with their names and categories');
 
 SELECT set_eq('SELECT sqlstate, name, category, description FROM ledger.error_codes',
               'SELECT sqlstate, name, category, description FROM ledger_private.error_catalog',
@@ -68,6 +69,7 @@ INSERT INTO covered VALUES
     ('LD107', 'post_entry_validation, currency_and_book'),
     ('LD108', 'post_entry_validation, account_create'),
     ('LD109', 'post_entry_validation'),
+    ('LD110', 'post_entries'),
     ('LD201', 'post_entry_validation, post_entry_assertions, account_close, read_api, currency_and_book, post_entry_serializable_required'),
     ('LD202', 'post_entry_validation, account_close, reverse_entry'),
     ('LD203', 'post_entry_limits, reverse_entry'),

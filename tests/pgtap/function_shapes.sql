@@ -89,6 +89,7 @@ SELECT set_eq(
              ('ledger.reverse_entry(bigint,text,text,text)'),
              ('ledger.create_account(text,text,text,bigint,bigint,jsonb,text,boolean)'),
              ('ledger.sequence_deferred(integer)'),
+             ('ledger.post_entries(jsonb,boolean,text)'),
              ('ledger.close_account(text,text)'),
              ('ledger.create_book(text,text)'),
              ('ledger.create_currency(text,integer,text)'),

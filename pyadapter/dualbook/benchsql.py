@@ -1,0 +1,508 @@
+"""`make bench-sql`: the ledger's SQL write path under pgbench, measured against the commit ceiling.
+
+One run measures, on the same server and in the same few minutes:
+
+* ``ceiling`` -- ``sql/bench/ceiling.sql``: one one-row INSERT per transaction into an ordinary logged table
+  at READ COMMITTED with ``synchronous_commit = on``; what the machine and its WAL flush allow at all;
+* ``post_entry`` -- ``sql/bench/post_entry.sql``: one two-leg ``ledger.post_entry()`` per transaction
+  between two distinct random accounts, SERIALIZABLE, retried by pgbench on serialization failures
+  (``--max-tries``), at each client count asked for.
+
+With ``--write-set`` (throwaway cluster only) two diagnostic points follow: ``sql/bench/write_set.sql``, the
+same rows one posting writes in one plain SQL statement straight into ``ledger_private`` (no PL/pgSQL), at the
+largest client count, SERIALIZABLE (``write_set``) and READ COMMITTED (``write_set_rc``). They split post_entry's
+cost into "the schema's writes under SSI" and "the function around them".
+
+Each post_entry figure is reported as a ratio of the ceiling measured in the same run (absolute numbers drift
+between runs and machines; ratios measured side by side do not drift much). See docs/performance.md.
+
+Where the database comes from:
+
+* ``DATABASE_URL`` set: that database, with the ledger already deployed; the bench accounts get their own code
+  prefix (default ``dualbook-bench``) and are reused by later runs (``ledger.create_account`` is idempotent);
+  the ceiling table goes to the schema ``dualbook_bench``.
+* otherwise: a throwaway cluster (``shared_buffers=1GB``, ``max_connections=200``, the embedded cluster's
+  durable settings otherwise), the schema deployed with Sqitch into a database ``bench``; removed afterwards.
+
+Example::
+
+    python -m dualbook.benchsql --seconds 15 --accounts 100000 --clients 8,32 --json bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psycopg
+
+from dualbook import migrate
+from dualbook.cluster import pg_bindir
+from dualbook.config import mask_url, project_root
+from dualbook.errors import DualbookError
+from dualbook.testing import throwaway_cluster
+
+# Server settings of the throwaway cluster, on top of dualbook.cluster.SERVER_SETTINGS (fsync, synchronous
+# commit and full page writes stay on: the benchmark measures a durable ledger).
+BENCH_SETTINGS: dict[str, str] = {
+    "shared_buffers": "1GB",
+    "max_connections": "200",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+}
+CEILING = "ceiling"
+POST_ENTRY = "post_entry"
+WRITE_SET = "write_set"
+WRITE_SET_RC = "write_set_rc"
+MAX_TRIES = 10
+PGBENCH_THREADS = 2
+DEFAULT_SECONDS = 15
+DEFAULT_ACCOUNTS = 100_000
+DEFAULT_CLIENTS = (8, 32)
+MANAGED_PREFIX = "bench"
+EXTERNAL_PREFIX = "dualbook-bench"
+LOAD_CHUNK = 20_000
+
+Progress = Callable[[str], None]
+
+
+class BenchError(DualbookError):
+    """The benchmark could not run or pgbench reported a broken run."""
+
+
+@dataclass(frozen=True)
+class PgbenchSummary:
+    """The figures of one pgbench run, parsed from its report."""
+
+    transactions: int
+    tps: float
+    latency_avg_ms: float
+    failed: int
+    failed_pct: float
+    retried: int
+    retried_pct: float
+    retries: int
+    serialization_failures: int
+    deadlock_failures: int
+
+
+@dataclass(frozen=True)
+class WorkloadResult:
+    """One measured point: a workload at a client count, and its ratio to the ceiling of the same run."""
+
+    name: str
+    clients: int
+    seconds: int
+    isolation: str
+    tps: float
+    transactions: int
+    retried: int
+    retried_pct: float
+    failed: int
+    failed_pct: float
+    latency_avg_ms: float
+    ratio: float
+    ratio_of: str
+
+
+_INT = r"(\d+)"
+_NUM = r"([0-9]+(?:\.[0-9]+)?)"
+_PATTERNS: dict[str, str] = {
+    "transactions": rf"^number of transactions actually processed: {_INT}",
+    "tps": rf"^tps = {_NUM}",
+    "latency_avg_ms": rf"^latency average = {_NUM} ms",
+    "failed": rf"^number of failed transactions: {_INT} \({_NUM}%\)",
+    "retried": rf"^number of transactions retried: {_INT} \({_NUM}%\)",
+    "retries": rf"^total number of retries: {_INT}",
+    "serialization_failures": rf"^number of serialization failures: {_INT}",
+    "deadlock_failures": rf"^number of deadlock failures: {_INT}",
+}
+_REQUIRED = ("transactions", "tps", "latency_avg_ms", "failed")
+
+
+def parse_pgbench(output: str) -> PgbenchSummary:
+    """Parse pgbench 15's end-of-run report (transactions, tps, latency, failed, retried).
+
+    The retry lines appear only with ``--max-tries`` other than 1 and count as zero when absent; the
+    transaction count, tps, average latency and failed lines are required.
+    """
+    found: dict[str, re.Match[str]] = {}
+    for key, pattern in _PATTERNS.items():
+        m = re.search(pattern, output, re.MULTILINE)
+        if m is not None:
+            found[key] = m
+    missing = [k for k in _REQUIRED if k not in found]
+    if missing:
+        raise BenchError("cannot parse pgbench output (missing " + ", ".join(missing) + "):\n" + output[-2000:])
+
+    def count(key: str) -> int:
+        m = found.get(key)
+        return int(m.group(1)) if m else 0
+
+    def pct(key: str) -> float:
+        m = found.get(key)
+        return float(m.group(2)) if m else 0.0
+
+    return PgbenchSummary(
+        transactions=count("transactions"),
+        tps=float(found["tps"].group(1)),
+        latency_avg_ms=float(found["latency_avg_ms"].group(1)),
+        failed=count("failed"),
+        failed_pct=pct("failed"),
+        retried=count("retried"),
+        retried_pct=pct("retried"),
+        retries=count("retries"),
+        serialization_failures=count("serialization_failures"),
+        deadlock_failures=count("deadlock_failures"),
+    )
+
+
+def bench_dir() -> Path:
+    """sql/bench/ of the project checkout (the pgbench scripts)."""
+    return project_root() / "sql" / "bench"
+
+
+def code_width(accounts: int) -> int:
+    """Digits in a bench account code: 'bench:000001' for up to 999,999 accounts, wider beyond."""
+    return max(6, len(str(accounts)))
+
+
+def account_code(prefix: str, n: int, accounts: int) -> str:
+    """The code of bench account n (1-based), as the loader and sql/bench/post_entry.sql spell it."""
+    return f"{prefix}:{n:0{code_width(accounts)}d}"
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def check_deployed(conninfo: str) -> str:
+    """Raise BenchError unless ledger.post_entry exists; returns the server version string."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT to_regprocedure('ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text)') IS NOT NULL, "
+            "current_setting('server_version')"
+        ).fetchone()
+    if row is None or not row[0]:
+        raise BenchError("ledger.post_entry() is not deployed in this database: run 'make deploy' first")
+    return str(row[1])
+
+
+def prepare(conninfo: str, prefix: str, accounts: int, progress: Progress = _stderr) -> None:
+    """Create the ceiling table and the bench accounts (through ledger.create_account, one SERIALIZABLE
+    transaction, in chunks so progress can be shown), then ANALYZE the tables the workloads touch."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute((bench_dir() / "setup.sql").read_bytes())  # no parameters: several statements in one go
+    width = code_width(accounts)
+    started = time.monotonic()
+    created = 0
+    with psycopg.connect(conninfo) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.SERIALIZABLE
+        with conn.transaction():
+            for lo in range(1, accounts + 1, LOAD_CHUNK):
+                hi = min(lo + LOAD_CHUNK - 1, accounts)
+                row = conn.execute(
+                    "SELECT count(*) FILTER (WHERE a.created) "
+                    "FROM generate_series(%(lo)s::integer, %(hi)s::integer) AS g(i) "
+                    "CROSS JOIN LATERAL ledger.create_account("
+                    "    %(prefix)s || ':' || lpad(g.i::text, %(width)s, '0'), 'USD', 'asset') AS a",
+                    {"lo": lo, "hi": hi, "prefix": prefix, "width": width},
+                ).fetchone()
+                created += int(row[0]) if row else 0
+                progress(f"  accounts {hi:,}/{accounts:,} ({time.monotonic() - started:.1f} s)")
+    progress(
+        f"  {accounts:,} accounts ready ({created:,} created, {accounts - created:,} existing) "
+        f"in {time.monotonic() - started:.1f} s"
+    )
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        # Owner or superuser only; others get a WARNING and the planner uses what autovacuum gathered.
+        conn.execute("VACUUM (ANALYZE) ledger_private.account, ledger_private.entry, ledger_private.posting")
+
+
+def _checkpoint(conninfo: str) -> None:
+    """CHECKPOINT before a measurement so one run does not pay for the previous one's dirty pages (needs
+    superuser or pg_checkpoint; skipped otherwise)."""
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
+    except psycopg.errors.InsufficientPrivilege:
+        pass
+
+
+def _pgoptions(isolation: str) -> str:
+    """PGOPTIONS for pgbench: the caller's, plus the default isolation level (spaces escaped for libpq)."""
+    own = os.environ.get("PGOPTIONS", "").strip()
+    opt = "-c default_transaction_isolation=" + isolation.replace(" ", "\\ ")
+    return f"{own} {opt}".strip()
+
+
+def run_pgbench(
+    conninfo: str,
+    script: Path,
+    clients: int,
+    seconds: int,
+    isolation: str,
+    defines: dict[str, str] | None = None,
+    progress: Progress = _stderr,
+) -> PgbenchSummary:
+    """Run pgbench on one script (prepared statements, bounded retries) and parse its report.
+
+    pgbench's progress lines (-P) are relayed to ``progress`` as they arrive. Raises BenchError when pgbench
+    exits non-zero (e.g. a client aborted on an error that is not a serialization failure).
+    """
+    cmd = [
+        str(pg_bindir() / "pgbench"),
+        "--no-vacuum",
+        "--protocol=prepared",
+        f"--client={clients}",
+        f"--jobs={min(PGBENCH_THREADS, clients)}",
+        f"--time={seconds}",
+        f"--max-tries={MAX_TRIES}",
+        "--failures-detailed",
+        f"--progress={max(1, seconds // 3)}",
+        f"--file={script}",
+    ]
+    for name, value in (defines or {}).items():
+        cmd.append(f"--define={name}={value}")
+    cmd.append(conninfo)  # pgbench expands a connection string or URI given as the database name
+    env = {**os.environ, "PGOPTIONS": _pgoptions(isolation)}
+    lines: list[str] = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("progress:"):
+                progress("    " + line.rstrip())
+        rc = proc.wait()
+    output = "".join(lines)
+    if rc != 0:
+        tail = "".join(lines[-15:]).rstrip()
+        raise BenchError(f"pgbench exited with status {rc} on {script.name} ({clients} clients):\n{tail}")
+    return parse_pgbench(output)
+
+
+def run_benchmark(
+    conninfo: str,
+    prefix: str,
+    seconds: int = DEFAULT_SECONDS,
+    accounts: int = DEFAULT_ACCOUNTS,
+    clients: Sequence[int] = DEFAULT_CLIENTS,
+    progress: Progress = _stderr,
+    write_set: bool = False,
+) -> list[WorkloadResult]:
+    """Prepare the database, then measure the ceiling at max(clients) and post_entry at each client count
+    (and, with write_set, the diagnostic write set at max(clients), SERIALIZABLE then READ COMMITTED)."""
+    if accounts < 2:
+        raise BenchError("--accounts must be at least 2 (a posting moves money between two accounts)")
+    if not clients or min(clients) < 1:
+        raise BenchError("--clients must list positive client counts")
+    progress(f"loading {accounts:,} accounts with prefix '{prefix}:' ...")
+    prepare(conninfo, prefix, accounts, progress)
+    ceiling_clients = max(clients)
+    # (name, script, clients, isolation, whether the script takes the posting variables)
+    plan: list[tuple[str, str, int, str, bool]] = [(CEILING, "ceiling.sql", ceiling_clients, "read committed", False)]
+    plan += [(POST_ENTRY, "post_entry.sql", c, "serializable", True) for c in clients]
+    if write_set:
+        plan += [
+            (WRITE_SET, "write_set.sql", ceiling_clients, "serializable", True),
+            (WRITE_SET_RC, "write_set.sql", ceiling_clients, "read committed", True),
+        ]
+    run_tag = f"{prefix}-{int(time.time())}-{os.getpid()}"
+    ceiling_tps = 0.0
+    results: list[WorkloadResult] = []
+    for i, (name, script, c, isolation, posting_vars) in enumerate(plan, 1):
+        progress(f"[{i}/{len(plan)}] {name}, {c} clients, {isolation}, {seconds} s ...")
+        _checkpoint(conninfo)
+        defines = None
+        if posting_vars:
+            defines = {
+                "accounts": str(accounts),
+                "prefix": prefix,
+                "width": str(code_width(accounts)),
+                "run": f"{run_tag}-{i}",  # idempotency keys: distinct per pgbench invocation
+                "n": "0",
+            }
+        summary = run_pgbench(conninfo, bench_dir() / script, c, seconds, isolation, defines, progress)
+        if name == CEILING:
+            ceiling_tps = summary.tps
+        ratio = summary.tps / ceiling_tps if ceiling_tps > 0 else 0.0
+        result = WorkloadResult(
+            name=name,
+            clients=c,
+            seconds=seconds,
+            isolation=isolation,
+            tps=summary.tps,
+            transactions=summary.transactions,
+            retried=summary.retried,
+            retried_pct=summary.retried_pct,
+            failed=summary.failed,
+            failed_pct=summary.failed_pct,
+            latency_avg_ms=summary.latency_avg_ms,
+            ratio=round(ratio, 4),
+            ratio_of=f"{CEILING}@{ceiling_clients}",
+        )
+        results.append(result)
+        progress(
+            f"      -> {result.tps:,.0f} tps, {result.retried_pct:.3f}% retried, {result.failed_pct:.3f}% failed, "
+            f"latency {result.latency_avg_ms:.2f} ms, {result.ratio:.3f}x ceiling"
+        )
+    return results
+
+
+def format_table(results: Sequence[WorkloadResult]) -> str:
+    """An aligned text table of the results, one line per workload."""
+    header = ("workload", "clients", "tps", "transactions", "retried", "failed", "latency avg", "ratio")
+    rows = [
+        (
+            r.name,
+            str(r.clients),
+            f"{r.tps:,.0f}",
+            f"{r.transactions:,}",
+            f"{r.retried:,} ({r.retried_pct:.3f}%)",
+            f"{r.failed:,} ({r.failed_pct:.3f}%)",
+            f"{r.latency_avg_ms:.2f} ms",
+            f"{r.ratio:.3f}x {r.ratio_of}",
+        )
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    left = {0, 7}
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    out = [line(header), "  ".join("-" * w for w in widths), *(line(row) for row in rows)]
+    return "\n".join(s.rstrip() for s in out)
+
+
+def target_verdict(results: Sequence[WorkloadResult], clients: int = 32) -> str | None:
+    """The issue's target: post_entry at `clients` clients >= 0.35x the ceiling, < 0.5% retried, 0 failed."""
+    for r in results:
+        if r.name == POST_ENTRY and r.clients == clients:
+            ok = r.ratio >= 0.35 and r.retried_pct < 0.5 and r.failed == 0
+            return (
+                f"target (post_entry@{clients} >= 0.35x ceiling, < 0.5% retried, 0 failed): "
+                f"{'MET' if ok else 'MISSED'} -- {r.ratio:.3f}x, {r.retried_pct:.3f}% retried, {r.failed} failed"
+            )
+    return None
+
+
+def _clients(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of client counts: {text!r}") from exc
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("client counts must be positive")
+    return values
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m dualbook.benchsql``."""
+    p = argparse.ArgumentParser(
+        prog="python -m dualbook.benchsql",
+        description="pgbench: the commit ceiling vs ledger.post_entry() under SERIALIZABLE, in one run. "
+        "Uses DATABASE_URL (ledger deployed) when set, else a throwaway cluster.",
+        epilog="Example: python -m dualbook.benchsql --seconds 15 --clients 8,32 --json bench.json",
+    )
+    p.add_argument("--seconds", type=_positive, default=DEFAULT_SECONDS, help="duration of each point (default 15)")
+    p.add_argument(
+        "--accounts", type=_positive, default=DEFAULT_ACCOUNTS, help="accounts to spread postings over (100000)"
+    )
+    p.add_argument(
+        "--clients",
+        type=_clients,
+        default=list(DEFAULT_CLIENTS),
+        help="post_entry client counts, comma-separated (default 8,32); the ceiling runs at the largest",
+    )
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON to FILE")
+    p.add_argument("--prefix", help="account code prefix (default 'bench', or 'dualbook-bench' with DATABASE_URL)")
+    p.add_argument(
+        "--write-set",
+        action="store_true",
+        help="diagnostic (throwaway cluster only): also measure post_entry's rows written by plain SQL",
+    )
+    p.add_argument("--keep", action="store_true", help="keep the throwaway cluster running afterwards (for profiling)")
+    return p
+
+
+def _write_json(path: Path, results: Sequence[WorkloadResult], meta: dict[str, object]) -> None:
+    doc = {"meta": meta, "workloads": [asdict(r) for r in results]}
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: run the benchmark, print the table (stdout) and progress (stderr), write --json."""
+    args = build_parser().parse_args(argv)
+    url = os.environ.get("DATABASE_URL")
+    meta: dict[str, object] = {
+        "seconds": args.seconds,
+        "accounts": args.accounts,
+        "max_tries": MAX_TRIES,
+        "pgbench_threads": PGBENCH_THREADS,
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+    }
+    started = time.monotonic()
+    try:
+        if url:
+            if args.write_set:
+                raise BenchError("--write-set writes straight into ledger_private: throwaway cluster only")
+            prefix = args.prefix or EXTERNAL_PREFIX
+            _stderr(f"bench-sql against DATABASE_URL {mask_url(url)}")
+            meta["server_version"] = check_deployed(url)
+            meta["database"] = "DATABASE_URL"
+            results = run_benchmark(url, prefix, args.seconds, args.accounts, args.clients)
+        else:
+            prefix = args.prefix or MANAGED_PREFIX
+            _stderr("starting a throwaway cluster (" + ", ".join(f"{k}={v}" for k, v in BENCH_SETTINGS.items()) + ")")
+            with throwaway_cluster(settings=BENCH_SETTINGS, keep=args.keep) as cluster:
+                cluster.create_database("bench")
+                _stderr("deploying the ledger with Sqitch ...")
+                migrate.deploy(cluster.url("bench"), capture=True)
+                conninfo = cluster.conninfo("bench")  # the unix socket: no TCP in the measured path
+                if args.keep:
+                    _stderr(f"the cluster stays up afterwards: psql '{conninfo}'")
+                meta["server_version"] = check_deployed(conninfo)
+                meta["database"] = "throwaway cluster"
+                meta["server_settings"] = dict(BENCH_SETTINGS)
+                results = run_benchmark(
+                    conninfo, prefix, args.seconds, args.accounts, args.clients, write_set=args.write_set
+                )
+    except (DualbookError, psycopg.Error) as exc:
+        print(f"bench-sql: error: {exc}", file=sys.stderr)
+        return 1
+    meta["elapsed_s"] = round(time.monotonic() - started, 1)
+    print(format_table(results))
+    verdict = target_verdict(results)
+    if verdict:
+        print(verdict)
+    if args.json:
+        _write_json(args.json, results, meta)
+        _stderr(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
