@@ -35,7 +35,10 @@ DECLARE
     c_max_entries constant integer := 1000;
     v_n integer;
     v_cur integer;
-    v_r record;
+    v_entry_id bigint;
+    v_created boolean;
+    v_recorded_at timestamptz;
+    v_balances jsonb;
     v_state text;
     v_message text;
     v_detail text;
@@ -61,10 +64,12 @@ BEGIN
             v_cur := v_i;
             v_state := NULL;
             IF p_atomic THEN
-                v_r := ledger_private.post_batch_entry(p_book, p_entries -> (v_i - 1));
+                SELECT * INTO v_entry_id, v_created, v_recorded_at, v_balances
+                  FROM ledger_private.post_batch_entry(p_book, p_entries -> (v_i - 1));
             ELSE
                 BEGIN  -- a subtransaction per entry: a rejected entry leaves nothing behind
-                    v_r := ledger_private.post_batch_entry(p_book, p_entries -> (v_i - 1));
+                    SELECT * INTO v_entry_id, v_created, v_recorded_at, v_balances
+                      FROM ledger_private.post_batch_entry(p_book, p_entries -> (v_i - 1));
                 EXCEPTION WHEN OTHERS THEN
                     GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
                                             v_detail = PG_EXCEPTION_DETAIL;
@@ -75,11 +80,11 @@ BEGIN
             END IF;
             idx := v_i;
             IF v_state IS NULL THEN
-                status := CASE WHEN v_r.created THEN 'posted' ELSE 'replayed' END;
-                entry_id := v_r.entry_id;
-                created := v_r.created;
-                recorded_at := v_r.recorded_at;
-                balances := v_r.balances;
+                status := CASE WHEN v_created THEN 'posted' ELSE 'replayed' END;
+                entry_id := v_entry_id;
+                created := v_created;
+                recorded_at := v_recorded_at;
+                balances := v_balances;
                 error_code := NULL;
                 error_message := NULL;
                 error_detail := NULL;
@@ -115,13 +120,18 @@ COMMENT ON FUNCTION ledger.post_entries(jsonb, boolean, text) IS
     'too_many_entries, LD210, LD301; with p_atomic, any error of post_entry.';
 
 -- One element of a batch -> ledger_private.post (validates the element's shape first).
-CREATE FUNCTION ledger_private.post_batch_entry(p_book text, p_entry jsonb)
-RETURNS record
+CREATE FUNCTION ledger_private.post_batch_entry(
+    p_book text,
+    p_entry jsonb,
+    OUT entry_id bigint,
+    OUT created boolean,
+    OUT recorded_at timestamptz,
+    OUT balances jsonb
+)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_r record;
     v_date date;
 BEGIN
     IF jsonb_typeof(p_entry) IS DISTINCT FROM 'object'
@@ -140,13 +150,13 @@ BEGIN
         RAISE EXCEPTION 'effective_date % is not a date', quote_literal(p_entry ->> 'effective_date')
             USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'effective_date')::text;
     END;
-    SELECT * INTO v_r
+    SELECT r.entry_id, r.created, r.recorded_at, r.balances
+      INTO post_batch_entry.entry_id, post_batch_entry.created, post_batch_entry.recorded_at, post_batch_entry.balances
       FROM ledger_private.post(p_book, p_entry ->> 'key', p_entry -> 'legs', p_entry ->> 'description',
                                CASE WHEN jsonb_typeof(p_entry -> 'metadata') = 'null' THEN NULL ELSE p_entry -> 'metadata' END,
                                v_date,
                                CASE WHEN jsonb_typeof(p_entry -> 'assertions') = 'null' THEN NULL ELSE p_entry -> 'assertions' END,
-                               NULL);
-    RETURN v_r;
+                               NULL) AS r;
 END
 $$;
 COMMENT ON FUNCTION ledger_private.post_batch_entry(text, jsonb) IS 'One entry of ledger.post_entries().';
