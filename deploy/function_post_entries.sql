@@ -42,6 +42,7 @@ DECLARE
     v_state text;
     v_message text;
     v_detail text;
+    v_hint text;
 BEGIN
     PERFORM ledger_private.require_serializable('ledger.post_entries');
     PERFORM ledger_private.book_id(p_book);
@@ -101,14 +102,15 @@ BEGIN
             RETURN NEXT;
         END LOOP;
     EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL;
+        GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL,
+                                v_hint = PG_EXCEPTION_HINT;
         IF v_state NOT LIKE 'LD%' THEN
             RAISE;
         END IF;
         RAISE EXCEPTION 'entry %: %', v_cur, v_message
             USING ERRCODE = v_state,
                   DETAIL = (coalesce(v_detail, '{}')::jsonb || jsonb_build_object('entry', v_cur))::text,
-                  HINT = 'The batch is all or nothing: nothing was posted.';
+                  HINT = coalesce(nullif(v_hint, '') || ' ', '') || 'The batch is all or nothing: nothing was posted.';
     END;
 END
 $$;

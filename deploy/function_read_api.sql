@@ -28,7 +28,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     SELECT a.account_id, a.code, a.currency, c.exponent, a.type, a.status,
-           ledger_private.normal_balance(a.type, a.balance + coalesce(q.total, 0)::bigint), a.seq + coalesce(q.n, 0),
+           ledger_private.normal_balance(a.type, ledger_private.add_checked(a.balance, coalesce(q.total, 0), a.code)),
+           a.seq + coalesce(q.n, 0),
            a.lower_limit, a.upper_limit
       INTO get_balance.account_id, get_balance.code, get_balance.currency, get_balance.exponent, get_balance.type,
            get_balance.status, get_balance.balance, get_balance.seq, get_balance.lower_limit, get_balance.upper_limit
@@ -45,7 +46,7 @@ END
 $$;
 COMMENT ON FUNCTION ledger.get_balance(text, text) IS
     'An account''s current normal balance (minor units), posting count (seq), status and limits; for a deferred '
-    'account both include its queued legs. '
+    'account both include its queued legs (LD211 if that balance left the 64-bit range). '
     'Errors: LD101 (NULL book), LD201 unknown_account, LD210 unknown_book.';
 
 CREATE OR REPLACE FUNCTION ledger_private.entry_document(
@@ -151,7 +152,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger.get_entry_by_key(text, text) IS
-    'The entry posted with an idempotency key (see get_entry). Errors: LD208 unknown_entry, LD210 unknown_book.';
+    'The entry posted with an idempotency key (see get_entry). Errors: LD101 (NULL book), LD208 unknown_entry, '
+    'LD210 unknown_book.';
 
 -- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
 REVOKE ALL ON FUNCTION ledger.get_entry_by_key(text, text) FROM PUBLIC;

@@ -38,27 +38,37 @@ BEGIN
             USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'max')::text;
     END IF;
     IF NOT pg_try_advisory_xact_lock(hashtext('dualbook.sequence_deferred')) THEN
-        RETURN 0;  -- another sequencer is running; its work is the same
+        RETURN NULL;  -- another run holds the lock: it is doing this work
     END IF;
-    WITH batch AS (
-        DELETE FROM ledger_private.deferred_leg AS q
-         WHERE q.queue_id IN (SELECT d.queue_id FROM ledger_private.deferred_leg AS d ORDER BY d.queue_id LIMIT p_max)
-        RETURNING q.queue_id, q.book_id, q.account_id, q.entry_id, q.leg, q.amount
+    WITH pick AS (
+        SELECT d.queue_id, d.book_id, d.account_id, d.entry_id, d.leg, d.amount,
+               sum(d.amount) OVER (PARTITION BY d.book_id, d.account_id ORDER BY d.queue_id) AS running
+          FROM (SELECT * FROM ledger_private.deferred_leg AS q ORDER BY q.queue_id LIMIT p_max) AS d
     ), totals AS (
-        SELECT b.book_id, b.account_id, sum(b.amount) AS total, count(*) AS n
-          FROM batch AS b GROUP BY b.book_id, b.account_id
+        SELECT p.book_id, p.account_id, sum(p.amount) AS total, count(*) AS n,
+               min(p.running) AS lowest, max(p.running) AS highest
+          FROM pick AS p GROUP BY p.book_id, p.account_id
     ), folded AS (
+        -- an account whose balance would leave the 64-bit range on the way is left queued (books_check reports
+        -- it as balance_range) instead of failing the run for every account
         UPDATE ledger_private.account AS a
-           SET balance = ledger_private.add_checked(a.balance, t.total, a.code),
+           SET balance = (a.balance + t.total)::bigint,
                seq = a.seq + t.n
           FROM totals AS t
          WHERE a.book_id = t.book_id AND a.account_id = t.account_id
-        RETURNING a.book_id, a.account_id, a.code, a.balance - t.total AS base_balance, a.seq - t.n AS base_seq
+           AND a.balance + t.lowest >= -9223372036854775807 AND a.balance + t.highest <= 9223372036854775807
+        RETURNING a.book_id, a.account_id, a.balance - t.total AS base_balance, a.seq - t.n AS base_seq
+    ), batch AS (
+        DELETE FROM ledger_private.deferred_leg AS q
+         USING pick AS p, folded AS f
+         WHERE q.book_id = p.book_id AND q.queue_id = p.queue_id
+           AND f.book_id = p.book_id AND f.account_id = p.account_id
+        RETURNING q.queue_id, q.book_id, q.account_id, q.entry_id, q.leg, q.amount
     )
     INSERT INTO ledger_private.deferred_sequence (book_id, account_id, account_seq, entry_id, leg, balance_after)
     SELECT b.book_id, b.account_id,
            f.base_seq + row_number() OVER w, b.entry_id, b.leg,
-           ledger_private.add_checked(0, f.base_balance + sum(b.amount) OVER w, f.code)
+           (f.base_balance + sum(b.amount) OVER w)::bigint
       FROM batch AS b
       JOIN folded AS f ON f.book_id = b.book_id AND f.account_id = b.account_id
     WINDOW w AS (PARTITION BY b.book_id, b.account_id ORDER BY b.queue_id);
@@ -68,8 +78,9 @@ END
 $$;
 COMMENT ON FUNCTION ledger.sequence_deferred(integer) IS
     'Fold up to p_max queued legs of deferred accounts into their balances and sequences; returns how many '
-    '(0 when another run holds the lock). Run it often (dualbook sequencer, or a scheduler); balances are exact '
-    'without it. Errors: LD101 (p_max), LD211 balance_out_of_range, LD303 wrong_isolation.';
+    '(NULL when another run holds the lock). Legs of an account whose balance would leave the 64-bit range stay '
+    'queued (books_check: balance_range). Run it often (dualbook sequencer, or a scheduler); balances are exact '
+    'without it. Errors: LD101 (p_max), LD303 wrong_isolation.';
 
 REVOKE ALL ON FUNCTION ledger.sequence_deferred(integer) FROM PUBLIC;
 

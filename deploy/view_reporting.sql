@@ -18,8 +18,9 @@ CREATE OR REPLACE VIEW ledger.currencies AS
 CREATE OR REPLACE VIEW ledger.accounts AS
     SELECT b.code AS book, a.account_id, a.code, a.currency, a.type,
            CASE WHEN a.type IN ('asset', 'expense') THEN 'debit' ELSE 'credit' END AS normal_side,
-           a.status, ledger_private.normal_balance(a.type, a.balance + coalesce(q.total, 0)::bigint) AS balance,
-           a.balance + coalesce(q.total, 0)::bigint AS debit_balance,
+           a.status, ledger_private.normal_balance(a.type, ledger_private.int64_or_null(a.balance + coalesce(q.total, 0)))
+               AS balance,
+           ledger_private.int64_or_null(a.balance + coalesce(q.total, 0)) AS debit_balance,
            a.seq + coalesce(q.n, 0) AS postings, a.lower_limit, a.upper_limit, a.metadata, a.created_at, a.closed_at,
            a.deferred, coalesce(q.n, 0) AS queued
       FROM ledger_private.account AS a
@@ -28,7 +29,7 @@ CREATE OR REPLACE VIEW ledger.accounts AS
                           WHERE a.deferred AND d.book_id = a.book_id AND d.account_id = a.account_id) AS q ON true;
 COMMENT ON VIEW ledger.accounts IS
     'Accounts with their normal balance (balance) and debit-positive balance (debit_balance), in minor units; '
-    'for a deferred account both include its queued legs (queued = how many).';
+    'for a deferred account both include its queued legs (queued = how many), NULL if outside the 64-bit range.';
 
 CREATE OR REPLACE VIEW ledger.entries AS
     SELECT b.code AS book, e.entry_id, e.idempotency_key, e.description, e.metadata, e.effective_date,
@@ -181,6 +182,14 @@ AS $$
                         WHERE p.book_id = s.book_id AND p.entry_id = s.entry_id AND p.leg = s.leg
                           AND p.account_id = s.account_id AND p.account_seq IS NULL)
     UNION ALL
+    -- 5c. a deferred account's balance (stored + queued) fits the 64-bit range; postings could not check it
+    SELECT 'balance_range', b.code, a.code, 'stored + queued balance ' || (a.balance + q.total) || ' is outside the 64-bit range'
+      FROM ledger_private.account AS a
+      JOIN ledger_private.book AS b USING (book_id)
+      JOIN LATERAL (SELECT coalesce(sum(d.amount), 0) AS total FROM ledger_private.deferred_leg AS d
+                     WHERE d.book_id = a.book_id AND d.account_id = a.account_id) AS q ON true
+     WHERE a.deferred AND ledger_private.int64_or_null(a.balance + q.total) IS NULL
+    UNION ALL
     -- 6. every limit holds
     SELECT 'limits', b.code, a.code,
            format('normal balance %s outside [%s, %s]', ledger_private.normal_balance(a.type, a.balance),
@@ -214,7 +223,8 @@ AS $$
 $$;
 COMMENT ON FUNCTION ledger.books_check() IS
     'Recomputes every invariant from the raw journal; returns one row per violation (no rows = the books balance). '
-    'Checks: currency_sum, entry_balanced, posting_refs, account_balance, running_balance, deferred, limits, idempotency, '
+    'Checks: currency_sum, entry_balanced, posting_refs, account_balance, running_balance, deferred, balance_range, '
+    'limits, idempotency, '
     'reversal. Reads everything: run it on the replica.';
 
 -- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.

@@ -3,6 +3,15 @@
 
 BEGIN;
 
+-- The v0.1.0 functions know nothing of deferred accounts: once one exists, going back would misstate balances.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM ledger_private.account WHERE deferred) THEN
+        RAISE EXCEPTION 'deferred accounts exist: the v0.1.0 functions cannot serve them, refusing to revert';
+    END IF;
+END
+$$;
+
 DROP VIEW ledger.accounts;
 DROP VIEW ledger.postings;
 DROP VIEW ledger.trial_balance;

@@ -206,8 +206,19 @@ class AsyncLedger:
     async def create_book(self, code: str, name: str | None = None, *, conn: AConn | None = None) -> int:
         return (await self.execute(calls.create_book(code, name), conn))[0]
 
-    async def sequence_deferred(self, max_legs: int = 10_000) -> int:
+    async def sequence_deferred(self, max_legs: int = 10_000) -> int | None:
         return (await self.execute(calls.sequence_deferred(max_legs)))[0]
+
+    async def drain_deferred(self, max_legs: int = 10_000, wait: float = 0.05) -> int:
+        total = 0
+        while True:
+            n = await self.sequence_deferred(max_legs)
+            if n is None:
+                await asyncio.sleep(wait)
+                continue
+            total += n
+            if n < max_legs:
+                return total
 
     async def get_balance(self, account: str, *, book: str | None = None, conn: AConn | None = None) -> Balance:
         return (await self.execute(calls.get_balance(account, book=self._book(book)), conn))[0]

@@ -36,6 +36,7 @@ import json
 import os
 import platform
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -112,6 +113,21 @@ class WorkloadResult:
     latency_avg_ms: float
     ratio: float
     ratio_of: str
+    server_cpu_us_per_tx: float | None = None
+    pgbench_cpu_us_per_tx: float | None = None
+    other_cpu_pct: float | None = None
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU seconds used so far: by the whole machine (None off Linux), by the server's processes (None when
+    the server is not a local process we can see) and by this process and its children (pgbench)."""
+
+    wall: float
+    machine_busy_s: float | None
+    server_s: float | None
+    server_children: int
+    ours_s: float
 
 
 _INT = r"(\d+)"
@@ -166,6 +182,94 @@ def parse_pgbench(output: str) -> PgbenchSummary:
     )
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_stat(pid: int) -> tuple[int, float, float] | None:
+    """(ppid, own CPU s, reaped children's CPU s) of a process from /proc/<pid>/stat, or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()  # fields[0] is field 3 (state) of proc(5)
+    utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
+    return int(fields[1]), (utime + stime) / _TICK, (cutime + cstime) / _TICK
+
+
+def _machine_busy_s() -> float | None:
+    """CPU seconds all CPUs spent busy since boot (/proc/stat: everything but idle and iowait)."""
+    try:
+        first = Path("/proc/stat").read_text().splitlines()[0].split()
+    except (OSError, IndexError):
+        return None
+    values = [int(x) for x in first[1:9]]
+    return (sum(values) - values[3] - values[4]) / _TICK
+
+
+def _server_cpu_s(postmaster: int | None) -> tuple[float | None, int]:
+    """CPU seconds of a postmaster and all its descendants (live or reaped), and its live child count.
+
+    Backends are the postmaster's children; when one exits, the postmaster reaps it and the kernel adds its CPU
+    time to the postmaster's 'children' counters, so nothing a finished pgbench connection used is lost.
+    """
+    if postmaster is None:
+        return None, 0
+    top = _proc_stat(postmaster)
+    if top is None:
+        return None, 0
+    total = top[1] + top[2]
+    children = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            st = _proc_stat(int(entry.name))
+            if st is not None and st[0] == postmaster:
+                total += st[1] + st[2]
+                children += 1
+    return total, children
+
+
+def _cpu_sample(postmaster: int | None) -> CpuSample:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server, children = _server_cpu_s(postmaster)
+    return CpuSample(
+        wall=time.monotonic(),
+        machine_busy_s=_machine_busy_s(),
+        server_s=server,
+        server_children=children,
+        ours_s=own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
+    )
+
+
+def _wait_backends_gone(postmaster: int | None, children: int, timeout: float = 5.0) -> None:
+    """After pgbench exits, wait (bounded) until its backends have exited and been reaped."""
+    deadline = time.monotonic() + timeout
+    while postmaster is not None and time.monotonic() < deadline:
+        if _server_cpu_s(postmaster)[1] <= children:
+            return
+        time.sleep(0.05)
+
+
+def local_postmaster_pid(conninfo: str) -> int | None:
+    """The postmaster's pid when the server runs on this machine and we can see it in /proc, else None."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_backend_pid(), inet_server_addr()::text").fetchone()
+    if row is None:
+        return None
+    backend, addr = int(row[0]), row[1]
+    if addr is not None and str(addr).split("/")[0] not in ("127.0.0.1", "::1"):
+        return None
+    st = _proc_stat(backend)
+    if st is None:
+        return None
+    try:
+        if not Path(f"/proc/{st[0]}/comm").read_text().startswith("postgres"):
+            return None
+    except OSError:
+        return None
+    return st[0]
+
+
 def bench_dir() -> Path:
     """sql/bench/ of the project checkout (the pgbench scripts)."""
     return project_root() / "sql" / "bench"
@@ -214,7 +318,7 @@ def prepare(conninfo: str, prefix: str, accounts: int, progress: Progress = _std
                     "SELECT count(*) FILTER (WHERE a.created) "
                     "FROM generate_series(%(lo)s::integer, %(hi)s::integer) AS g(i) "
                     "CROSS JOIN LATERAL ledger.create_account("
-                    "    %(prefix)s || ':' || lpad(g.i::text, %(width)s, '0'), 'USD', 'asset') AS a",
+                    "    %(prefix)s || ':' || lpad(g.i::text, %(width)s::integer, '0'), 'USD', 'asset') AS a",
                     {"lo": lo, "hi": hi, "prefix": prefix, "width": width},
                 ).fetchone()
                 created += int(row[0]) if row else 0
@@ -317,6 +421,8 @@ def run_benchmark(
             (WRITE_SET_RC, "write_set.sql", ceiling_clients, "read committed", True),
         ]
     run_tag = f"{prefix}-{int(time.time())}-{os.getpid()}"
+    postmaster = local_postmaster_pid(conninfo)
+    ncpu = os.cpu_count() or 1
     ceiling_tps = 0.0
     results: list[WorkloadResult] = []
     for i, (name, script, c, isolation, posting_vars) in enumerate(plan, 1):
@@ -331,7 +437,19 @@ def run_benchmark(
                 "run": f"{run_tag}-{i}",  # idempotency keys: distinct per pgbench invocation
                 "n": "0",
             }
+        before = _cpu_sample(postmaster)
         summary = run_pgbench(conninfo, bench_dir() / script, c, seconds, isolation, defines, progress)
+        _wait_backends_gone(postmaster, before.server_children)
+        after = _cpu_sample(postmaster)
+        per_tx = 1e6 / max(summary.transactions, 1)
+        server_s = (
+            after.server_s - before.server_s if after.server_s is not None and before.server_s is not None else None
+        )
+        ours_s = after.ours_s - before.ours_s
+        other_pct = None
+        if server_s is not None and after.machine_busy_s is not None and before.machine_busy_s is not None:
+            others_s = (after.machine_busy_s - before.machine_busy_s) - server_s - ours_s
+            other_pct = round(max(0.0, 100 * others_s / ((after.wall - before.wall) * ncpu)), 1)
         if name == CEILING:
             ceiling_tps = summary.tps
         ratio = summary.tps / ceiling_tps if ceiling_tps > 0 else 0.0
@@ -349,18 +467,38 @@ def run_benchmark(
             latency_avg_ms=summary.latency_avg_ms,
             ratio=round(ratio, 4),
             ratio_of=f"{CEILING}@{ceiling_clients}",
+            server_cpu_us_per_tx=round(server_s * per_tx, 1) if server_s is not None else None,
+            pgbench_cpu_us_per_tx=round(ours_s * per_tx, 1),
+            other_cpu_pct=other_pct,
         )
         results.append(result)
         progress(
             f"      -> {result.tps:,.0f} tps, {result.retried_pct:.3f}% retried, {result.failed_pct:.3f}% failed, "
-            f"latency {result.latency_avg_ms:.2f} ms, {result.ratio:.3f}x ceiling"
+            f"latency {result.latency_avg_ms:.2f} ms, {result.ratio:.3f}x ceiling, "
+            f"server CPU {_fmt(result.server_cpu_us_per_tx, ' us/tx')}, "
+            f"other processes {_fmt(result.other_cpu_pct, '% of the CPUs')}"
         )
     return results
 
 
+def _fmt(value: float | None, unit: str, digits: int = 0) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}{unit}"
+
+
 def format_table(results: Sequence[WorkloadResult]) -> str:
     """An aligned text table of the results, one line per workload."""
-    header = ("workload", "clients", "tps", "transactions", "retried", "failed", "latency avg", "ratio")
+    header = (
+        "workload",
+        "clients",
+        "tps",
+        "transactions",
+        "retried",
+        "failed",
+        "latency avg",
+        "ratio",
+        "server CPU/tx",
+        "others' CPU",
+    )
     rows = [
         (
             r.name,
@@ -371,6 +509,8 @@ def format_table(results: Sequence[WorkloadResult]) -> str:
             f"{r.failed:,} ({r.failed_pct:.3f}%)",
             f"{r.latency_avg_ms:.2f} ms",
             f"{r.ratio:.3f}x {r.ratio_of}",
+            _fmt(r.server_cpu_us_per_tx, " us"),
+            _fmt(r.other_cpu_pct, "%"),
         )
         for r in results
     ]

@@ -160,8 +160,9 @@ class EntryLeg:
     account: str
     amount: int
     currency: str
-    account_seq: int
-    balance_after: int
+    #: None while the leg of a deferred account waits in the queue for the sequencer
+    account_seq: int | None
+    balance_after: int | None
 
 
 @dataclass(frozen=True)
@@ -194,10 +195,14 @@ class AccountRow:
     currency: str
     type: str
     status: str
-    balance: int
+    #: None only if a deferred account's balance left the 64-bit range (books_check: balance_range)
+    balance: int | None
     postings: int
     lower_limit: int | None
     upper_limit: int | None
+    deferred: bool = False
+    #: legs of a deferred account not yet folded by the sequencer
+    queued: int = 0
 
 
 @dataclass(frozen=True)
@@ -371,11 +376,11 @@ def create_book(code: str, name: str | None = None) -> Call[int]:
     )
 
 
-def sequence_deferred(max_legs: int = 10_000) -> Call[int]:
+def sequence_deferred(max_legs: int = 10_000) -> Call[int | None]:
     return Call(
         "SELECT ledger.sequence_deferred(%s)",
         (max_legs,),
-        _one(lambda r: int(r[0])),
+        _one(lambda r: None if r[0] is None else int(r[0])),
         write=True,
         isolation=IsolationLevel.READ_COMMITTED,
     )
@@ -416,8 +421,8 @@ def currencies() -> Call[dict[str, Currency]]:
 
 def list_accounts(*, book: str = "default", prefix: str = "", limit: int = 1000) -> Call[list[AccountRow]]:
     return Call(
-        "SELECT book, account_id, code, currency, type, status, balance, postings, lower_limit, upper_limit "
-        "FROM ledger.accounts WHERE book = %s AND code LIKE %s ORDER BY code LIMIT %s",
+        "SELECT book, account_id, code, currency, type, status, balance, postings, lower_limit, upper_limit, "
+        "deferred, queued FROM ledger.accounts WHERE book = %s AND code LIKE %s ORDER BY code LIMIT %s",
         (book, prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", limit),
         lambda rows: [AccountRow(*r) for r in rows],
         write=False,

@@ -502,6 +502,8 @@ def account_list(prefix: str, limit: int, book: str, datadir: Path | None, as_js
                     "postings": r.postings,
                     **amount_fields("lower_limit", r.lower_limit, exponents[r.currency]),
                     **amount_fields("upper_limit", r.upper_limit, exponents[r.currency]),
+                    "deferred": r.deferred,
+                    "queued": r.queued,
                 }
                 for r in rows
             ]
@@ -520,6 +522,7 @@ def account_list(prefix: str, limit: int, book: str, datadir: Path | None, as_js
             Col("Postings", right=True),
             Col("Lower limit", right=True),
             Col("Upper limit", right=True),
+            Col("Queued", right=True),
         ],
         [
             (
@@ -531,6 +534,7 @@ def account_list(prefix: str, limit: int, book: str, datadir: Path | None, as_js
                 r.postings,
                 amount(r.lower_limit, exponents[r.currency]),
                 amount(r.upper_limit, exponents[r.currency]),
+                f"{r.queued} (deferred)" if r.deferred else "",
             )
             for r in rows
         ],
@@ -1067,7 +1071,13 @@ def check(datadir: Path | None, as_json: bool) -> None:
 
 @main.command()
 @datadir_option
-@click.option("--every", type=float, default=None, metavar="SECONDS", help="Keep running, one pass every SECONDS.")
+@click.option(
+    "--every",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Keep running, one pass every SECONDS.",
+)
 @click.option("--max", "max_legs", type=click.IntRange(min=1), default=10_000, show_default=True, help="Legs per pass.")
 @click.option("--passes", type=click.IntRange(min=1), default=None, help="With --every: stop after this many passes.")
 @handle_errors
@@ -1082,20 +1092,22 @@ def sequencer(datadir: Path | None, every: float | None, max_legs: int, passes: 
         dualbook sequencer                 # drain the queue once
         dualbook sequencer --every 0.2     # keep folding, five passes a second
     """
+    if passes is not None and every is None:
+        raise click.UsageError("--passes needs --every")
     with open_ledger(datadir, "default") as ledger:
         if every is None:
-            total = 0
-            while (n := ledger.sequence_deferred(max_legs)) > 0:
-                total += n
+            total = ledger.drain_deferred(max_legs)
             click.echo(f"sequenced {total} leg(s); the queue is empty")
             return
         done = 0
         while passes is None or done < passes:
             n = ledger.sequence_deferred(max_legs)
             done += 1
-            if n:
+            if n is None:
+                click.echo("another sequencer holds the lock; waiting")
+            elif n:
                 click.echo(f"sequenced {n} leg(s)")
-            if n < max_legs:
+            if n is None or n < max_legs:
                 time.sleep(every)
 
 

@@ -262,11 +262,24 @@ class Ledger:
         """Add a book (a separate ledger); returns its id."""
         return self.execute(calls.create_book(code, name), conn)[0]
 
-    def sequence_deferred(self, max_legs: int = 10_000) -> int:
+    def sequence_deferred(self, max_legs: int = 10_000) -> int | None:
         """Fold up to ``max_legs`` queued legs of deferred accounts into their balances, sequence numbers and
-        running balances (READ COMMITTED, see docs/sql-api.md); returns how many. Balances are exact without it;
-        statements of deferred accounts number their legs once it ran."""
+        running balances (READ COMMITTED, see docs/sql-api.md); returns how many, or None when another run
+        holds the sequencer's lock. Balances are exact without it; statements number the legs once it ran."""
         return self.execute(calls.sequence_deferred(max_legs))[0]
+
+    def drain_deferred(self, max_legs: int = 10_000, wait: float = 0.05) -> int:
+        """Run the sequencer until the queue is empty (waiting while another run holds the lock); returns
+        how many legs this call folded."""
+        total = 0
+        while True:
+            n = self.sequence_deferred(max_legs)
+            if n is None:
+                time.sleep(wait)
+                continue
+            total += n
+            if n < max_legs:
+                return total
 
     # --- reads ----------------------------------------------------------------------------------
     def get_balance(
