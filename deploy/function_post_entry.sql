@@ -399,12 +399,23 @@ CREATE OR REPLACE FUNCTION ledger.post_entry(
     OUT recorded_at timestamptz,
     OUT balances jsonb
 )
-LANGUAGE sql
+LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT * FROM ledger_private.post(p_book, p_idempotency_key, p_legs, p_description, p_metadata,
-                                      p_effective_date, p_assertions, NULL);
+-- PL/pgSQL rather than LANGUAGE sql: a SQL function that cannot be inlined (SECURITY DEFINER, SET) has its body
+-- parsed and planned on every call; here the call is a simple expression, evaluated without a plan or a
+-- tuplestore (docs/performance.md, "Optimising post_entry").
+DECLARE
+    v_result record;
+BEGIN
+    v_result := ledger_private.post(p_book, p_idempotency_key, p_legs, p_description, p_metadata,
+                                    p_effective_date, p_assertions, NULL);
+    entry_id := v_result.entry_id;
+    created := v_result.created;
+    recorded_at := v_result.recorded_at;
+    balances := v_result.balances;
+END
 $$;
 COMMENT ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text) IS
     'Post one balanced entry, all or nothing, in the caller''s SERIALIZABLE transaction. '

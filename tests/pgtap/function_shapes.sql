@@ -105,8 +105,8 @@ SELECT is_empty(
        WHERE p.pronamespace IN ('ledger'::regnamespace, 'ledger_private'::regnamespace) AND p.prosecdef
          AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)$$,
     'every SECURITY DEFINER function pins search_path = pg_catalog, pg_temp');
-SELECT function_lang_is('ledger', 'post_entry', ARRAY['text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'text'], 'sql',
-                        'post_entry is a thin SQL wrapper');
+SELECT function_lang_is('ledger', 'post_entry', ARRAY['text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'text'], 'plpgsql',
+                        'post_entry is a thin PL/pgSQL wrapper (its call is planned once per session, not per call)');
 SELECT function_lang_is('ledger_private', 'post', ARRAY['text', 'text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'bigint'],
                         'plpgsql', 'the posting core is PL/pgSQL');
 SELECT is_empty(
