@@ -58,6 +58,10 @@ DECLARE
     v_acc_seqs bigint[] := '{}'::bigint[];
     v_acc_nets bigint[] := '{}'::bigint[];
     v_acc_deferred boolean[] := '{}'::boolean[];
+    v_acc_legs integer[] := '{}'::integer[];
+    v_acc_currencies text[] := '{}'::text[];
+    v_net bigint;
+    v_one_leg_each boolean := true;
     v_as_codes text[] := '{}'::text[];
     v_as_ops text[] := '{}'::text[];
     v_as_values bigint[] := '{}'::bigint[];
@@ -240,12 +244,13 @@ BEGIN
         RETURN;
     END IF;
     created := true;
+    post.balances := '{}'::jsonb;
 
     -- 3. Balances: one UPDATE per account, in code order. -------------------------------------------------
     FOR v_grp IN
         SELECT l.code, sum(l.amount) AS net, count(*)::bigint AS n,
-               min(l.currency) AS cur_min, max(l.currency) AS cur_max
-          FROM unnest(v_codes, v_amounts, v_currencies) AS l(code, amount, currency)
+               min(l.currency) AS cur_min, max(l.currency) AS cur_max, min(l.leg)::integer AS leg
+          FROM unnest(v_codes, v_amounts, v_currencies) WITH ORDINALITY AS l(code, amount, currency, leg)
          GROUP BY l.code
          ORDER BY l.code
     LOOP
@@ -253,8 +258,13 @@ BEGIN
             RAISE EXCEPTION 'the legs on account % sum beyond the signed 64-bit range', quote_literal(v_grp.code)
                 USING ERRCODE = 'LD106', DETAIL = json_build_object('account', v_grp.code)::text;
         END IF;
+        v_net := v_grp.net;
+        -- The 64-bit range check in bigint arithmetic that cannot overflow; add_checked() only to raise LD211.
         UPDATE ledger_private.account AS a
-           SET balance = ledger_private.add_checked(a.balance, v_grp.net, a.code),
+           SET balance = CASE WHEN (v_net >= 0 AND a.balance <= 9223372036854775807 - v_net)
+                                OR (v_net < 0 AND a.balance >= -9223372036854775807 - v_net)
+                              THEN a.balance + v_net
+                              ELSE ledger_private.add_checked(a.balance, v_net, a.code) END,
                seq = a.seq + v_grp.n
          WHERE a.book_id = v_book_id AND a.code = v_grp.code AND NOT a.deferred
         RETURNING a.account_id, a.type, a.currency, a.status, a.lower_limit, a.upper_limit, a.balance, a.seq,
@@ -306,8 +316,15 @@ BEGIN
         v_acc_types := v_acc_types || v_acc.type;
         v_acc_balances := v_acc_balances || v_acc.balance;
         v_acc_seqs := v_acc_seqs || v_acc.seq;
-        v_acc_nets := v_acc_nets || v_grp.net::bigint;
+        v_acc_nets := v_acc_nets || v_net;
         v_acc_deferred := v_acc_deferred || v_acc.deferred;
+        v_acc_legs := v_acc_legs || v_grp.leg;
+        v_acc_currencies := v_acc_currencies || v_grp.cur_min;
+        v_one_leg_each := v_one_leg_each AND v_grp.n = 1;
+        IF NOT v_acc.deferred THEN
+            -- deferred accounts are left out: their balance is not read on the write path
+            post.balances := post.balances || jsonb_build_object(v_grp.code, v_normal);
+        END IF;
     END LOOP;
 
     IF v_limit_error IS NOT NULL THEN
@@ -319,17 +336,28 @@ BEGIN
     END IF;
 
     -- 4. Postings: per-account sequence and running balance, in leg order. -------------------------------
-    INSERT INTO ledger_private.posting (book_id, entry_id, leg, account_id, amount, currency, account_seq, balance_after)
-    SELECT v_book_id, post.entry_id, l.leg, a.account_id, l.amount, l.currency,
-           CASE WHEN NOT a.deferred THEN a.seq_after - count(*) OVER w_rest + 1 END,
-           -- an intermediate balance (several legs on one account) must fit too
-           CASE WHEN NOT a.deferred
-                THEN ledger_private.add_checked(0, a.balance_after - a.net + sum(l.amount) OVER w_upto, l.code) END
-      FROM unnest(v_codes, v_amounts, v_currencies) WITH ORDINALITY AS l(code, amount, currency, leg)
-      JOIN unnest(v_acc_codes, v_acc_ids, v_acc_balances, v_acc_seqs, v_acc_nets, v_acc_deferred)
-           AS a(code, account_id, balance_after, seq_after, net, deferred) ON a.code = l.code
-    WINDOW w_upto AS (PARTITION BY l.code ORDER BY l.leg),
-           w_rest AS (PARTITION BY l.code ORDER BY l.leg ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING);
+    IF v_one_leg_each THEN
+        -- One leg per account (the common case): the leg's sequence number and running balance are the
+        -- account's new seq and balance, already range-checked by the UPDATE.
+        INSERT INTO ledger_private.posting
+               (book_id, entry_id, leg, account_id, amount, currency, account_seq, balance_after)
+        SELECT v_book_id, post.entry_id, a.leg, a.account_id, a.net, a.currency,
+               CASE WHEN NOT a.deferred THEN a.seq END, CASE WHEN NOT a.deferred THEN a.balance END
+          FROM unnest(v_acc_legs, v_acc_ids, v_acc_nets, v_acc_currencies, v_acc_seqs, v_acc_balances, v_acc_deferred)
+               AS a(leg, account_id, net, currency, seq, balance, deferred);
+    ELSE
+        INSERT INTO ledger_private.posting (book_id, entry_id, leg, account_id, amount, currency, account_seq, balance_after)
+        SELECT v_book_id, post.entry_id, l.leg, a.account_id, l.amount, l.currency,
+               CASE WHEN NOT a.deferred THEN a.seq_after - count(*) OVER w_rest + 1 END,
+               -- an intermediate balance (several legs on one account) must fit too
+               CASE WHEN NOT a.deferred
+                    THEN ledger_private.add_checked(0, a.balance_after - a.net + sum(l.amount) OVER w_upto, l.code) END
+          FROM unnest(v_codes, v_amounts, v_currencies) WITH ORDINALITY AS l(code, amount, currency, leg)
+          JOIN unnest(v_acc_codes, v_acc_ids, v_acc_balances, v_acc_seqs, v_acc_nets, v_acc_deferred)
+               AS a(code, account_id, balance_after, seq_after, net, deferred) ON a.code = l.code
+        WINDOW w_upto AS (PARTITION BY l.code ORDER BY l.leg),
+               w_rest AS (PARTITION BY l.code ORDER BY l.leg ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING);
+    END IF;
 
     IF true = ANY (v_acc_deferred) THEN
         INSERT INTO ledger_private.deferred_leg (book_id, account_id, entry_id, leg, amount)
@@ -375,12 +403,6 @@ BEGIN
                       HINT = 'The entry was not posted; nothing changed.';
         END IF;
     END LOOP;
-
-    -- deferred accounts are left out: their balance is not read on the write path
-    SELECT coalesce(jsonb_object_agg(x.code, ledger_private.normal_balance(x.type, x.balance)), '{}'::jsonb)
-      INTO post.balances
-      FROM unnest(v_acc_codes, v_acc_types, v_acc_balances, v_acc_deferred) AS x(code, type, balance, deferred)
-     WHERE NOT x.deferred;
 END
 $$;
 COMMENT ON FUNCTION ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint) IS
