@@ -3,6 +3,7 @@ chains (docs/audit.md, docs/cli.md). Registered on the root group by :mod:`dualb
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -65,7 +66,7 @@ def _seal_json(r: SealResult) -> dict[str, Any]:
     type=click.FloatRange(min=0, min_open=True),
     default=None,
     metavar="SECONDS",
-    help="Keep running: one pass every SECONDS.",
+    help="Keep running: one pass every SECONDS (with --json: one JSON line per pass).",
 )
 @click.option("--passes", type=click.IntRange(min=1), default=None, help="With --every: stop after this many passes.")
 @click.option(
@@ -116,8 +117,8 @@ def seal(
             started = time.monotonic()
             r = audit.seal_pass(ledger, max_entries, wait_ms)
             done += 1
-            if as_json:
-                echo_json(_seal_json(r))
+            if as_json:  # one line per pass (JSON Lines), flushed, for a log shipper
+                click.echo(json.dumps(_seal_json(r)))
             elif r.status != "idle":
                 click.echo(_seal_text(r))
             if passes is None or done < passes:
