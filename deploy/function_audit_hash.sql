@@ -22,13 +22,29 @@
 
 BEGIN;
 
--- One field: '-' for NULL, else '<number of UTF-8 bytes>:<the UTF-8 bytes>'. STABLE (convert_to is), and a
--- single expression, so the planner inlines it.
+-- The encoding is defined on UTF-8 bytes; in a UTF8 database a text value's bytes are its UTF-8 bytes, so a field
+-- can be built as text (octet_length = UTF-8 length) and a whole encoding converted once, before hashing.
+DO $$
+BEGIN
+    IF current_setting('server_encoding') <> 'UTF8' THEN
+        RAISE EXCEPTION 'the tamper-evident journal needs a UTF8 database (this one is %)', current_setting('server_encoding')
+            USING HINT = 'CREATE DATABASE ... ENCODING ''UTF8'' (dualbook''s own clusters are created with --encoding=UTF8).';
+    END IF;
+END
+$$;
+
+-- One field, as text: '-' for NULL, else '<number of UTF-8 bytes>:<the value>'. A single expression, so the
+-- planner inlines it.
+CREATE FUNCTION ledger_private.audit_field_text(p_value text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN p_value IS NULL THEN '-' ELSE octet_length(p_value)::text || ':' || p_value END;
+COMMENT ON FUNCTION ledger_private.audit_field_text(text) IS
+    'One field of the canonical encoding (docs/audit.md) as text: ''-'' for NULL, else ''<UTF-8 byte length>:<value>''.';
+
+-- The same field as bytes (what docs/audit.md specifies; the views hash whole encodings built with the text form).
 CREATE FUNCTION ledger_private.audit_field(p_value text) RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE
-RETURN CASE WHEN p_value IS NULL THEN '\x2d'::bytea
-            ELSE convert_to(octet_length(convert_to(p_value, 'UTF8'))::text || ':', 'UTF8')
-                 || convert_to(p_value, 'UTF8') END;
+RETURN convert_to(ledger_private.audit_field_text(p_value), 'UTF8');
 COMMENT ON FUNCTION ledger_private.audit_field(text) IS
     'One field of the canonical encoding (docs/audit.md): ''-'' for NULL, else ''<UTF-8 byte length>:<UTF-8 bytes>''.';
 
@@ -51,20 +67,20 @@ COMMENT ON FUNCTION ledger_private.audit_date(date) IS
     'A date in its canonical text, e.g. 2026-11-25 (docs/audit.md).';
 
 -- Every posting with its leg hash. LEFT JOIN: a posting whose account is gone still gets a hash (account_code
--- encoded as NULL), so the verifier can point at it.
+-- encoded as NULL), so the verifier can point at it. Each encoding is built as one text and converted once.
 CREATE VIEW ledger_private.audit_leg_digest AS
     SELECT p.book_id, p.entry_id, p.leg, p.account_id, a.code AS account_code, p.amount, p.currency,
            p.account_seq, p.balance_after,
-           sha256(ledger_private.audit_field('dualbook/leg/v1')
-                  || ledger_private.audit_field(p.book_id::text)
-                  || ledger_private.audit_field(p.entry_id::text)
-                  || ledger_private.audit_field(p.leg::text)
-                  || ledger_private.audit_field(p.account_id::text)
-                  || ledger_private.audit_field(a.code)
-                  || ledger_private.audit_field(p.amount::text)
-                  || ledger_private.audit_field(p.currency)
-                  || ledger_private.audit_field(p.account_seq::text)
-                  || ledger_private.audit_field(p.balance_after::text)) AS leg_hash
+           sha256(convert_to(concat('15:dualbook/leg/v1',
+                                    ledger_private.audit_field_text(p.book_id::text),
+                                    ledger_private.audit_field_text(p.entry_id::text),
+                                    ledger_private.audit_field_text(p.leg::text),
+                                    ledger_private.audit_field_text(p.account_id::text),
+                                    ledger_private.audit_field_text(a.code),
+                                    ledger_private.audit_field_text(p.amount::text),
+                                    ledger_private.audit_field_text(p.currency),
+                                    ledger_private.audit_field_text(p.account_seq::text),
+                                    ledger_private.audit_field_text(p.balance_after::text)), 'UTF8')) AS leg_hash
       FROM ledger_private.posting AS p
       LEFT JOIN ledger_private.account AS a ON a.book_id = p.book_id AND a.account_id = p.account_id;
 COMMENT ON VIEW ledger_private.audit_leg_digest IS 'Every posting with its leg hash (docs/audit.md).';
@@ -73,23 +89,23 @@ COMMENT ON VIEW ledger_private.audit_leg_digest IS 'Every posting with its leg h
 CREATE VIEW ledger_private.audit_entry_digest AS
     SELECT e.book_id, e.entry_id, coalesce(l.n, 0)::integer AS legs,
            coalesce(l.leg_hashes, '{}'::bytea[]) AS leg_hashes,
-           sha256(ledger_private.audit_field('dualbook/entry/v1')
-                  || ledger_private.audit_field(e.book_id::text)
-                  || ledger_private.audit_field(e.entry_id::text)
-                  || ledger_private.audit_field(e.idempotency_key)
-                  || ledger_private.audit_field(encode(e.request_hash, 'hex'))
-                  || ledger_private.audit_field(e.description)
-                  || ledger_private.audit_field(e.metadata::text)
-                  || ledger_private.audit_field(ledger_private.audit_date(e.effective_date))
-                  || ledger_private.audit_field(ledger_private.audit_timestamp(e.recorded_at))
-                  || ledger_private.audit_field(e.reverses_entry_id::text)
-                  || ledger_private.audit_field(coalesce(l.n, 0)::text)
-                  || coalesce(l.leg_fields, ''::bytea)) AS entry_hash
+           sha256(convert_to(concat('17:dualbook/entry/v1',
+                                    ledger_private.audit_field_text(e.book_id::text),
+                                    ledger_private.audit_field_text(e.entry_id::text),
+                                    ledger_private.audit_field_text(e.idempotency_key),
+                                    ledger_private.audit_field_text(encode(e.request_hash, 'hex')),
+                                    ledger_private.audit_field_text(e.description),
+                                    ledger_private.audit_field_text(e.metadata::text),
+                                    ledger_private.audit_field_text(ledger_private.audit_date(e.effective_date)),
+                                    ledger_private.audit_field_text(ledger_private.audit_timestamp(e.recorded_at)),
+                                    ledger_private.audit_field_text(e.reverses_entry_id::text),
+                                    ledger_private.audit_field_text(coalesce(l.n, 0)::text),
+                                    l.leg_fields), 'UTF8')) AS entry_hash
       FROM ledger_private.entry AS e
       LEFT JOIN LATERAL (
           SELECT count(*) AS n,
                  array_agg(d.leg_hash ORDER BY d.leg) AS leg_hashes,
-                 string_agg(ledger_private.audit_field(encode(d.leg_hash, 'hex')), ''::bytea ORDER BY d.leg) AS leg_fields
+                 string_agg('64:' || encode(d.leg_hash, 'hex'), '' ORDER BY d.leg) AS leg_fields
             FROM ledger_private.audit_leg_digest AS d
            WHERE d.book_id = e.book_id AND d.entry_id = e.entry_id) AS l ON true;
 COMMENT ON VIEW ledger_private.audit_entry_digest IS
@@ -97,6 +113,7 @@ COMMENT ON VIEW ledger_private.audit_entry_digest IS
 
 -- RFC 6962 Merkle Tree Hash over 32-byte leaves: leaf = sha256(0x00 || h), node = sha256(0x01 || left || right);
 -- computed level by level, an odd last node moving up unchanged (which yields the RFC's tree). Empty: sha256('').
+-- Linear: each level is one pass over the previous one.
 CREATE FUNCTION ledger_private.audit_merkle_root(p_hashes bytea[]) RETURNS bytea
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -110,11 +127,15 @@ BEGIN
     END IF;
     SELECT array_agg(sha256('\x00'::bytea || h.hash) ORDER BY h.i) INTO v_level
       FROM unnest(p_hashes) WITH ORDINALITY AS h(hash, i);
+    -- Pair neighbours with lead() over unnest(): subscripting a bytea[] is linear in the index (its elements
+    -- have variable length), so v_level[i] in a loop would make a level quadratic.
     WHILE v_n > 1 LOOP
-        SELECT array_agg(CASE WHEN g.i < v_n THEN sha256('\x01'::bytea || v_level[g.i] || v_level[g.i + 1])
-                              ELSE v_level[g.i] END ORDER BY g.i)
+        SELECT array_agg(CASE WHEN x.nxt IS NULL THEN x.hash ELSE sha256('\x01'::bytea || x.hash || x.nxt) END
+                         ORDER BY x.i)
           INTO v_level
-          FROM generate_series(1, v_n, 2) AS g(i);
+          FROM (SELECT h.hash, h.i, lead(h.hash) OVER (ORDER BY h.i) AS nxt
+                  FROM unnest(v_level) WITH ORDINALITY AS h(hash, i)) AS x
+         WHERE x.i % 2 = 1;
         v_n := (v_n + 1) / 2;
     END LOOP;
     RETURN v_level[1];
@@ -128,19 +149,20 @@ CREATE FUNCTION ledger_private.audit_seal_hash(
     p_merkle_root bytea, p_prev_hash bytea, p_sealed_at timestamptz
 ) RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE
-RETURN sha256(ledger_private.audit_field('dualbook/seal/v1')
-              || ledger_private.audit_field(p_book_id::text)
-              || ledger_private.audit_field(p_book_code)
-              || ledger_private.audit_field(p_seal_no::text)
-              || ledger_private.audit_field(p_from::text)
-              || ledger_private.audit_field(p_to::text)
-              || ledger_private.audit_field(p_count::text)
-              || ledger_private.audit_field(encode(p_merkle_root, 'hex'))
-              || ledger_private.audit_field(encode(p_prev_hash, 'hex'))
-              || ledger_private.audit_field(ledger_private.audit_timestamp(p_sealed_at)));
+RETURN sha256(convert_to(concat('16:dualbook/seal/v1',
+                                ledger_private.audit_field_text(p_book_id::text),
+                                ledger_private.audit_field_text(p_book_code),
+                                ledger_private.audit_field_text(p_seal_no::text),
+                                ledger_private.audit_field_text(p_from::text),
+                                ledger_private.audit_field_text(p_to::text),
+                                ledger_private.audit_field_text(p_count::text),
+                                ledger_private.audit_field_text(encode(p_merkle_root, 'hex')),
+                                ledger_private.audit_field_text(encode(p_prev_hash, 'hex')),
+                                ledger_private.audit_field_text(ledger_private.audit_timestamp(p_sealed_at))), 'UTF8'));
 COMMENT ON FUNCTION ledger_private.audit_seal_hash(integer, text, bigint, bigint, bigint, integer, bytea, bytea, timestamptz) IS
     'The hash of a seal from its fields (docs/audit.md).';
 
+REVOKE ALL ON FUNCTION ledger_private.audit_field_text(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.audit_field(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.audit_timestamp(timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.audit_date(date) FROM PUBLIC;

@@ -34,6 +34,12 @@ WITH digest AS MATERIALIZED (
      GROUP BY se.book_id, se.seal_no
 ), mark AS (
     SELECT coalesce(max(s.to_entry_id), 0) AS watermark FROM ledger_private.seal AS s
+), changed AS MATERIALIZED (
+    -- sealed entries that are gone or differ: only these are looked at leg by leg
+    SELECT se.book_id, se.entry_id, se.seal_no, se.entry_hash, se.leg_hashes, d.entry_hash AS now_hash
+      FROM ledger_private.sealed_entry AS se
+      LEFT JOIN digest AS d ON d.book_id = se.book_id AND d.entry_id = se.entry_id
+     WHERE d.entry_id IS NULL OR d.entry_hash <> se.entry_hash OR d.leg_hashes <> se.leg_hashes
 ), findings (book_id, seal_no, rank, entry_id, kind, subject, detail) AS (
     -- 1. The chain, seal by seal.
     SELECT c.book_id, c.seal_no, 1, NULL::bigint, 'seal_sequence', 'seal ' || c.seal_no,
@@ -92,26 +98,26 @@ WITH digest AS MATERIALIZED (
     UNION ALL
     -- 2. Every sealed entry against the journal as it is now: gone, header changed, or a leg changed.
     SELECT se.book_id, se.seal_no, 10, se.entry_id,
-           CASE WHEN d.entry_id IS NULL THEN 'entry_missing'
-                WHEN d.entry_hash = se.entry_hash THEN 'sealed_legs'
+           CASE WHEN se.now_hash IS NULL THEN 'entry_missing'
+                WHEN se.now_hash = se.entry_hash THEN 'sealed_legs'
                 WHEN k.leg IS NULL THEN 'entry_changed'
                 WHEN k.sealed IS NULL THEN 'leg_added'
                 WHEN k.leg_hash IS NULL THEN 'leg_missing'
                 ELSE 'leg_changed' END,
            'entry ' || se.entry_id
-               || CASE WHEN d.entry_id IS NOT NULL AND d.entry_hash <> se.entry_hash AND k.leg IS NOT NULL
+               || CASE WHEN se.now_hash IS NOT NULL AND se.now_hash <> se.entry_hash AND k.leg IS NOT NULL
                        THEN ' leg ' || k.leg ELSE '' END,
-           CASE WHEN d.entry_id IS NULL
+           CASE WHEN se.now_hash IS NULL
                 THEN format('was sealed in seal %s but is not in the journal (deleted); its postings: %s',
                             se.seal_no, (SELECT count(*) FROM ledger_private.posting AS p
                                           WHERE p.book_id = se.book_id AND p.entry_id = se.entry_id))
-                WHEN d.entry_hash = se.entry_hash
+                WHEN se.now_hash = se.entry_hash
                 THEN format('matches its sealed hash, but the leg hashes recorded for it in seal %s were altered',
                             se.seal_no)
                 WHEN k.leg IS NULL
                 THEN format('its header no longer matches seal %s (entry hash %s, sealed %s); now: key %s, '
                             'description %s, effective_date %s, recorded_at %s, reverses %s',
-                            se.seal_no, encode(d.entry_hash, 'hex'), encode(se.entry_hash, 'hex'),
+                            se.seal_no, encode(se.now_hash, 'hex'), encode(se.entry_hash, 'hex'),
                             quote_nullable(e.idempotency_key), quote_nullable(e.description),
                             ledger_private.audit_date(e.effective_date), ledger_private.audit_timestamp(e.recorded_at),
                             coalesce(e.reverses_entry_id::text, 'none'))
@@ -125,8 +131,7 @@ WITH digest AS MATERIALIZED (
                             'balance_after %s', se.seal_no, quote_nullable(k.account_code), k.account_id, k.amount,
                             k.currency, coalesce(k.account_seq::text, 'NULL'), coalesce(k.balance_after::text, 'NULL'))
            END
-      FROM ledger_private.sealed_entry AS se
-      LEFT JOIN digest AS d ON d.book_id = se.book_id AND d.entry_id = se.entry_id
+      FROM changed AS se
       LEFT JOIN ledger_private.entry AS e ON e.book_id = se.book_id AND e.entry_id = se.entry_id
       LEFT JOIN LATERAL (
           SELECT g.k AS leg, se.leg_hashes[g.k] AS sealed, l.leg_hash, l.account_id, l.account_code, l.amount,
@@ -138,8 +143,7 @@ WITH digest AS MATERIALIZED (
                    ON l.book_id = se.book_id AND l.entry_id = se.entry_id AND l.leg = g.k
            WHERE l.leg_hash IS DISTINCT FROM se.leg_hashes[g.k]
            ORDER BY g.k
-           LIMIT 1) AS k ON d.entry_id IS NOT NULL
-     WHERE d.entry_id IS NULL OR d.entry_hash <> se.entry_hash OR d.leg_hashes <> se.leg_hashes
+           LIMIT 1) AS k ON se.now_hash IS NOT NULL
     UNION ALL
     -- 3. Entries no seal holds although the chain already covers their id: added after sealing.
     SELECT d.book_id, c.seal_no, 10, d.entry_id, 'entry_unsealed', 'entry ' || d.entry_id,

@@ -45,7 +45,6 @@ CREATE TABLE ledger_private.sealed_entry (
     leg_hashes bytea[] NOT NULL,
     PRIMARY KEY (book_id, entry_id)
 );
-CREATE INDEX sealed_entry_seal ON ledger_private.sealed_entry (book_id, seal_no, entry_id);
 COMMENT ON TABLE ledger_private.sealed_entry IS
     'The hash of every sealed entry and of each of its legs (leg_hashes[i]: leg i), as sealed (append-only).';
 

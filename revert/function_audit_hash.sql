@@ -9,5 +9,6 @@ DROP VIEW ledger_private.audit_leg_digest;
 DROP FUNCTION ledger_private.audit_date(date);
 DROP FUNCTION ledger_private.audit_timestamp(timestamptz);
 DROP FUNCTION ledger_private.audit_field(text);
+DROP FUNCTION ledger_private.audit_field_text(text);
 
 COMMIT;
