@@ -13,6 +13,13 @@ same rows one posting writes in one plain SQL statement straight into ``ledger_p
 largest client count, SERIALIZABLE (``write_set``) and READ COMMITTED (``write_set_rc``). They split post_entry's
 cost into "the schema's writes under SSI" and "the function around them".
 
+With ``--sealer SECONDS`` each post_entry point becomes four, A B B A: post_entry, twice ``post_entry+sealer`` —
+the same workload at the same client count while the tamper-evident journal's sealer (``ledger.seal_journal()``,
+docs/audit.md) runs every SECONDS on its own connection, as ``dualbook audit seal --every SECONDS`` would — and
+post_entry again. The backlog of the points before is sealed first (untimed), so the sealer only has the point's own
+entries to seal. The mean of the sealed points is reported against the mean of the plain ones (the issue's target:
+at least 0.9x), together with what the sealer did; the A B B A order cancels a steady drift of the machine's load.
+
 Each post_entry figure is reported as a ratio of the ceiling measured in the same run (absolute numbers drift
 between runs and machines; ratios measured side by side do not drift much). See docs/performance.md.
 
@@ -39,10 +46,12 @@ import re
 import resource
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -64,6 +73,8 @@ CEILING = "ceiling"
 POST_ENTRY = "post_entry"
 WRITE_SET = "write_set"
 WRITE_SET_RC = "write_set_rc"
+POST_ENTRY_SEALED = "post_entry+sealer"
+SEALER_TARGET = 0.9
 MAX_TRIES = 10
 PGBENCH_THREADS = 2
 DEFAULT_SECONDS = 15
@@ -116,6 +127,13 @@ class WorkloadResult:
     server_cpu_us_per_tx: float | None = None
     pgbench_cpu_us_per_tx: float | None = None
     other_cpu_pct: float | None = None
+    #: post_entry+sealer only: what the sealer did during the point
+    sealer_every_s: float | None = None
+    sealer_calls: int | None = None
+    sealed_entries: int | None = None
+    sealer_busy_pct: float | None = None
+    sealer_max_pass_ms: float | None = None
+    unsealed_at_end: int | None = None
 
 
 @dataclass(frozen=True)
@@ -394,6 +412,64 @@ def run_pgbench(
     return parse_pgbench(output)
 
 
+class Sealer(threading.Thread):
+    """The sealer as ``dualbook audit seal --every S`` runs it: a pass every ``every`` seconds on its own READ
+    COMMITTED connection, each pass calling ``ledger.seal_journal()`` again while a call fills ``max_entries``."""
+
+    def __init__(self, conninfo: str, every: float, max_entries: int = 10_000) -> None:
+        super().__init__(name="dualbook-bench-sealer", daemon=True)
+        self.conninfo = conninfo
+        self.every = every
+        self.max_entries = max_entries
+        self.halt = threading.Event()
+        self.calls = 0
+        self.entries = 0
+        self.busy_s = 0.0
+        self.max_pass_s = 0.0
+        self.error: BaseException | None = None
+
+    def seal_pass(self, conn: psycopg.Connection[Any]) -> int:
+        """Seal everything sealable now; returns how many entries."""
+        total = 0
+        while True:
+            row = conn.execute("SELECT status, entries FROM ledger.seal_journal(%s)", (self.max_entries,)).fetchone()
+            self.calls += 1
+            n = int(row[1]) if row is not None and row[1] is not None else 0
+            total += n
+            if row is None or row[0] != "sealed" or n < self.max_entries:
+                return total
+
+    def run(self) -> None:
+        try:
+            with psycopg.connect(self.conninfo, autocommit=True) as conn:
+                conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+                while not self.halt.is_set():
+                    started = time.monotonic()
+                    self.entries += self.seal_pass(conn)
+                    took = time.monotonic() - started
+                    self.busy_s += took
+                    self.max_pass_s = max(self.max_pass_s, took)
+                    self.halt.wait(max(0.0, self.every - took))
+        except BaseException as exc:  # reported by the harness after the point
+            self.error = exc
+
+
+def seal_backlog(conninfo: str) -> int:
+    """Seal every entry not sealed yet (untimed, between points); returns how many."""
+    sealer = Sealer(conninfo, every=0)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+        return sealer.seal_pass(conn)
+
+
+def unsealed_entries(conninfo: str) -> int:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM ledger.audit_entries) - (SELECT count(*) FROM ledger.audit_sealed_entries)"
+        ).fetchone()
+    return int(row[0]) if row is not None else 0
+
+
 def run_benchmark(
     conninfo: str,
     prefix: str,
@@ -402,9 +478,11 @@ def run_benchmark(
     clients: Sequence[int] = DEFAULT_CLIENTS,
     progress: Progress = _stderr,
     write_set: bool = False,
+    sealer: float | None = None,
 ) -> list[WorkloadResult]:
     """Prepare the database, then measure the ceiling at max(clients) and post_entry at each client count
-    (and, with write_set, the diagnostic write set at max(clients), SERIALIZABLE then READ COMMITTED)."""
+    (and, with write_set, the diagnostic write set at max(clients), SERIALIZABLE then READ COMMITTED; with
+    sealer, after each post_entry point the same point with the sealer running every ``sealer`` seconds)."""
     if accounts < 2:
         raise BenchError("--accounts must be at least 2 (a posting moves money between two accounts)")
     if not clients or min(clients) < 1:
@@ -414,7 +492,13 @@ def run_benchmark(
     ceiling_clients = max(clients)
     # (name, script, clients, isolation, whether the script takes the posting variables)
     plan: list[tuple[str, str, int, str, bool]] = [(CEILING, "ceiling.sql", ceiling_clients, "read committed", False)]
-    plan += [(POST_ENTRY, "post_entry.sql", c, "serializable", True) for c in clients]
+    for c in clients:
+        plan.append((POST_ENTRY, "post_entry.sql", c, "serializable", True))
+        if sealer is not None:
+            # A B B A: a drift in the machine's load during the four points cancels out of the averages
+            plan.append((POST_ENTRY_SEALED, "post_entry.sql", c, "serializable", True))
+            plan.append((POST_ENTRY_SEALED, "post_entry.sql", c, "serializable", True))
+            plan.append((POST_ENTRY, "post_entry.sql", c, "serializable", True))
     if write_set:
         plan += [
             (WRITE_SET, "write_set.sql", ceiling_clients, "serializable", True),
@@ -437,10 +521,23 @@ def run_benchmark(
                 "run": f"{run_tag}-{i}",  # idempotency keys: distinct per pgbench invocation
                 "n": "0",
             }
+        sealing: Sealer | None = None
+        if name == POST_ENTRY_SEALED and sealer is not None:
+            progress(f"      sealing the backlog first: {seal_backlog(conninfo):,} entries")
+            sealing = Sealer(conninfo, sealer)
         before = _cpu_sample(postmaster)
-        summary = run_pgbench(conninfo, bench_dir() / script, c, seconds, isolation, defines, progress)
-        _wait_backends_gone(postmaster, before.server_children)
+        if sealing is not None:
+            sealing.start()
+        try:
+            summary = run_pgbench(conninfo, bench_dir() / script, c, seconds, isolation, defines, progress)
+        finally:
+            if sealing is not None:
+                sealing.halt.set()
+                sealing.join()
+        _wait_backends_gone(postmaster, before.server_children + (1 if sealing is not None else 0))
         after = _cpu_sample(postmaster)
+        if sealing is not None and sealing.error is not None:
+            raise BenchError(f"the sealer failed during {name}: {sealing.error}")
         per_tx = 1e6 / max(summary.transactions, 1)
         server_s = (
             after.server_s - before.server_s if after.server_s is not None and before.server_s is not None else None
@@ -471,6 +568,21 @@ def run_benchmark(
             pgbench_cpu_us_per_tx=round(ours_s * per_tx, 1),
             other_cpu_pct=other_pct,
         )
+        if sealing is not None:
+            result = replace(
+                result,
+                sealer_every_s=sealing.every,
+                sealer_calls=sealing.calls,
+                sealed_entries=sealing.entries,
+                sealer_busy_pct=round(100 * sealing.busy_s / max(after.wall - before.wall, 1e-9), 2),
+                sealer_max_pass_ms=round(1000 * sealing.max_pass_s, 1),
+                unsealed_at_end=unsealed_entries(conninfo),
+            )
+            progress(
+                f"      sealer: {sealing.entries:,} entries in {sealing.calls:,} calls, busy "
+                f"{result.sealer_busy_pct}% of the time, longest pass {result.sealer_max_pass_ms} ms, "
+                f"{result.unsealed_at_end:,} not sealed at the end"
+            )
         results.append(result)
         progress(
             f"      -> {result.tps:,.0f} tps, {result.retried_pct:.3f}% retried, {result.failed_pct:.3f}% failed, "
@@ -538,6 +650,48 @@ def target_verdict(results: Sequence[WorkloadResult], clients: int = 32) -> str 
     return None
 
 
+def sealer_verdict(results: Sequence[WorkloadResult]) -> list[str]:
+    """Per client count with post_entry+sealer points: their mean tps against the mean of the post_entry points at
+    the same client count (measured A B B A around them; the issue's target: at least 0.9x), and what the sealer
+    did."""
+    lines = []
+    for c in sorted({r.clients for r in results if r.name == POST_ENTRY_SEALED}):
+        plain = [r for r in results if r.name == POST_ENTRY and r.clients == c]
+        sealed = [r for r in results if r.name == POST_ENTRY_SEALED and r.clients == c]
+        base = sum(r.tps for r in plain) / len(plain) if plain else 0.0
+        if base <= 0:
+            continue
+        tps = sum(r.tps for r in sealed) / len(sealed)
+        ratio = tps / base
+        cpu_plain = [r.server_cpu_us_per_tx for r in plain if r.server_cpu_us_per_tx is not None]
+        cpu_sealed = [r.server_cpu_us_per_tx for r in sealed if r.server_cpu_us_per_tx is not None]
+        cpu = (
+            f"server CPU/tx {sum(cpu_sealed) / len(cpu_sealed):,.0f} us vs {sum(cpu_plain) / len(cpu_plain):,.0f} us"
+            if cpu_plain and cpu_sealed
+            else "server CPU/tx n/a"
+        )
+        lines.append(
+            f"sealer every {sealed[0].sealer_every_s:g} s at {c} clients: {tps:,.0f} tps vs {base:,.0f} without "
+            f"(means of {len(sealed)} and {len(plain)} points) = {ratio:.3f}x (target >= {SEALER_TARGET}x: "
+            f"{'MET' if ratio >= SEALER_TARGET else 'MISSED'}); sealed {sum(r.sealed_entries or 0 for r in sealed):,} "
+            f"entries in {sum(r.sealer_calls or 0 for r in sealed):,} calls, sealer busy "
+            f"{max(r.sealer_busy_pct or 0 for r in sealed)}% of the time at most, longest pass "
+            f"{max(r.sealer_max_pass_ms or 0 for r in sealed)} ms, {sum(r.unsealed_at_end or 0 for r in sealed):,} "
+            f"not sealed at the ends; {cpu}"
+        )
+    return lines
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
 def _clients(text: str) -> list[int]:
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
@@ -583,6 +737,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="diagnostic (throwaway cluster only): also measure post_entry's rows written by plain SQL",
     )
+    p.add_argument(
+        "--sealer",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="after each post_entry point, measure it again with the journal's sealer running every SECONDS",
+    )
     p.add_argument("--keep", action="store_true", help="keep the throwaway cluster running afterwards (for profiling)")
     return p
 
@@ -613,7 +773,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _stderr(f"bench-sql against DATABASE_URL {mask_url(url)}")
             meta["server_version"] = check_deployed(url)
             meta["database"] = "DATABASE_URL"
-            results = run_benchmark(url, prefix, args.seconds, args.accounts, args.clients)
+            results = run_benchmark(url, prefix, args.seconds, args.accounts, args.clients, sealer=args.sealer)
         else:
             prefix = args.prefix or MANAGED_PREFIX
             _stderr("starting a throwaway cluster (" + ", ".join(f"{k}={v}" for k, v in BENCH_SETTINGS.items()) + ")")
@@ -628,7 +788,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 meta["database"] = "throwaway cluster"
                 meta["server_settings"] = dict(BENCH_SETTINGS)
                 results = run_benchmark(
-                    conninfo, prefix, args.seconds, args.accounts, args.clients, write_set=args.write_set
+                    conninfo,
+                    prefix,
+                    args.seconds,
+                    args.accounts,
+                    args.clients,
+                    write_set=args.write_set,
+                    sealer=args.sealer,
                 )
     except (DualbookError, psycopg.Error) as exc:
         print(f"bench-sql: error: {exc}", file=sys.stderr)
@@ -638,6 +804,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     verdict = target_verdict(results)
     if verdict:
         print(verdict)
+    for line in sealer_verdict(results):
+        print(line)
     if args.json:
         _write_json(args.json, results, meta)
         _stderr(f"wrote {args.json}")

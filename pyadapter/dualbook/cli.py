@@ -7,6 +7,7 @@ tables or JSON (see docs/cli.md). Errors become one line on stderr and a documen
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import time
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, ClassVar, TypeVar
 
 import click
 import psycopg
@@ -171,7 +172,24 @@ def _parse_major(text: str, exponent: int, what: str, context: dict[str, Any] | 
 
 
 # --- root ---------------------------------------------------------------------------------------------------
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class RootGroup(click.Group):
+    """The root group. Command groups that live in their own modules (and import this one for the shared
+    options) are imported when first used, so neither module imports the other at import time."""
+
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {"audit": ("dualbook.auditcli", "audit_group")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, attr = self.lazy[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dualbook")
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 def main(debug: bool) -> None:

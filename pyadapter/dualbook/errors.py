@@ -216,6 +216,18 @@ class WrongIsolation(InfrastructureError, code="LD303"):
     name = "wrong_isolation"
 
 
+class SealChainBroken(InfrastructureError, code="LD304"):
+    """The newest seal of a book does not match its own hash: the sealer refuses to extend a tampered chain."""
+
+    name = "seal_chain_broken"
+
+
+class UnsafeEntryIds(InfrastructureError, code="LD305"):
+    """The entry id sequence caches values or does not ascend: no sealing watermark would be sound."""
+
+    name = "unsafe_entry_ids"
+
+
 def lookup(sqlstate: str) -> type[LedgerError] | None:
     """The exception class registered for a SQLSTATE, or None."""
     return _REGISTRY.get(sqlstate)

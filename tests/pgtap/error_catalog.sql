@@ -34,8 +34,10 @@ SELECT results_eq(
              ('LD213', 'book_exists', 'conflict'),
              ('LD301', 'not_serializable', 'infrastructure'),
              ('LD302', 'append_only_violation', 'infrastructure'),
-             ('LD303', 'wrong_isolation', 'infrastructure')$$,
-    'the catalog holds exactly LD101-LD110, LD201-LD213, LD301-LD303 with their names and categories');
+             ('LD303', 'wrong_isolation', 'infrastructure'),
+             ('LD304', 'seal_chain_broken', 'infrastructure'),
+             ('LD305', 'unsafe_entry_ids', 'infrastructure')$$,
+    'the catalog holds exactly LD101-LD110, LD201-LD213, LD301-LD305 with their names and categories');
 
 SELECT set_eq('SELECT sqlstate, name, category, description FROM ledger.error_codes',
               'SELECT sqlstate, name, category, description FROM ledger_private.error_catalog',
@@ -85,7 +87,9 @@ INSERT INTO covered VALUES
     ('LD213', 'currency_and_book'),
     ('LD301', 'post_entry_serializable_required, post_entry_repeatable_read_refused'),
     ('LD302', 'append_only'),
-    ('LD303', 'deferred_accounts');
+    ('LD303', 'deferred_accounts, audit_seal_isolation'),
+    ('LD304', 'audit_seal_chain_broken'),
+    ('LD305', 'audit_seal_journal');
 SELECT set_eq('SELECT sqlstate FROM covered', 'SELECT sqlstate FROM ledger_private.error_catalog',
               'every catalogued code is raised by at least one throws_ok in tests/pgtap');
 

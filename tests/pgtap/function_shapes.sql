@@ -92,6 +92,8 @@ SELECT set_eq(
              ('ledger.post_entries(jsonb,boolean,text)'),
              ('ledger.close_account(text,text)'),
              ('ledger.create_book(text,text)'),
+             ('ledger.seal_journal(integer,integer)'),
+             ('ledger.audit_verify()'),
              ('ledger.create_currency(text,integer,text)'),
              ('ledger.get_balance(text,text)'),
              ('ledger.get_entry(bigint,text)'),

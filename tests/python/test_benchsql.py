@@ -102,3 +102,38 @@ def test_harness_runs_end_to_end(
 def test_write_set_refused_against_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     assert benchsql.main(["--write-set"]) == 1
+
+
+def test_sealer_point_runs_side_by_side(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--sealer: each post_entry point becomes A B B A with the journal's sealer running in the B points; the sealer
+    keeps up, and afterwards the whole journal verifies."""
+    url = fresh_database(cluster, prefix="bench")
+    try:
+        monkeypatch.setenv("DATABASE_URL", url)
+        out = tmp_path / "bench.json"
+        rc = benchsql.main(
+            ["--seconds", "2", "--accounts", "200", "--clients", "2", "--sealer", "0.2", "--json", str(out)]
+        )
+        assert rc == 0
+        printed = capsys.readouterr()
+        assert "sealer every 0.2 s at 2 clients:" in printed.out and "target >= 0.9x" in printed.out
+        workloads = json.loads(out.read_text())["workloads"]
+        assert [w["name"] for w in workloads] == [
+            "ceiling",
+            "post_entry",
+            "post_entry+sealer",
+            "post_entry+sealer",
+            "post_entry",
+        ]
+        for sealed in workloads[2:4]:
+            assert sealed["sealer_calls"] >= 3 and sealed["sealed_entries"] > 0
+            assert sealed["unsealed_at_end"] < sealed["transactions"]
+        assert workloads[1]["sealer_calls"] is None and workloads[4]["sealer_calls"] is None
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT * FROM ledger.seal_journal()").fetchone() is not None
+            conn.commit()
+            assert conn.execute("SELECT count(*) FROM ledger.audit_verify()").fetchone() == (0,)
+    finally:
+        drop_database(cluster, url)
