@@ -1,9 +1,16 @@
 -- Deploy dualbook:function_post_entry to pg
--- requires: function_post_entry@v0.1.0
--- requires: table_deferred_queue
--- Reworked for deferred (hot) accounts: their legs are queued in deferred_leg (an INSERT) instead of updating
--- the account row, so an account in every entry (fees, settlement) is not a serialization point. Their postings
--- get account_seq/balance_after from the sequencer (ledger.sequence_deferred()).
+-- requires: function_post_entry@deferred_accounts
+-- requires: owner_ledger
+-- Reworked after the hostile-input fuzz test (tests/python/test_fuzz.py):
+--   * p_effective_date must lie in 0001-01-01 .. 9999-12-31 (LD101): 'infinity', '-infinity', BC dates and
+--     years past 9999 were stored and then broke every client that read the entry back (Python's date, JS, ...);
+--   * a leg on a deferred account is refused with LD211 when the account's *stored* balance plus the entry's
+--     net would leave the 64-bit range. Before, nothing range-checked a deferred account: two entries of 2^62
+--     made its balance 2^63, get_balance() failed with 22003 and the sequencer stopped for every account. The
+--     stored balance comes from the row the write path already reads; the queued legs are still not summed
+--     (that read would make concurrent postings to the account conflict, which deferred accounts exist to
+--     avoid), see docs/design.md §6 for what remains and how it is detected.
+-- Everything else is the @deferred_accounts version.
 -- The write path. Designed for SSI (see docs/design.md):
 --   * all validation of the request itself happens first and reads nothing;
 --   * idempotency is INSERT ... ON CONFLICT DO NOTHING on the entry's unique key: the index detects a replay,
@@ -13,6 +20,8 @@
 --   * postings are one INSERT.
 
 BEGIN;
+
+SET LOCAL ROLE dualbook_owner;
 
 CREATE OR REPLACE FUNCTION ledger_private.post(
     p_book text,
@@ -79,6 +88,11 @@ BEGIN
     IF length(p_description) > 1000 THEN
         RAISE EXCEPTION 'description is longer than 1000 characters'
             USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'description')::text;
+    END IF;
+    IF p_effective_date NOT BETWEEN '0001-01-01'::date AND '9999-12-31'::date THEN
+        RAISE EXCEPTION 'effective date % is outside 0001-01-01 .. 9999-12-31', p_effective_date
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'effective_date')::text,
+                  HINT = 'A value date that every client can represent; omit it for today (UTC).';
     END IF;
     IF p_legs IS NULL OR jsonb_typeof(p_legs) <> 'array' THEN
         RAISE EXCEPTION 'legs must be a JSON array of {"account", "amount", "currency"} objects'
@@ -262,11 +276,15 @@ BEGIN
              INTO v_acc;
         IF NOT FOUND THEN
             -- A deferred account is only read (its row is written by the sequencer alone): its leg is queued.
+            -- balance here is the stored one (without queued legs); only the range check below uses it.
             SELECT a.account_id, a.type, a.currency, a.status, a.lower_limit, a.upper_limit,
-                   NULL::bigint AS balance, NULL::bigint AS seq, true AS deferred
+                   a.balance, NULL::bigint AS seq, true AS deferred
               INTO v_acc
               FROM ledger_private.account AS a
              WHERE a.book_id = v_book_id AND a.code = v_grp.code AND a.deferred;
+            IF FOUND THEN
+                PERFORM ledger_private.add_checked(v_acc.balance, v_grp.net, v_grp.code);
+            END IF;
         END IF;
         IF v_acc.account_id IS NULL THEN
             RAISE EXCEPTION 'unknown account %', quote_literal(v_grp.code)

@@ -1,12 +1,18 @@
 -- Deploy dualbook:function_read_api to pg
--- requires: function_read_api@v0.1.0
--- requires: table_deferred_queue
--- Reworked: a deferred account's balance and posting count include its queued legs (exact at every moment);
+-- requires: function_read_api@deferred_accounts
+-- requires: owner_ledger
+-- Reworked after the hostile-input fuzz test: get_balance adds a deferred account's queued legs with
+-- add_checked(), so a balance beyond the 64-bit range (possible only through a backlog of queued legs, see
+-- docs/design.md §6) is reported as LD211 balance_out_of_range instead of failing with 22003 in a cast.
+-- The other functions are unchanged.
+-- Before (@deferred_accounts): a deferred account's balance and posting count include its queued legs (exact at every moment);
 -- a leg's account_seq/balance_after come from deferred_sequence once sequenced (NULL while queued).
 -- Point reads for application code. SECURITY DEFINER so callers need EXECUTE only, never table privileges.
 -- They work in any isolation level; under SERIALIZABLE they take part in SSI like any read.
 
 BEGIN;
+
+SET LOCAL ROLE dualbook_owner;
 
 CREATE OR REPLACE FUNCTION ledger.get_balance(
     p_account text,
@@ -28,7 +34,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     SELECT a.account_id, a.code, a.currency, c.exponent, a.type, a.status,
-           ledger_private.normal_balance(a.type, a.balance + coalesce(q.total, 0)::bigint), a.seq + coalesce(q.n, 0),
+           ledger_private.normal_balance(a.type, ledger_private.add_checked(a.balance, coalesce(q.total, 0), a.code)),
+           a.seq + coalesce(q.n, 0),
            a.lower_limit, a.upper_limit
       INTO get_balance.account_id, get_balance.code, get_balance.currency, get_balance.exponent, get_balance.type,
            get_balance.status, get_balance.balance, get_balance.seq, get_balance.lower_limit, get_balance.upper_limit
@@ -46,7 +53,8 @@ $$;
 COMMENT ON FUNCTION ledger.get_balance(text, text) IS
     'An account''s current normal balance (minor units), posting count (seq), status and limits; for a deferred '
     'account both include its queued legs. '
-    'Errors: LD101 (NULL book), LD201 unknown_account, LD210 unknown_book.';
+    'Errors: LD101 (NULL book), LD201 unknown_account, LD210 unknown_book, LD211 balance_out_of_range (a deferred '
+    'account whose queued legs take it beyond the 64-bit range).';
 
 CREATE OR REPLACE FUNCTION ledger_private.entry_document(
     p_book_id integer,
