@@ -68,3 +68,18 @@ def role_env(db_url: str, app_url: str, reader_url: str, sequencer_url: str, aud
         "DUALBOOK_SEQUENCER_URL": sequencer_url,
         "DUALBOOK_AUDITOR_URL": auditor_url,
     }
+
+
+#: the fuzz test's counters (tests/python/test_fuzz.py), printed in the summary
+FUZZ_STATS = pytest.StashKey[dict[str, int]]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    stats = config.stash.get(FUZZ_STATS, None)
+    if not stats:
+        return
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(stats.items()) if not k.startswith("calls"))
+    per_function = ", ".join(f"{k[6:]} {v}" for k, v in sorted(stats.items()) if k.startswith("calls "))
+    terminalreporter.write_line(f"fuzz: {stats.get('calls', 0)} calls of the SQL API as dualbook_app")
+    terminalreporter.write_line(f"fuzz: per function: {per_function}")
+    terminalreporter.write_line(f"fuzz: outcomes: {outcomes}")
