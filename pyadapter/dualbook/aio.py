@@ -235,6 +235,9 @@ class AsyncLedger:
         )
         return (await self.execute(call, conn))[0]
 
+    async def get_currency(self, code: str, *, conn: AConn | None = None) -> Currency:
+        return (await self.execute(calls.get_currency(code), conn))[0]
+
     async def list_accounts(self, *, prefix: str = "", limit: int = 1000, book: str | None = None) -> list[AccountRow]:
         return (await self.execute(calls.list_accounts(book=self._book(book), prefix=prefix, limit=limit)))[0]
 

@@ -410,6 +410,15 @@ def get_entry_by_key(key: str, *, book: str = "default") -> Call[Entry]:
     return Call(f"SELECT {_ENTRY_COLS} FROM ledger.get_entry_by_key(%s, %s)", (key, book), _one(_entry), write=False)
 
 
+def get_currency(code: str) -> Call[Currency]:
+    return Call(
+        "SELECT code, exponent, name FROM ledger.get_currency(%s)",
+        (code,),
+        _one(lambda r: Currency(*r)),
+        write=False,
+    )
+
+
 def currencies() -> Call[dict[str, Currency]]:
     return Call(
         "SELECT code, exponent, name FROM ledger.currencies ORDER BY code",

@@ -37,6 +37,7 @@ from dualbook.errors import (
 from dualbook.ledger import Ledger
 from dualbook.money import parse_amount
 from dualbook.output import Col, amount, amount_fields, echo_json, print_fields, print_table
+from dualbook.roles import PURPOSES, Purpose
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -88,6 +89,11 @@ def error_line(exc: BaseException) -> str:
         text = f"{message} ({state} {type(exc).__name__})" if state else f"{message} ({type(exc).__name__})"
         if state in _NOT_DEPLOYED:
             text += " hint: is the ledger schema deployed? Run 'dualbook deploy'."
+        elif state == "42501":
+            text += (
+                " hint: this connection's role may not do that: writes use DATABASE_URL (dualbook_app), reads "
+                "DUALBOOK_READER_URL (dualbook_reader), see docs/security.md."
+            )
     else:
         text = str(exc) or type(exc).__name__
     return "dualbook: error: " + _one_line(text)
@@ -155,11 +161,12 @@ def json_object(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 
 @contextmanager
-def open_ledger(datadir: Path | None, book: str) -> Iterator[Ledger]:
-    """A Ledger on DATABASE_URL, else on the running embedded cluster (never started here)."""
+def open_ledger(datadir: Path | None, book: str, purpose: Purpose = "app") -> Iterator[Ledger]:
+    """A Ledger on DATABASE_URL, else on the running embedded cluster (never started here), connected as the
+    role for `purpose`: write commands as the app, read commands as the reader (docs/security.md)."""
     target = resolve(datadir)
-    check_connect(target)
-    with Ledger.connect(target.url, max_size=2, book=book) as ledger:
+    check_connect(target, purpose)
+    with Ledger.connect(target.url_for(purpose), max_size=2, book=book) as ledger:
         yield ledger
 
 
@@ -196,6 +203,9 @@ def main(debug: bool) -> None:
     """dualbook: a strongly-consistent double-entry ledger on PostgreSQL.
 
     Uses the server in DATABASE_URL when set, else an embedded cluster that `dualbook db start` runs.
+    Write commands connect as the application role (DATABASE_URL), read commands as the reader
+    (DUALBOOK_READER_URL, default DATABASE_URL), deploy as the migrator (DUALBOOK_MIGRATOR_URL, default
+    DATABASE_URL); the embedded cluster derives each (docs/security.md).
     Amounts on the command line are in major units of the account's currency (12.34 USD); in JSON they are
     integers of minor units (1234). Every read command takes --json.
 
@@ -284,15 +294,26 @@ def db_status(datadir: Path | None) -> None:
 
 @db.command("url")
 @datadir_option
+@click.option(
+    "--as",
+    "purpose",
+    type=click.Choice(PURPOSES),
+    default="migrator",
+    show_default=True,
+    help="Whose URL: the migrator (on the embedded cluster its superuser), the app, the reader, the sequencer "
+    "or the auditor role.",
+)
 @handle_errors
-def db_url(datadir: Path | None) -> None:
-    """Print the database URL (DATABASE_URL if set, else the running embedded cluster's).
+def db_url(datadir: Path | None, purpose: Purpose) -> None:
+    """Print a database URL: the running embedded cluster's for that role, else (DATABASE_URL set) the
+    role's variable (DUALBOOK_MIGRATOR_URL, ...) or DATABASE_URL.
 
     \b
     Example:
         psql "$(dualbook db url)"
+        psql "$(dualbook db url --as app)"
     """
-    click.echo(resolve(datadir).url)
+    click.echo(resolve(datadir).url_for(purpose))
 
 
 # --- migrations ---------------------------------------------------------------------------------------------
@@ -302,14 +323,17 @@ def db_url(datadir: Path | None) -> None:
 def deploy(datadir: Path | None) -> None:
     """Deploy every Sqitch change (verified) to the database; starts the embedded cluster if needed.
 
+    Runs as the migrator: DUALBOOK_MIGRATOR_URL, else DATABASE_URL; on the embedded cluster its superuser
+    (the first deploy creates the roles).
+
     \b
     Example:
         dualbook deploy
-        DATABASE_URL=postgresql://me@db.internal/ledger dualbook deploy
+        DUALBOOK_MIGRATOR_URL=postgresql://dualbook_migrator@db.internal/ledger dualbook deploy
     """
     target = resolve(datadir, start=True)
-    check_connect(target)
-    migrate.deploy(target.url)
+    check_connect(target, "migrator")
+    migrate.deploy(target.url_for("migrator"))
 
 
 @main.command()
@@ -324,8 +348,8 @@ def revert(datadir: Path | None, to: str | None) -> None:
         dualbook revert --to function_read_api
     """
     target = resolve(datadir)
-    check_connect(target)
-    migrate.revert(target.url, to=to)
+    check_connect(target, "migrator")
+    migrate.revert(target.url_for("migrator"), to=to)
 
 
 @main.command()
@@ -339,8 +363,8 @@ def status(datadir: Path | None) -> None:
         dualbook status
     """
     target = resolve(datadir)
-    check_connect(target)
-    migrate.status(target.url)
+    check_connect(target, "migrator")
+    migrate.status(target.url_for("migrator"))
 
 
 @main.command()
@@ -503,7 +527,7 @@ def account_list(prefix: str, limit: int, book: str, datadir: Path | None, as_js
         dualbook account list
         dualbook account list --prefix wallet: --limit 20 --json
     """
-    with open_ledger(datadir, book) as ledger:
+    with open_ledger(datadir, book, "reader") as ledger:
         rows = ledger.list_accounts(prefix=prefix, limit=limit)
         exponents = {r.currency: ledger.exponent(r.currency) for r in rows}
     if as_json:
@@ -572,7 +596,7 @@ def account_show(code: str, book: str, datadir: Path | None, as_json: bool) -> N
     Example:
         dualbook account show wallet:1
     """
-    with open_ledger(datadir, book) as ledger:
+    with open_ledger(datadir, book, "reader") as ledger:
         b = ledger.get_balance(code)
     if as_json:
         echo_json(_balance_json(b, book))
@@ -912,7 +936,7 @@ def balance(account_code: str, book: str, datadir: Path | None, as_json: bool) -
         dualbook balance wallet:1
         dualbook balance wallet:1 --json | jq .balance
     """
-    with open_ledger(datadir, book) as ledger:
+    with open_ledger(datadir, book, "reader") as ledger:
         b = ledger.get_balance(account_code)
     if as_json:
         echo_json(_balance_json(b, book))
@@ -967,7 +991,7 @@ def entry(entry_id: int | None, key: str | None, book: str, datadir: Path | None
     """
     if (entry_id is None) == (key is None):
         raise click.UsageError("give exactly one of ENTRY_ID or --key")
-    with open_ledger(datadir, book) as ledger:
+    with open_ledger(datadir, book, "reader") as ledger:
         e = ledger.get_entry(entry_id, key=key)
         if as_json:
             echo_json(_entry_json(ledger, e, book))
@@ -1023,7 +1047,7 @@ def trial_balance(book: str, datadir: Path | None, as_json: bool) -> None:
         dualbook trial-balance
         dualbook trial-balance --book emea --json
     """
-    with open_ledger(datadir, book) as ledger:
+    with open_ledger(datadir, book, "reader") as ledger:
         rows = [(cur, ledger.exponent(cur), d, c, n) for cur, d, c, n in ledger.trial_balance()]
     if as_json:
         echo_json(
@@ -1063,7 +1087,7 @@ def check(datadir: Path | None, as_json: bool) -> None:
         dualbook check && echo "books balance"
         dualbook check --json
     """
-    with open_ledger(datadir, "default") as ledger:
+    with open_ledger(datadir, "default", "reader") as ledger:
         violations = ledger.books_check()
     if as_json:
         echo_json(
@@ -1103,7 +1127,8 @@ def sequencer(datadir: Path | None, every: float | None, max_legs: int, passes: 
     """Fold queued legs of deferred accounts into their balances and statements.
 
     Balances of deferred accounts are exact without it (stored + queued); a pass gives queued legs their
-    account sequence number and running balance. Without --every, drains the queue and exits.
+    account sequence number and running balance. Without --every, drains the queue and exits. Connects as
+    dualbook_sequencer (DUALBOOK_SEQUENCER_URL, default DATABASE_URL).
 
     \b
     Example:
@@ -1112,7 +1137,7 @@ def sequencer(datadir: Path | None, every: float | None, max_legs: int, passes: 
     """
     if passes is not None and every is None:
         raise click.UsageError("--passes needs --every")
-    with open_ledger(datadir, "default") as ledger:
+    with open_ledger(datadir, "default", "sequencer") as ledger:
         if every is None:
             total = ledger.drain_deferred(max_legs)
             click.echo(f"sequenced {total} leg(s); the queue is empty")

@@ -1,4 +1,12 @@
-"""Where the database is: DATABASE_URL when set, else the embedded cluster."""
+"""Where the database is, and as whom to connect: DATABASE_URL when set, else the embedded cluster.
+
+Every client connects as the role made for its job (docs/security.md): the application, the demo workload and the
+CLI's write commands as ``dualbook_app``; reports and the CLI's read commands as ``dualbook_reader``; the sequencer
+as ``dualbook_sequencer``; Sqitch as the migrator. The embedded cluster derives each URL from its own
+(trust authentication on loopback; its superuser deploys, because the first deploy creates the roles). With
+``DATABASE_URL`` that URL is the application's, and ``DUALBOOK_MIGRATOR_URL``, ``DUALBOOK_READER_URL``,
+``DUALBOOK_SEQUENCER_URL`` and ``DUALBOOK_AUDITOR_URL`` name the others, each falling back to ``DATABASE_URL``.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +17,9 @@ from pathlib import Path
 
 import psycopg
 
-from dualbook.cluster import DEFAULT_DBNAME, Cluster, default_datadir
+from dualbook.cluster import DEFAULT_DBNAME, SUPERUSER, Cluster, default_datadir
 from dualbook.errors import ConfigError
+from dualbook.roles import EMBEDDED_ROLE, PURPOSES, URL_VARIABLE, Purpose
 
 
 def mask_url(url: str) -> str:
@@ -21,21 +30,42 @@ def mask_url(url: str) -> str:
 
 @dataclass(frozen=True)
 class Target:
-    """A database to talk to, and whether dualbook manages its server."""
+    """A database to talk to: one URL per purpose, and whether dualbook manages its server."""
 
-    url: str
+    urls: dict[Purpose, str]
     embedded: Cluster | None
 
     @property
+    def url(self) -> str:
+        """The application's URL (writes and point reads, as dualbook_app)."""
+        return self.urls["app"]
+
+    def url_for(self, purpose: Purpose) -> str:
+        return self.urls[purpose]
+
+    def display_for(self, purpose: Purpose) -> str:
+        return mask_url(self.urls[purpose])
+
+    @property
     def display(self) -> str:
-        return mask_url(self.url)
+        return self.display_for("app")
+
+
+def embedded_urls(cluster: Cluster, dbname: str = DEFAULT_DBNAME) -> dict[Purpose, str]:
+    """Each purpose's URL on an embedded cluster: the role made for it (the superuser deploys)."""
+    return {p: cluster.url(dbname, user=EMBEDDED_ROLE[p] or SUPERUSER) for p in PURPOSES}
+
+
+def environment_urls(database_url: str) -> dict[Purpose, str]:
+    """Each purpose's URL with DATABASE_URL set: its own variable, else DATABASE_URL."""
+    return {p: os.environ.get(URL_VARIABLE[p]) or database_url for p in PURPOSES}
 
 
 def resolve(datadir: Path | None = None, start: bool = False) -> Target:
     """DATABASE_URL if set; otherwise the embedded cluster (started and its database created when start=True)."""
     url = os.environ.get("DATABASE_URL")
     if url:
-        return Target(url=url, embedded=None)
+        return Target(urls=environment_urls(url), embedded=None)
     cluster = Cluster(datadir or default_datadir())
     if start:
         cluster.start()
@@ -45,17 +75,20 @@ def resolve(datadir: Path | None = None, start: bool = False) -> Target:
             f"the embedded cluster at {cluster.datadir} is not running: start it with "
             "'dualbook db start', or set DATABASE_URL"
         )
-    return Target(url=cluster.url(), embedded=cluster)
+    return Target(urls=embedded_urls(cluster), embedded=cluster)
 
 
-def check_connect(target: Target, timeout: int = 5) -> None:
-    """Connect once; on failure raise ConfigError naming the masked URL and the cause in one line."""
+def check_connect(target: Target, purpose: Purpose = "app", timeout: int = 5) -> None:
+    """Connect once as `purpose`; on failure raise ConfigError naming the masked URL and the cause in one line."""
     try:
-        with psycopg.connect(target.url, connect_timeout=timeout) as conn:
+        with psycopg.connect(target.url_for(purpose), connect_timeout=timeout) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
         cause = " ".join(str(exc).split()) or type(exc).__name__
-        raise ConfigError(f"cannot connect to {target.display}: {cause}") from exc
+        hint = ""
+        if target.embedded is not None and purpose != "migrator" and "does not exist" in cause:
+            hint = " (is the ledger deployed? 'dualbook deploy' creates the roles)"
+        raise ConfigError(f"cannot connect to {target.display_for(purpose)}: {cause}{hint}") from exc
 
 
 def project_root() -> Path:

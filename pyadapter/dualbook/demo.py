@@ -1,16 +1,21 @@
 """`make demo`: the main job, end to end — a payments day on the embedded cluster or DATABASE_URL.
 
-1. start (or reuse) the embedded cluster unless DATABASE_URL is set; deploy with Sqitch;
+1. start (or reuse) the embedded cluster unless DATABASE_URL is set; deploy with Sqitch as the migrator (on the
+   embedded cluster its superuser);
 2. a chart of accounts in two currencies: ~1,000 customer wallets (no overdraft), 50 merchants, fee income,
    bank settlement;
 3. a concurrent workload for ``seconds`` with ``clients`` threads: top-ups, payments with a fee leg, refunds
    by reversal, deliberate replays (same and different payload) and deliberately invalid requests;
 4. a report: outcomes by kind, retries, throughput and latency, the trial balance per currency and the full
    books check. Exit status 1 if any invariant fails (or an invalid request was accepted).
+
+Least privilege (docs/security.md): the workload connects as dualbook_app, the sequencer thread as
+dualbook_sequencer and the report as dualbook_reader, never as a superuser.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -23,6 +28,7 @@ from typing import Any, TypeVar
 
 import click
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -60,7 +66,6 @@ def setup_chart(ledger: Ledger) -> int:
             specs: list[tuple[str, str, int | None, bool]] = [
                 (f"bank:settlement:{cur}", "asset", None, True),
                 (f"income:fees:{cur}", "income", None, True),
-                (CLOSED_WALLET.format(cur=cur), "liability", 0, False),
             ]
             specs += [(wallet(i, cur), "liability", 0, False) for i in range(WALLETS_PER_CURRENCY)]
             specs += [(merchant(i, cur), "liability", 0, False) for i in range(MERCHANTS_PER_CURRENCY)]
@@ -71,8 +76,10 @@ def setup_chart(ledger: Ledger) -> int:
 
     n = ledger.transaction(create_all)
     for cur in CURRENCIES:
+        with contextlib.suppress(errors.AccountClosed):  # closed by an earlier run: never re-created
+            ledger.create_account(CLOSED_WALLET.format(cur=cur), cur, "liability", lower_limit=0)
         ledger.close_account(CLOSED_WALLET.format(cur=cur))
-    return n
+    return n + len(CURRENCIES)
 
 
 @dataclass
@@ -215,7 +222,9 @@ def _percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[idx]
 
 
-def run_workload(ledger: Ledger, seconds: float, clients: int, console: Console) -> tuple[Outcomes, float]:
+def run_workload(
+    ledger: Ledger, sequencer: Ledger, seconds: float, clients: int, console: Console
+) -> tuple[Outcomes, float]:
     out = Outcomes()
     run = uuid.uuid4().hex[:8]
     stop = threading.Event()
@@ -230,12 +239,12 @@ def run_workload(ledger: Ledger, seconds: float, clients: int, console: Console)
             errors_seen.append(exc)
             stop.set()
 
-    def sequencer() -> None:
+    def sequence() -> None:
         while not stop.wait(0.1):
-            ledger.sequence_deferred()
+            sequencer.sequence_deferred()
 
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
-    threads.append(threading.Thread(target=sequencer, daemon=True))
+    threads.append(threading.Thread(target=sequence, daemon=True))
     t0 = time.monotonic()
     with Progress(
         TextColumn("[bold]payments day"),
@@ -260,12 +269,13 @@ def run_workload(ledger: Ledger, seconds: float, clients: int, console: Console)
     if errors_seen:
         raise errors_seen[0]
     elapsed = time.monotonic() - t0
-    ledger.drain_deferred()  # fold what is still queued, so statements are complete
+    sequencer.drain_deferred()  # fold what is still queued, so statements are complete
     return out, elapsed
 
 
-def report(ledger: Ledger, out: Outcomes, elapsed: float, console: Console) -> bool:
-    """Print the day's figures and the books check; True when every invariant holds."""
+def report(ledger: Ledger, reader: Ledger, out: Outcomes, elapsed: float, console: Console) -> bool:
+    """Print the day's figures (the workload's retry counters from `ledger`, the reports read by `reader`) and
+    the books check; True when every invariant holds."""
     ok = True
     table = Table(title="requests by outcome")
     table.add_column("outcome")
@@ -291,14 +301,14 @@ def report(ledger: Ledger, out: Outcomes, elapsed: float, console: Console) -> b
     tb = Table(title="trial balance (minor units shown in major units)")
     for col in ("currency", "debits", "credits", "net"):
         tb.add_column(col, justify="right" if col != "currency" else "left")
-    for cur, debits, credits, net in ledger.trial_balance():
-        exp = ledger.exponent(cur)
+    for cur, debits, credits, net in reader.trial_balance():
+        exp = reader.exponent(cur)
         tb.add_row(cur, format_amount(debits, exp), format_amount(credits, exp), format_amount(net, exp))
         if net != 0:
             ok = False
     console.print(tb)
 
-    violations = ledger.books_check()
+    violations = reader.books_check()
     if violations:
         ok = False
         for v in violations[:20]:
@@ -316,27 +326,42 @@ def report(ledger: Ledger, out: Outcomes, elapsed: float, console: Console) -> b
     return ok
 
 
+def _user(url: str) -> str:
+    """The user a URL connects as (libpq's default when it names none)."""
+    return str(conninfo_to_dict(url).get("user") or "(libpq default user)")
+
+
 def run_demo(datadir: Path | None, seconds: float = 20.0, clients: int = 8) -> None:
     target = resolve(datadir, start=True)
-    check_connect(target)
+    check_connect(target, "migrator")
     console = Console()
     where = f"embedded cluster at {target.embedded.datadir}" if target.embedded else "DATABASE_URL"
-    console.print(f"demo: database {target.display} ({where})")
-    console.print("demo: deploying the ledger schema with sqitch (verified)")
-    deployed = migrate.deploy(target.url, capture=True)
+    console.print(f"demo: database {target.display_for('migrator')} ({where})")
+    console.print(f"demo: deploying the ledger schema with sqitch (verified) as {_user(target.url_for('migrator'))}")
+    deployed = migrate.deploy(target.url_for("migrator"), capture=True)
     for line in (deployed.stdout or "").splitlines():
         if line.strip().startswith(("+", "Nothing")):
             console.print(f"  {line.strip()}")
+    for purpose in ("app", "sequencer", "reader"):
+        check_connect(target, purpose)
+    console.print(
+        f"demo: the workload connects as {_user(target.url_for('app'))}, the sequencer as "
+        f"{_user(target.url_for('sequencer'))}, the report as {_user(target.url_for('reader'))}"
+    )
     # Patient retries: the bank and fee accounts take part in most entries (hot rows; see docs/design.md).
     policy = RetryPolicy(max_attempts=50, max_delay=0.05)
-    with Ledger.connect(target.url, min_size=min(clients, 4), max_size=clients + 1, retry=policy) as ledger:
+    with (
+        Ledger.connect(target.url_for("app"), min_size=min(clients, 4), max_size=clients + 1, retry=policy) as ledger,
+        Ledger.connect(target.url_for("sequencer"), max_size=1) as sequencer,
+        Ledger.connect(target.url_for("reader"), max_size=2) as reader,
+    ):
         t0 = time.monotonic()
         n = setup_chart(ledger)
         console.print(
             f"demo: chart of accounts ready: {n:,} accounts in {', '.join(CURRENCIES)} ({time.monotonic() - t0:.1f} s)"
         )
-        out, elapsed = run_workload(ledger, seconds, clients, console)
-        ok = report(ledger, out, elapsed, console)
+        out, elapsed = run_workload(ledger, sequencer, seconds, clients, console)
+        ok = report(ledger, reader, out, elapsed, console)
     if target.embedded is not None:
         console.print(f"demo: the cluster keeps running (data: {target.embedded.datadir})")
         console.print("demo: stop it with '.venv/bin/dualbook db stop'")

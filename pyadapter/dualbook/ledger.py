@@ -34,7 +34,6 @@ from dualbook.calls import (
     PostResult,
     Violation,
 )
-from dualbook.errors import UnknownCurrency
 from dualbook.money import Money, format_amount, parse_amount, split_money
 from dualbook.retry import Attempts, RetryPolicy, RetryStats
 
@@ -306,6 +305,11 @@ class Ledger:
         )
         return self.execute(call, conn)[0]
 
+    def get_currency(self, code: str, *, conn: psycopg.Connection[Any] | None = None) -> Currency:
+        """A currency's exponent and name (a function: the app role may call it)."""
+        return self.execute(calls.get_currency(code), conn)[0]
+
+    # The views: for the reader role (dualbook_reader), not the app role (docs/security.md).
     def list_accounts(self, *, prefix: str = "", limit: int = 1000, book: str | None = None) -> list[AccountRow]:
         return self.execute(calls.list_accounts(book=self._book(book), prefix=prefix, limit=limit))[0]
 
@@ -322,11 +326,9 @@ class Ledger:
 
     # --- money at the edges -----------------------------------------------------------------------
     def exponent(self, currency: str) -> int:
-        """The minor-unit exponent of a currency (cached: exponents never change)."""
+        """The minor-unit exponent of a currency (cached: exponents never change). Raises UnknownCurrency."""
         if currency not in self._exponents:
-            self._exponents.update({c.code: c.exponent for c in self.currencies().values()})
-        if currency not in self._exponents:
-            raise UnknownCurrency(f"unknown currency {currency!r}", context={"currency": currency})
+            self._exponents[currency] = self.get_currency(currency).exponent
         return self._exponents[currency]
 
     def parse_money(self, text: str) -> Money:

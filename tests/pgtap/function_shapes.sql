@@ -2,7 +2,7 @@
 -- functions (and only they) are SECURITY DEFINER with a pinned search_path; a role without grants cannot
 -- reach the API or the private helpers, and PUBLIC has EXECUTE on no function of either schema.
 BEGIN;
-SELECT plan(57);
+SELECT plan(61);
 
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_proc AS p
@@ -26,6 +26,7 @@ SELECT has_function('ledger', 'get_balance', ARRAY['text', 'text'], 'ledger.get_
 SELECT has_function('ledger', 'get_entry', ARRAY['bigint', 'text'], 'ledger.get_entry(entry_id, book) exists');
 SELECT has_function('ledger', 'get_entry_by_key', ARRAY['text', 'text'], 'ledger.get_entry_by_key(key, book) exists');
 SELECT has_function('ledger', 'books_check', ARRAY[]::text[], 'ledger.books_check() exists');
+SELECT has_function('ledger', 'get_currency', ARRAY['text'], 'ledger.get_currency(code) exists');
 -- Private helpers.
 SELECT has_function('ledger_private', 'post', ARRAY['text', 'text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'bigint'],
                     'ledger_private.post() exists');
@@ -48,6 +49,7 @@ SELECT function_returns('ledger', 'get_balance', ARRAY['text', 'text'], 'record'
 SELECT function_returns('ledger', 'get_entry', ARRAY['bigint', 'text'], 'record');
 SELECT function_returns('ledger', 'get_entry_by_key', ARRAY['text', 'text'], 'record');
 SELECT function_returns('ledger', 'books_check', ARRAY[]::text[], 'setof record');
+SELECT function_returns('ledger', 'get_currency', ARRAY['text'], 'record');
 SELECT function_returns('ledger_private', 'forbid_change', ARRAY[]::text[], 'trigger');
 SELECT results_eq(
     $$SELECT pg_get_function_result('ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text)'::regprocedure)$$,
@@ -76,6 +78,7 @@ SELECT volatility_is('ledger', 'get_balance', ARRAY['text', 'text'], 'stable');
 SELECT volatility_is('ledger', 'get_entry', ARRAY['bigint', 'text'], 'stable');
 SELECT volatility_is('ledger', 'get_entry_by_key', ARRAY['text', 'text'], 'stable');
 SELECT volatility_is('ledger', 'books_check', ARRAY[]::text[], 'stable');
+SELECT volatility_is('ledger', 'get_currency', ARRAY['text'], 'stable');
 SELECT volatility_is('ledger_private', 'post', ARRAY['text', 'text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'bigint'], 'volatile');
 SELECT volatility_is('ledger_private', 'add_checked', ARRAY['bigint', 'numeric', 'text'], 'immutable');
 SELECT volatility_is('ledger_private', 'normal_balance', ARRAY['text', 'bigint'], 'immutable');
@@ -98,6 +101,7 @@ SELECT set_eq(
              ('ledger.get_balance(text,text)'),
              ('ledger.get_entry(bigint,text)'),
              ('ledger.get_entry_by_key(text,text)'),
+             ('ledger.get_currency(text)'),
              ('ledger.books_check()')$$,
     'the API functions, and nothing in ledger_private, are SECURITY DEFINER');
 SELECT ok(NOT (SELECT prosecdef FROM pg_proc WHERE oid = 'ledger_private.post(text,text,jsonb,text,jsonb,date,jsonb,bigint)'::regprocedure),
@@ -107,6 +111,16 @@ SELECT is_empty(
        WHERE p.pronamespace IN ('ledger'::regnamespace, 'ledger_private'::regnamespace) AND p.prosecdef
          AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)$$,
     'every SECURITY DEFINER function pins search_path = pg_catalog, pg_temp');
+-- Not only the SECURITY DEFINER ones: a helper they call resolves names with its own search_path. A helper
+-- either pins it too, or has a SQL-standard body (BEGIN ATOMIC / RETURN), parsed once at CREATE time with
+-- every name bound then, so no caller's search_path can reach it. Together with the pinned path this proves
+-- that every name inside is schema-qualified or pg_catalog's: an unqualified ledger name would not resolve.
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure FROM pg_proc AS p
+       WHERE p.pronamespace IN ('ledger'::regnamespace, 'ledger_private'::regnamespace)
+         AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)
+         AND p.prosqlbody IS NULL$$,
+    'every ledger function pins search_path or has a pre-parsed SQL-standard body');
 SELECT function_lang_is('ledger', 'post_entry', ARRAY['text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'text'], 'plpgsql',
                         'post_entry is a thin PL/pgSQL wrapper (its call is planned once per session, not per call)');
 SELECT function_lang_is('ledger_private', 'post', ARRAY['text', 'text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'bigint'],

@@ -1,5 +1,9 @@
 """Test fixtures: one throwaway PostgreSQL cluster per test session, a deployed template database, and a
-fresh database cloned from it for each test that asks. No mocks of the database, ever."""
+fresh database cloned from it for each test that asks. No mocks of the database, ever.
+
+``db_url`` connects as the cluster's superuser (for set-up and tampering); ``app_url``, ``reader_url``,
+``sequencer_url`` and ``auditor_url`` are the same database as the roles the clients use in production
+(docs/security.md; the cluster trusts loopback connections, so no password)."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from dualbook import roles
 from dualbook.cluster import Cluster
 from dualbook.testing import deploy_template, drop_database, fresh_database, throwaway_cluster
 
@@ -31,3 +36,50 @@ def db_url(cluster: Cluster) -> Iterator[str]:
 def conn(db_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(db_url, autocommit=True) as c:
         yield c
+
+
+@pytest.fixture
+def app_url(db_url: str) -> str:
+    return roles.url_as(db_url, roles.APP)
+
+
+@pytest.fixture
+def reader_url(db_url: str) -> str:
+    return roles.url_as(db_url, roles.READER)
+
+
+@pytest.fixture
+def sequencer_url(db_url: str) -> str:
+    return roles.url_as(db_url, roles.SEQUENCER)
+
+
+@pytest.fixture
+def auditor_url(db_url: str) -> str:
+    return roles.url_as(db_url, roles.AUDITOR)
+
+
+@pytest.fixture
+def role_env(db_url: str, app_url: str, reader_url: str, sequencer_url: str, auditor_url: str) -> dict[str, str]:
+    """The environment of a production-like deployment: each client its own role's URL."""
+    return {
+        "DATABASE_URL": app_url,
+        "DUALBOOK_MIGRATOR_URL": db_url,
+        "DUALBOOK_READER_URL": reader_url,
+        "DUALBOOK_SEQUENCER_URL": sequencer_url,
+        "DUALBOOK_AUDITOR_URL": auditor_url,
+    }
+
+
+#: the fuzz test's counters (tests/python/test_fuzz.py), printed in the summary
+FUZZ_STATS = pytest.StashKey[dict[str, int]]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    stats = config.stash.get(FUZZ_STATS, None)
+    if not stats:
+        return
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(stats.items()) if not k.startswith("calls"))
+    per_function = ", ".join(f"{k[6:]} {v}" for k, v in sorted(stats.items()) if k.startswith("calls "))
+    terminalreporter.write_line(f"fuzz: {stats.get('calls', 0)} calls of the SQL API as dualbook_app")
+    terminalreporter.write_line(f"fuzz: per function: {per_function}")
+    terminalreporter.write_line(f"fuzz: outcomes: {outcomes}")

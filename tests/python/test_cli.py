@@ -35,11 +35,12 @@ UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 @pytest.fixture
-def run(db_url: str) -> Run:
-    """Invoke the CLI on the test database; extra environment variables as keywords, stdin as input=."""
+def run(role_env: dict[str, str]) -> Run:
+    """Invoke the CLI on the test database, each command as its production role (writes as dualbook_app, reads
+    as dualbook_reader, ...); extra environment variables as keywords, stdin as input=."""
 
     def invoke(*args: str, input: str | None = None, **env: str) -> Result:
-        return CliRunner().invoke(main, list(args), env={"DATABASE_URL": db_url, **env}, input=input)
+        return CliRunner().invoke(main, list(args), env={**role_env, **env}, input=input)
 
     return invoke
 
@@ -585,8 +586,8 @@ def test_tables_never_truncate_amounts(monkeypatch: pytest.MonkeyPatch, capsys: 
     assert console().width == UNBOUNDED_WIDTH
 
 
-def test_deferred_account_and_sequencer(db_url: str) -> None:
-    env = {"DATABASE_URL": db_url}
+def test_deferred_account_and_sequencer(role_env: dict[str, str]) -> None:
+    env = role_env
     runner = CliRunner()
     r = runner.invoke(
         main, ["account", "create", "fees", "--currency", "USD", "--type", "income", "--deferred", "--json"], env=env

@@ -9,14 +9,18 @@ import threading
 import psycopg
 import pytest
 
-from dualbook import Ledger, RetryPolicy, credit, debit
+from dualbook import Ledger, RetryPolicy, credit, debit, roles
 from dualbook import errors as E
 
 
 def _house_workload(db_url: str, deferred: bool, threads: int = 8, per_thread: int = 40) -> int:
     """Every payment also credits one house account; returns the serialization failures the adapter retried."""
     p = "d" if deferred else "n"
-    with Ledger.connect(db_url, max_size=threads + 2, retry=RetryPolicy(max_attempts=500, max_delay=0.05)) as lg:
+    retry = RetryPolicy(max_attempts=500, max_delay=0.05)
+    with (
+        Ledger.connect(roles.url_as(db_url, roles.APP), max_size=threads + 2, retry=retry) as lg,
+        Ledger.connect(roles.url_as(db_url, roles.SEQUENCER), max_size=1) as sequencer,
+    ):
         lg.create_account(f"{p}:house", "USD", "income", deferred=deferred)
         lg.create_account(f"{p}:bank", "USD", "asset", deferred=True)
         for i in range(threads):
@@ -42,11 +46,11 @@ def _house_workload(db_url: str, deferred: bool, threads: int = 8, per_thread: i
             except BaseException as exc:
                 failures.append(exc)
 
-        def sequencer() -> None:
+        def sequence() -> None:
             while not stop.wait(0.02):
-                lg.sequence_deferred(max_legs=50)
+                sequencer.sequence_deferred(max_legs=50)
 
-        seq = threading.Thread(target=sequencer)
+        seq = threading.Thread(target=sequence)
         seq.start()
         workers = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
         for t in workers:
@@ -59,7 +63,7 @@ def _house_workload(db_url: str, deferred: bool, threads: int = 8, per_thread: i
 
         total = threads * per_thread
         assert lg.get_balance(f"{p}:house").balance == total  # exact, folded or not
-        lg.drain_deferred()
+        sequencer.drain_deferred()
         house = lg.get_balance(f"{p}:house")
         assert (house.balance, house.seq) == (total, total)
         assert lg.books_check() == []
@@ -80,8 +84,8 @@ def test_hot_account_under_concurrent_postings_and_sequencer(db_url: str) -> Non
     assert deferred * 5 <= in_place
 
 
-def test_deferred_rules(db_url: str) -> None:
-    with Ledger.connect(db_url, max_size=2) as lg:
+def test_deferred_rules(app_url: str, sequencer_url: str) -> None:
+    with Ledger.connect(app_url, max_size=2) as lg, Ledger.connect(sequencer_url, max_size=1) as sequencer:
         with pytest.raises(E.InvalidArgument):
             lg.create_account("hot", "USD", "income", lower_limit=0, deferred=True)
         lg.create_account("hot", "USD", "income", deferred=True)
@@ -91,7 +95,9 @@ def test_deferred_rules(db_url: str) -> None:
         assert lg.get_entry(r.entry_id).legs[1].account_seq is None  # queued
         with pytest.raises(E.AccountNotZero):
             lg.close_account("hot")
-        assert lg.sequence_deferred() == 1
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            lg.sequence_deferred()  # the sequencer has its own role
+        assert sequencer.sequence_deferred() == 1
         assert lg.get_entry(r.entry_id).legs[1].account_seq == 1
         assert lg.get_balance("hot").balance == 5
 

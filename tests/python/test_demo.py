@@ -8,8 +8,10 @@ from click.testing import CliRunner
 from dualbook.cli import main
 
 
-def test_short_demo_run_balances(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", db_url)
+def test_short_demo_run_balances(role_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """DATABASE_URL is the application's; deploy, sequencer and report get their own roles' URLs."""
+    for name, value in role_env.items():
+        monkeypatch.setenv(name, value)
     from dualbook.demo import run_demo
 
     run_demo(None, seconds=3, clients=4)  # raises click's Exit(1) if an invariant fails

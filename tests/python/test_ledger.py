@@ -10,7 +10,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from dualbook import AsyncLedger, BalanceAssertion, Ledger, RetryPolicy, credit, debit, run_serializable
+from dualbook import AsyncLedger, BalanceAssertion, Ledger, RetryPolicy, credit, debit, roles, run_serializable
 from dualbook import errors as E
 from dualbook.cluster import Cluster
 from dualbook.money import format_amount, parse_amount
@@ -19,8 +19,9 @@ from .faults import CommitDroppingProxy
 
 
 @pytest.fixture
-def ledger(db_url: str) -> Iterator[Ledger]:
-    with Ledger.connect(db_url, max_size=4) as lg:
+def ledger(app_url: str) -> Iterator[Ledger]:
+    """A client connected as the application role, as in production (docs/security.md)."""
+    with Ledger.connect(app_url, max_size=4) as lg:
         lg.create_account("bank", "USD", "asset")
         lg.create_account("wallet:1", "USD", "liability", lower_limit=0)
         lg.create_account("wallet:2", "USD", "liability", lower_limit=0)
@@ -33,7 +34,7 @@ def topup(lg: Ledger, key: str, wallet: str, amount: int) -> None:
     lg.post_entry(key, [debit("bank", amount, "USD"), credit(wallet, amount, "USD")])
 
 
-def test_post_replay_read_and_reverse(ledger: Ledger) -> None:
+def test_post_replay_read_and_reverse(ledger: Ledger, reader_url: str) -> None:
     r = ledger.post_entry(
         "topup:1",
         [debit("bank", 10_000, "USD"), credit("wallet:1", 10_000, "USD")],
@@ -73,8 +74,12 @@ def test_post_replay_read_and_reverse(ledger: Ledger) -> None:
     assert ledger.get_balance("wallet:2").balance == 0
     assert ledger.get_entry(pay.entry_id).reversed_by_entry_id == rev.entry_id
     assert ledger.books_check() == []
-    assert ledger.trial_balance() == [("EUR", 0, 0, 0), ("USD", 10_000, 10_000, 0)]
-    assert [a.code for a in ledger.list_accounts(prefix="wallet:")] == ["wallet:1", "wallet:2"]
+    with Ledger.connect(reader_url, max_size=1) as reader:  # the views are the reader role's
+        assert reader.trial_balance() == [("EUR", 0, 0, 0), ("USD", 10_000, 10_000, 0)]
+        assert [a.code for a in reader.list_accounts(prefix="wallet:")] == ["wallet:1", "wallet:2"]
+        assert reader.currencies()["JPY"].exponent == 0
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        ledger.trial_balance()
 
 
 def test_error_catalog_matches_python_registry(conn: psycopg.Connection) -> None:
@@ -255,7 +260,7 @@ def test_lost_commit_is_resolved_by_replay(ledger: Ledger, cluster: Cluster, db_
     assert cluster.port is not None
     proxy = CommitDroppingProxy(cluster.port)
     try:
-        with Ledger.connect(proxy.url(dbname), max_size=2) as lg:
+        with Ledger.connect(proxy.url(dbname, roles.APP), max_size=2) as lg:
             proxy.armed.set()
             r = lg.post_entry("torn:1", [debit("bank", 42, "USD"), credit("wallet:1", 42, "USD")])
             assert proxy.dropped == 1
@@ -283,12 +288,12 @@ def test_money_helpers(ledger: Ledger) -> None:
         ledger.parse_money("1 ZZZ")
 
 
-def test_async_twin_has_the_same_surface(db_url: str) -> None:
+def test_async_twin_has_the_same_surface(app_url: str) -> None:
     sync_methods = {m for m in dir(Ledger) if not m.startswith("_")} - {"exponent", "parse_money", "format_money"}
     assert sync_methods <= {m for m in dir(AsyncLedger) if not m.startswith("_")}
 
     async def main() -> None:
-        async with await AsyncLedger.connect(db_url, max_size=4) as lg:
+        async with await AsyncLedger.connect(app_url, max_size=4) as lg:
             await lg.create_account("a", "USD", "asset")
             await lg.create_account("b", "USD", "liability", lower_limit=0)
             results = await asyncio.gather(

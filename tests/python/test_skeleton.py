@@ -100,6 +100,8 @@ def test_cli_db_lifecycle(tmp_path: Path) -> None:
         assert r.exit_code == 0, r.output
         r = runner.invoke(main, ["db", "url", "--datadir", str(datadir)], env={"DATABASE_URL": ""})
         assert r.exit_code == 0 and r.output.startswith("postgresql://postgres@127.0.0.1:")
+        r = runner.invoke(main, ["db", "url", "--as", "app", "--datadir", str(datadir)], env={"DATABASE_URL": ""})
+        assert r.exit_code == 0 and r.output.startswith("postgresql://dualbook_app@127.0.0.1:")
         r = runner.invoke(main, ["deploy", "--datadir", str(datadir)], env={"DATABASE_URL": ""})
         assert r.exit_code == 0, r.output
         assert {"ledger", "ledger_private"} <= _schemas(Cluster(datadir).url())
