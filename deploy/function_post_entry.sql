@@ -84,6 +84,12 @@ BEGIN
         RAISE EXCEPTION 'description is longer than 1000 characters'
             USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'description')::text;
     END IF;
+    IF p_effective_date NOT BETWEEN '0001-01-01'::date AND '9999-12-31'::date THEN
+        -- 'infinity', BC dates and years past 9999 would be stored and then break every client reading them
+        RAISE EXCEPTION 'effective date % is outside 0001-01-01 .. 9999-12-31', p_effective_date
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'effective_date')::text,
+                  HINT = 'A value date that every client can represent; omit it for today (UTC).';
+    END IF;
     IF p_legs IS NULL OR jsonb_typeof(p_legs) <> 'array' THEN
         RAISE EXCEPTION 'legs must be a JSON array of {"account", "amount", "currency"} objects'
             USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'legs')::text;
@@ -272,11 +278,16 @@ BEGIN
              INTO v_acc;
         IF NOT FOUND THEN
             -- A deferred account is only read (its row is written by the sequencer alone): its leg is queued.
+            -- balance is the stored one, without queued legs: only the range check below uses it (summing the
+            -- queue would make concurrent postings to the account conflict, which deferred accounts avoid)
             SELECT a.account_id, a.type, a.currency, a.status, a.lower_limit, a.upper_limit,
-                   NULL::bigint AS balance, NULL::bigint AS seq, true AS deferred
+                   a.balance, NULL::bigint AS seq, true AS deferred
               INTO v_acc
               FROM ledger_private.account AS a
              WHERE a.book_id = v_book_id AND a.code = v_grp.code AND a.deferred;
+            IF FOUND THEN
+                PERFORM ledger_private.add_checked(v_acc.balance, v_grp.net, v_grp.code);
+            END IF;
         END IF;
         IF v_acc.account_id IS NULL THEN
             RAISE EXCEPTION 'unknown account %', quote_literal(v_grp.code)

@@ -133,7 +133,8 @@ AS $$
     SELECT 'running_balance', b.code, a.code || ' seq ' || r.account_seq,
            format('balance_after %s, expected %s', r.balance_after, r.expected)
       FROM (SELECT x.book_id, x.account_id, x.account_seq, x.balance_after,
-                   coalesce(lag(x.balance_after) OVER w, 0) + x.amount AS expected
+                   -- numeric: tampered data must be reported, not overflow the check
+                   coalesce(lag(x.balance_after::numeric) OVER w, 0) + x.amount AS expected
               FROM (SELECT p.book_id, p.account_id, coalesce(p.account_seq, s.account_seq) AS account_seq,
                            coalesce(p.balance_after, s.balance_after) AS balance_after, p.amount
                       FROM ledger_private.posting AS p
