@@ -57,7 +57,7 @@ GRANT EXECUTE ON FUNCTION ledger.books_check(), ledger.audit_verify() TO dualboo
 
 -- Sealing the journal runs as the sequencer's role: the background worker of the ledger, which writes only
 -- what postings never write (folded balances, seals).
-GRANT EXECUTE ON FUNCTION ledger.seal_journal(integer, text) TO dualbook_sequencer;
+GRANT EXECUTE ON FUNCTION ledger.seal_journal(integer, integer) TO dualbook_sequencer;
 
 -- Called by the views as their caller (the reporting views, and the audit export views).
 GRANT EXECUTE ON FUNCTION ledger_private.normal_balance(text, bigint), ledger_private.int64_or_null(numeric)
