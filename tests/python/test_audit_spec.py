@@ -110,7 +110,8 @@ _entry = st.fixed_dictionaries(
         "description": st.none() | _text,
         "metadata": st.dictionaries(st.text(string.ascii_letters + "é☕ ", max_size=8), _json, max_size=4),
         "effective_date": st.none() | st.dates(date(1, 1, 1), date(9999, 12, 31)),
-        "amount": st.integers(1, 2**63 - 1),
+        # up to 4 entries on fresh accounts per example: their balances stay within the 64-bit range
+        "amount": st.integers(1, (2**63 - 1) // 4),
     }
 )
 
@@ -119,14 +120,15 @@ _entry = st.fixed_dictionaries(
 @given(entries=st.lists(_entry, min_size=1, max_size=4))
 def test_sql_and_python_hash_alike(db_url: str, entries: list[dict[str, Any]]) -> None:
     with Ledger.connect(db_url, max_size=2) as lg:
-        lg.create_account("h:src", "USD", "asset", deferred=True)
-        lg.create_account("h:dst", "USD", "liability", deferred=True)
         with psycopg.connect(db_url) as c:
-            n = c.execute("SELECT count(*) FROM ledger_private.entry").fetchone()
+            row = c.execute("SELECT count(*) FROM ledger_private.entry").fetchone()
+        n = row[0] if row else 0
+        lg.create_account(f"h:src:{n}", "USD", "asset", deferred=True)
+        lg.create_account(f"h:dst:{n}", "USD", "liability", deferred=True)
         for i, e in enumerate(entries):
             lg.post_entry(
                 f"h:{n}:{i}",
-                [debit("h:src", e["amount"], "USD"), credit("h:dst", e["amount"], "USD")],
+                [debit(f"h:src:{n}", e["amount"], "USD"), credit(f"h:dst:{n}", e["amount"], "USD")],
                 description=e["description"],
                 metadata=e["metadata"],
                 effective_date=e["effective_date"],
