@@ -42,6 +42,7 @@ CREATE FUNCTION ledger.seal_journal(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off  -- a pass is small and frequent: compiling its plans would cost more than it saves
 AS $$
 DECLARE
     v_entry constant regclass := 'ledger_private.entry'::regclass;

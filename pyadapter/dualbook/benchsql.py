@@ -134,6 +134,8 @@ class WorkloadResult:
     sealer_busy_pct: float | None = None
     sealer_max_pass_ms: float | None = None
     unsealed_at_end: int | None = None
+    #: CPU of the sealer's backend per entry it sealed (None when the server is not local)
+    sealer_cpu_us_per_entry: float | None = None
 
 
 @dataclass(frozen=True)
@@ -426,6 +428,8 @@ class Sealer(threading.Thread):
         self.entries = 0
         self.busy_s = 0.0
         self.max_pass_s = 0.0
+        #: CPU seconds the sealer's backend used (None when the server's processes are not visible here)
+        self.cpu_s: float | None = None
         self.error: BaseException | None = None
 
     def seal_pass(self, conn: psycopg.Connection[Any]) -> int:
@@ -443,6 +447,8 @@ class Sealer(threading.Thread):
         try:
             with psycopg.connect(self.conninfo, autocommit=True) as conn:
                 conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+                backend = conn.info.backend_pid
+                before = _proc_stat(backend)
                 while not self.halt.is_set():
                     started = time.monotonic()
                     self.entries += self.seal_pass(conn)
@@ -450,6 +456,9 @@ class Sealer(threading.Thread):
                     self.busy_s += took
                     self.max_pass_s = max(self.max_pass_s, took)
                     self.halt.wait(max(0.0, self.every - took))
+                after = _proc_stat(backend)
+                if before is not None and after is not None:
+                    self.cpu_s = after[1] - before[1]
         except BaseException as exc:  # reported by the harness after the point
             self.error = exc
 
@@ -577,11 +586,17 @@ def run_benchmark(
                 sealer_busy_pct=round(100 * sealing.busy_s / max(after.wall - before.wall, 1e-9), 2),
                 sealer_max_pass_ms=round(1000 * sealing.max_pass_s, 1),
                 unsealed_at_end=unsealed_entries(conninfo),
+                sealer_cpu_us_per_entry=(
+                    round(1e6 * sealing.cpu_s / sealing.entries, 1)
+                    if sealing.cpu_s is not None and sealing.entries
+                    else None
+                ),
             )
             progress(
                 f"      sealer: {sealing.entries:,} entries in {sealing.calls:,} calls, busy "
                 f"{result.sealer_busy_pct}% of the time, longest pass {result.sealer_max_pass_ms} ms, "
-                f"{result.unsealed_at_end:,} not sealed at the end"
+                f"{result.unsealed_at_end:,} not sealed at the end, sealer CPU "
+                f"{_fmt(result.sealer_cpu_us_per_entry, ' us/entry', 1)}"
             )
         results.append(result)
         progress(
@@ -670,6 +685,13 @@ def sealer_verdict(results: Sequence[WorkloadResult]) -> list[str]:
             if cpu_plain and cpu_sealed
             else "server CPU/tx n/a"
         )
+        per_entry = [r.sealer_cpu_us_per_entry for r in sealed if r.sealer_cpu_us_per_entry is not None]
+        if per_entry and cpu_plain:
+            mean = sum(per_entry) / len(per_entry)
+            cpu += (
+                f"; the sealer's own CPU {mean:,.1f} us per entry = "
+                f"{100 * mean / (sum(cpu_plain) / len(cpu_plain)):.1f}% of a posting's server CPU"
+            )
         lines.append(
             f"sealer every {sealed[0].sealer_every_s:g} s at {c} clients: {tps:,.0f} tps vs {base:,.0f} without "
             f"(means of {len(sealed)} and {len(plain)} points) = {ratio:.3f}x (target >= {SEALER_TARGET}x: "

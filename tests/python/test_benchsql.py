@@ -130,6 +130,7 @@ def test_sealer_point_runs_side_by_side(
         for sealed in workloads[2:4]:
             assert sealed["sealer_calls"] >= 3 and sealed["sealed_entries"] > 0
             assert sealed["unsealed_at_end"] < sealed["transactions"]
+            assert sealed["sealer_cpu_us_per_entry"] is not None and sealed["sealer_cpu_us_per_entry"] > 0
         assert workloads[1]["sealer_calls"] is None and workloads[4]["sealer_calls"] is None
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT * FROM ledger.seal_journal()").fetchone() is not None
