@@ -9,7 +9,7 @@
 --     made its balance 2^63, get_balance() failed with 22003 and the sequencer stopped for every account. The
 --     stored balance comes from the row the write path already reads; the queued legs are still not summed
 --     (that read would make concurrent postings to the account conflict, which deferred accounts exist to
---     avoid), see docs/design.md §6 for what remains and how it is detected.
+--     avoid), see docs/design.md §7 for what remains and how it is detected.
 -- Everything else is the @deferred_accounts version.
 -- The write path. Designed for SSI (see docs/design.md):
 --   * all validation of the request itself happens first and reads nothing;

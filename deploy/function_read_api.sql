@@ -3,7 +3,7 @@
 -- requires: owner_ledger
 -- Reworked after the hostile-input fuzz test: get_balance adds a deferred account's queued legs with
 -- add_checked(), so a balance beyond the 64-bit range (possible only through a backlog of queued legs, see
--- docs/design.md §6) is reported as LD211 balance_out_of_range instead of failing with 22003 in a cast.
+-- docs/design.md §7) is reported as LD211 balance_out_of_range instead of failing with 22003 in a cast.
 -- The other functions are unchanged.
 -- Before (@deferred_accounts): a deferred account's balance and posting count include its queued legs (exact at every moment);
 -- a leg's account_seq/balance_after come from deferred_sequence once sequenced (NULL while queued).

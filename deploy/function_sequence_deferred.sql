@@ -5,7 +5,7 @@
 -- its stored balance, would leave the 64-bit range at some leg used to fail the whole statement (LD211), so
 -- one such account stopped the folding of every account, forever. Now its legs stay queued, a WARNING names
 -- it, books_check() reports it (balance_range), and every other account is folded. How an account can get
--- there, and what to do: docs/design.md §6.
+-- there, and what to do: docs/design.md §7.
 -- The sequencer: folds queued legs of deferred accounts into their stored balance and posting count, and gives
 -- each leg its account sequence number and running balance (in deferred_sequence), in queue order. One
 -- statement, so a reader sees the legs either queued or folded, never both or neither: a deferred account's

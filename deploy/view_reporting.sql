@@ -3,7 +3,7 @@
 -- requires: owner_ledger
 -- Reworked after the hostile-input fuzz test:
 --   * ledger.accounts adds a deferred account's queued legs with add_checked(): a balance beyond the 64-bit
---     range is LD211 balance_out_of_range instead of a 22003 cast failure (docs/design.md §6);
+--     range is LD211 balance_out_of_range instead of a 22003 cast failure (docs/design.md §7);
 --   * books_check() reports that state itself (check balance_range: a deferred account's stored balance plus
 --     its queued legs, in queue order, leaves the 64-bit range) and computes running balances in numeric, so
 --     tampered data is reported instead of failing the check with 22003.
@@ -195,7 +195,7 @@ AS $$
                           AND p.account_id = s.account_id AND p.account_seq IS NULL)
     UNION ALL
     -- 5c. a deferred account's balance, its queued legs folded in queue order onto the stored balance, stays
-    --     within the 64-bit range (the write path checks the stored balance only, docs/design.md §6)
+    --     within the 64-bit range (the write path checks the stored balance only, docs/design.md §7)
     SELECT 'balance_range', b.code, a.code,
            format('stored balance %s with its queued legs reaches %s at queued leg %s (entry %s leg %s)',
                   a.balance, r.running, r.queue_id, r.entry_id, r.leg)

@@ -2,7 +2,7 @@
 -- 2^62 made its balance 2^63; get_balance() and ledger.accounts then failed with 22003 and books_check() saw
 -- nothing. Now (A) post_entry refuses with LD211 a leg that takes a deferred account's *stored* balance beyond
 -- 64 bits, and (B) the case the write path still cannot see — queued legs, which it does not sum (docs/design.md
--- §6) — is reported by books_check() as balance_range, and get_balance() and ledger.accounts raise LD211.
+-- §7) — is reported by books_check() as balance_range, and get_balance() and ledger.accounts raise LD211.
 BEGIN;
 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
 SELECT plan(14);
