@@ -616,7 +616,7 @@ class Fuzzer:
 
     def check_books(self) -> None:
         """No invariant is broken — except the one documented limit of deferred accounts: the write path
-        range-checks a deferred account's stored balance, not its queued legs (docs/design.md §6), so a backlog
+        range-checks a deferred account's stored balance, not its queued legs (docs/design.md §7), so a backlog
         of queued legs can take it beyond 64 bits; books_check() reports it as balance_range, get_balance()
         raises LD211 for it and the sequencer leaves it queued. Counted, and accepted for deferred accounts only."""
         violations = self.admin.execute("SELECT * FROM ledger.books_check()").fetchall()
