@@ -59,6 +59,8 @@ DECLARE
     v_acc_deferred boolean[] := '{}'::boolean[];
     v_acc_legs integer[];
     v_net bigint;
+    v_code text;
+    v_count bigint;
     v_one_leg_each boolean := true;
     v_sum numeric := 0;
     v_one_currency boolean := true;
@@ -110,54 +112,69 @@ BEGIN
 
     FOR v_i IN 1 .. v_n LOOP
         v_leg := p_legs -> (v_i - 1);
-        IF jsonb_typeof(v_leg) <> 'object' THEN
-            RAISE EXCEPTION 'leg % is not a JSON object', v_i
-                USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i)::text;
+        -- One test for the shape and one for the amount; the checks inside raise the first failing one's error.
+        IF (CASE WHEN jsonb_typeof(v_leg) <> 'object' THEN true
+                 ELSE (v_leg - 'account' - 'amount' - 'currency') <> '{}'::jsonb
+                      OR jsonb_typeof(v_leg -> 'account') IS DISTINCT FROM 'string'
+                      OR length(v_leg ->> 'account') NOT BETWEEN 1 AND 200
+                      OR jsonb_typeof(v_leg -> 'currency') IS DISTINCT FROM 'string'
+                      OR length(v_leg ->> 'currency') NOT BETWEEN 1 AND 16 END) THEN
+            IF jsonb_typeof(v_leg) <> 'object' THEN
+                RAISE EXCEPTION 'leg % is not a JSON object', v_i
+                    USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i)::text;
+            END IF;
+            IF (v_leg - 'account' - 'amount' - 'currency') <> '{}'::jsonb THEN
+                RAISE EXCEPTION 'leg % has unknown fields: %', v_i,
+                    (SELECT string_agg(quote_literal(left(k, 50)), ', ')
+                       FROM jsonb_object_keys(v_leg - 'account' - 'amount' - 'currency') AS k)
+                    USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i)::text,
+                          HINT = 'A leg has exactly the fields account, amount and currency.';
+            END IF;
+            IF jsonb_typeof(v_leg -> 'account') IS DISTINCT FROM 'string'
+               OR length(v_leg ->> 'account') NOT BETWEEN 1 AND 200 THEN
+                RAISE EXCEPTION 'leg % needs "account": an account code of 1-200 characters', v_i
+                    USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i, 'field', 'account')::text;
+            END IF;
+            IF jsonb_typeof(v_leg -> 'currency') IS DISTINCT FROM 'string'
+               OR length(v_leg ->> 'currency') NOT BETWEEN 1 AND 16 THEN
+                RAISE EXCEPTION 'leg % needs "currency": a currency code', v_i
+                    USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i, 'field', 'currency')::text;
+            END IF;
         END IF;
-        IF (v_leg - 'account' - 'amount' - 'currency') <> '{}'::jsonb THEN
-            RAISE EXCEPTION 'leg % has unknown fields: %', v_i,
-                (SELECT string_agg(quote_literal(left(k, 50)), ', ')
-                   FROM jsonb_object_keys(v_leg - 'account' - 'amount' - 'currency') AS k)
-                USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i)::text,
-                      HINT = 'A leg has exactly the fields account, amount and currency.';
-        END IF;
-        IF jsonb_typeof(v_leg -> 'account') IS DISTINCT FROM 'string'
-           OR length(v_leg ->> 'account') NOT BETWEEN 1 AND 200 THEN
-            RAISE EXCEPTION 'leg % needs "account": an account code of 1-200 characters', v_i
-                USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i, 'field', 'account')::text;
-        END IF;
-        IF jsonb_typeof(v_leg -> 'currency') IS DISTINCT FROM 'string'
-           OR length(v_leg ->> 'currency') NOT BETWEEN 1 AND 16 THEN
-            RAISE EXCEPTION 'leg % needs "currency": a currency code', v_i
-                USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i, 'field', 'currency')::text;
-        END IF;
-        CASE jsonb_typeof(v_leg -> 'amount')
-            WHEN 'number' THEN
-                v_num := (v_leg -> 'amount')::numeric;
-            WHEN 'string' THEN
-                IF (v_leg ->> 'amount') !~ '^-?[0-9]{1,40}$' THEN
-                    RAISE EXCEPTION 'leg %: amount % is not an integer', v_i, quote_literal(left(v_leg ->> 'amount', 50))
-                        USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i, 'field', 'amount')::text,
-                              HINT = 'Amounts are integers of minor units (1234 = 12.34 in a currency of exponent 2).';
-                END IF;
-                v_num := (v_leg ->> 'amount')::numeric;
-            ELSE
-                RAISE EXCEPTION 'leg % needs "amount": an integer number of minor units', v_i
-                    USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i, 'field', 'amount')::text;
-        END CASE;
-        IF v_num <> trunc(v_num) THEN
-            RAISE EXCEPTION 'leg %: amount % is not an integer number of minor units', v_i, left(v_num::text, 50)
-                USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i, 'field', 'amount')::text,
-                      HINT = 'Amounts are integers of minor units (1234 = 12.34 in a currency of exponent 2).';
-        END IF;
-        IF v_num = 0 THEN
-            RAISE EXCEPTION 'leg % has a zero amount', v_i
-                USING ERRCODE = 'LD103', DETAIL = json_build_object('leg', v_i, 'account', v_leg ->> 'account')::text;
-        END IF;
-        IF abs(v_num) > c_bigint_max THEN
-            RAISE EXCEPTION 'leg %: amount is outside the signed 64-bit range', v_i
-                USING ERRCODE = 'LD106',
-                      DETAIL = json_build_object('leg', v_i, 'account', v_leg ->> 'account')::text;
+        v_num := CASE jsonb_typeof(v_leg -> 'amount')
+                     WHEN 'number' THEN (v_leg -> 'amount')::numeric
+                     WHEN 'string' THEN CASE WHEN (v_leg ->> 'amount') ~ '^-?[0-9]{1,40}$'
+                                             THEN (v_leg ->> 'amount')::numeric END
+                 END;
+        IF v_num IS NULL OR v_num <> trunc(v_num) OR v_num = 0 OR abs(v_num) > c_bigint_max THEN
+            CASE jsonb_typeof(v_leg -> 'amount')
+                WHEN 'number' THEN
+                    v_num := (v_leg -> 'amount')::numeric;
+                WHEN 'string' THEN
+                    IF (v_leg ->> 'amount') !~ '^-?[0-9]{1,40}$' THEN
+                        RAISE EXCEPTION 'leg %: amount % is not an integer', v_i, quote_literal(left(v_leg ->> 'amount', 50))
+                            USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i, 'field', 'amount')::text,
+                                  HINT = 'Amounts are integers of minor units (1234 = 12.34 in a currency of exponent 2).';
+                    END IF;
+                    v_num := (v_leg ->> 'amount')::numeric;
+                ELSE
+                    RAISE EXCEPTION 'leg % needs "amount": an integer number of minor units', v_i
+                        USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i, 'field', 'amount')::text;
+            END CASE;
+            IF v_num <> trunc(v_num) THEN
+                RAISE EXCEPTION 'leg %: amount % is not an integer number of minor units', v_i, left(v_num::text, 50)
+                    USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i, 'field', 'amount')::text,
+                          HINT = 'Amounts are integers of minor units (1234 = 12.34 in a currency of exponent 2).';
+            END IF;
+            IF v_num = 0 THEN
+                RAISE EXCEPTION 'leg % has a zero amount', v_i
+                    USING ERRCODE = 'LD103', DETAIL = json_build_object('leg', v_i, 'account', v_leg ->> 'account')::text;
+            END IF;
+            IF abs(v_num) > c_bigint_max THEN
+                RAISE EXCEPTION 'leg %: amount is outside the signed 64-bit range', v_i
+                    USING ERRCODE = 'LD106',
+                          DETAIL = json_build_object('leg', v_i, 'account', v_leg ->> 'account')::text;
+            END IF;
         END IF;
         v_codes := v_codes || (v_leg ->> 'account');
         v_amounts := v_amounts || v_num::bigint;
@@ -298,15 +315,18 @@ BEGIN
             RAISE EXCEPTION 'the legs on account % sum beyond the signed 64-bit range', quote_literal(v_acc_codes[v_i])
                 USING ERRCODE = 'LD106', DETAIL = json_build_object('account', v_acc_codes[v_i])::text;
         END IF;
+        -- scalars: an array subscript inside a statement costs more than a plain parameter
         v_net := v_g_nets[v_i];
+        v_code := v_acc_codes[v_i];
+        v_count := v_g_ns[v_i];
         -- The 64-bit range check in bigint arithmetic that cannot overflow; add_checked() only to raise LD211.
         UPDATE ledger_private.account AS a
            SET balance = CASE WHEN (v_net >= 0 AND a.balance <= 9223372036854775807 - v_net)
                                 OR (v_net < 0 AND a.balance >= -9223372036854775807 - v_net)
                               THEN a.balance + v_net
                               ELSE ledger_private.add_checked(a.balance, v_net, a.code) END,
-               seq = a.seq + v_g_ns[v_i]
-         WHERE a.book_id = v_book_id AND a.code = v_acc_codes[v_i] AND NOT a.deferred
+               seq = a.seq + v_count
+         WHERE a.book_id = v_book_id AND a.code = v_code AND NOT a.deferred
         RETURNING a.account_id, a.type, a.currency, a.status, a.lower_limit, a.upper_limit, a.balance, a.seq,
                   false AS deferred
              INTO v_acc;
@@ -316,7 +336,7 @@ BEGIN
                    NULL::bigint AS balance, NULL::bigint AS seq, true AS deferred
               INTO v_acc
               FROM ledger_private.account AS a
-             WHERE a.book_id = v_book_id AND a.code = v_acc_codes[v_i] AND a.deferred;
+             WHERE a.book_id = v_book_id AND a.code = v_code AND a.deferred;
         END IF;
         IF v_acc.account_id IS NULL OR v_acc.status <> 'open'
            OR v_g_cur_min[v_i] <> v_acc.currency OR v_g_cur_max[v_i] <> v_acc.currency THEN
