@@ -35,13 +35,14 @@ DECLARE
     c_max_legs constant integer := 100;
     c_max_assertions constant integer := 100;
     c_bigint_max constant numeric := 9223372036854775807;
+    -- Few defaults: each is an expression evaluated on every call. Arrays start NULL (NULL || x is {x}).
     v_book_id integer;
     v_n integer;
     v_leg jsonb;
     v_num numeric;
-    v_codes text[] := '{}'::text[];
-    v_amounts bigint[] := '{}'::bigint[];
-    v_currencies text[] := '{}'::text[];
+    v_codes text[];
+    v_amounts bigint[];
+    v_currencies text[];
     v_norm jsonb := '[]'::jsonb;
     v_metadata jsonb;
     v_hash bytea;
@@ -50,27 +51,26 @@ DECLARE
     v_bad record;
     v_acc record;
     v_normal bigint;
-    v_acc_codes text[] := '{}'::text[];
-    v_acc_ids bigint[] := '{}'::bigint[];
-    v_acc_types text[] := '{}'::text[];
-    v_acc_balances bigint[] := '{}'::bigint[];
-    v_acc_seqs bigint[] := '{}'::bigint[];
-    v_acc_nets bigint[] := '{}'::bigint[];
-    v_acc_deferred boolean[] := '{}'::boolean[];
+    v_acc_codes text[];
+    v_acc_ids bigint[];
+    v_acc_types text[];
+    v_acc_balances bigint[];
+    v_acc_seqs bigint[];
+    v_acc_nets bigint[];
+    v_acc_deferred boolean[];
     v_acc_legs integer[];
     v_net bigint;
     v_code text;
     v_count bigint;
-    v_one_leg_each boolean := true;
     v_sum numeric := 0;
     v_one_currency boolean := true;
     v_g_nets numeric[];
     v_g_ns bigint[];
     v_g_cur_min text[];
     v_g_cur_max text[];
-    v_as_codes text[] := '{}'::text[];
-    v_as_ops text[] := '{}'::text[];
-    v_as_values bigint[] := '{}'::bigint[];
+    v_as_codes text[];
+    v_as_ops text[];
+    v_as_values bigint[];
     v_as jsonb;
     v_actual numeric;
     v_holds boolean;
@@ -87,27 +87,32 @@ BEGIN
     END IF;
 
     -- 1. The request by itself (reads nothing). ------------------------------------------------------------
-    IF p_idempotency_key IS NULL OR length(p_idempotency_key) NOT BETWEEN 1 AND 255 THEN
-        RAISE EXCEPTION 'idempotency key must be 1-255 characters'
-            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'idempotency_key')::text,
-                  HINT = 'Use a key that identifies the business event, e.g. ''payment:8431''.';
-    END IF;
-    IF length(p_description) > 1000 THEN
-        RAISE EXCEPTION 'description is longer than 1000 characters'
-            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'description')::text;
-    END IF;
-    IF p_legs IS NULL OR jsonb_typeof(p_legs) <> 'array' THEN
-        RAISE EXCEPTION 'legs must be a JSON array of {"account", "amount", "currency"} objects'
-            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'legs')::text;
-    END IF;
-    v_n := jsonb_array_length(p_legs);
-    IF v_n < 2 THEN
-        RAISE EXCEPTION 'an entry needs at least two legs, got %', v_n
-            USING ERRCODE = 'LD109', DETAIL = json_build_object('legs', v_n)::text;
-    END IF;
-    IF v_n > c_max_legs THEN
-        RAISE EXCEPTION 'an entry has at most % legs, got %', c_max_legs, v_n
-            USING ERRCODE = 'LD104', DETAIL = json_build_object('legs', v_n, 'limit', c_max_legs)::text;
+    v_n := CASE WHEN jsonb_typeof(p_legs) = 'array' THEN jsonb_array_length(p_legs) END;
+    IF p_idempotency_key IS NULL OR length(p_idempotency_key) NOT BETWEEN 1 AND 255 OR length(p_description) > 1000
+       OR v_n IS NULL OR v_n NOT BETWEEN 2 AND c_max_legs THEN
+        -- the checks one by one, in order: the first failing one raises
+        IF p_idempotency_key IS NULL OR length(p_idempotency_key) NOT BETWEEN 1 AND 255 THEN
+            RAISE EXCEPTION 'idempotency key must be 1-255 characters'
+                USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'idempotency_key')::text,
+                      HINT = 'Use a key that identifies the business event, e.g. ''payment:8431''.';
+        END IF;
+        IF length(p_description) > 1000 THEN
+            RAISE EXCEPTION 'description is longer than 1000 characters'
+                USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'description')::text;
+        END IF;
+        IF p_legs IS NULL OR jsonb_typeof(p_legs) <> 'array' THEN
+            RAISE EXCEPTION 'legs must be a JSON array of {"account", "amount", "currency"} objects'
+                USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'legs')::text;
+        END IF;
+        v_n := jsonb_array_length(p_legs);
+        IF v_n < 2 THEN
+            RAISE EXCEPTION 'an entry needs at least two legs, got %', v_n
+                USING ERRCODE = 'LD109', DETAIL = json_build_object('legs', v_n)::text;
+        END IF;
+        IF v_n > c_max_legs THEN
+            RAISE EXCEPTION 'an entry has at most % legs, got %', c_max_legs, v_n
+                USING ERRCODE = 'LD104', DETAIL = json_build_object('legs', v_n, 'limit', c_max_legs)::text;
+        END IF;
     END IF;
 
     FOR v_i IN 1 .. v_n LOOP
@@ -376,7 +381,6 @@ BEGIN
         v_acc_seqs := v_acc_seqs || v_acc.seq;
         v_acc_nets := v_acc_nets || v_net;
         v_acc_deferred := v_acc_deferred || v_acc.deferred;
-        v_one_leg_each := v_one_leg_each AND v_g_ns[v_i] = 1;
         IF NOT v_acc.deferred THEN
             -- deferred accounts are left out: their balance is not read on the write path
             post.balances := post.balances || jsonb_build_object(v_acc_codes[v_i], v_normal);
@@ -392,7 +396,7 @@ BEGIN
     END IF;
 
     -- 4. Postings: per-account sequence and running balance, in leg order. -------------------------------
-    IF v_one_leg_each THEN
+    IF array_length(v_acc_codes, 1) = v_n THEN
         -- One leg per account (the common case): the leg's sequence number and running balance are the
         -- account's new seq and balance, already range-checked by the UPDATE.
         INSERT INTO ledger_private.posting
