@@ -38,7 +38,11 @@ SERVER_SETTINGS: dict[str, str] = {
     "max_replication_slots": "10",
     "max_connections": "200",
     "shared_buffers": "256MB",
-    "max_pred_locks_per_transaction": "256",
+    # SERIALIZABLE keeps a predicate lock per account a transaction touched; a batch (post_entries) touches
+    # hundreds. Above max_pred_locks_per_relation they escalate to one lock on the whole account table, which
+    # every concurrent posting would conflict with (docs/sql-api.md 2.6). ~30 MB of shared memory at 200 clients.
+    "max_pred_locks_per_transaction": "1024",
+    "max_pred_locks_per_relation": "1024",
     "listen_addresses": "'127.0.0.1'",
     "log_min_messages": "warning",
     "log_line_prefix": "'%m [%p] %q%u@%d '",
