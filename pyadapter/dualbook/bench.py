@@ -18,8 +18,9 @@ ratios measured side by side):
   ratio of P1;
 * ``P4xN`` batch -- ``sql/bench/post_entries.sql``: ``ledger.post_entries()`` with N random 2-leg entries per
   call (``--batch-sizes``) at ``--batch-clients`` clients; postings/s = calls/s x N; ratio of the ceiling;
-* ``P5`` scale -- the journal is bulk-loaded through ``ledger.post_entries()`` (batches of 1000 entries from
-  ``--loader-connections`` connections, each on its own slice of the accounts) until it holds
+* ``P5`` scale -- the journal is bulk-loaded through ``ledger.post_entries()`` (batches of 1000 entries between
+  100 consecutive accounts, from ``--loader-connections`` connections, each on its own slice of the accounts,
+  the window moving on with every batch) until it holds
   ``--scale-postings`` postings, then P1 again; ratio of P1 (on the small journal).
 
 A *posting* here is one entry (a journal entry of 2 or 3 legs), as in the issue's "postings/s". Percentiles of
@@ -69,6 +70,7 @@ DEFAULT_ADAPTER_THREADS = 16
 DEFAULT_SCALE_POSTINGS = 5_000_000
 DEFAULT_LOADER_CONNECTIONS = 2
 LOADER_BATCH = 1000  # post_entries' maximum
+LOADER_SPAN = 100  # consecutive accounts one loader batch posts between
 LIMITED_ACCOUNTS = 10
 LIMITED_FUNDING = 10**14  # minor units per limited account: far more than a run can debit
 SEQUENCER_EVERY = 0.2  # seconds between sequencer passes, as `dualbook sequencer --every 0.2`
@@ -721,7 +723,8 @@ class Runner:
         conns = max(1, min(self.opts.loader_connections, self.opts.accounts // 2))
         self.progress(
             f"[P5] loading the journal from {postings0:,} to {target_postings:,} postings: {todo:,} 2-leg entries "
-            f"through ledger.post_entries, batches of {LOADER_BATCH}, {conns} connections ..."
+            f"through ledger.post_entries, batches of {LOADER_BATCH} over {LOADER_SPAN} accounts, "
+            f"{conns} connections ..."
         )
         if todo == 0:
             return {"loaded_entries": 0, "load_s": 0.0, "journal_postings": postings0}
@@ -740,21 +743,28 @@ class Runner:
                 return state["next"], batches[state["next"] - 1]
 
         def work(t: int) -> None:
-            # each connection on its own slice of the accounts: concurrent batches share no account row
-            lo = 1 + t * self.opts.accounts // conns
-            hi = (t + 1) * self.opts.accounts // conns
+            # Each connection on its own slice of the accounts, and each batch on a window of LOADER_SPAN
+            # consecutive accounts of it that moves on with every batch: concurrent batches share no account row,
+            # and one batch's SIREAD locks stay a few pages of the account table instead of being promoted to a
+            # lock on the whole relation (which made every batch of random accounts conflict with the other
+            # connection's). Over the load every account gets about the same number of postings.
+            lo0 = 1 + t * self.opts.accounts // conns
+            size = (t + 1) * self.opts.accounts // conns - lo0 + 1
+            span = min(size, LOADER_SPAN)
+            k = 0
             try:
                 with _serializable(self.conninfo) as conn:
                     while (job := take()) is not None:
-                        number, size = job
+                        number, entries = job
                         params = {
                             "prefix": self.prefix,
                             "width": benchsql.code_width(self.opts.accounts),
                             "key": f"{self.run_tag}-load:{number}:",
-                            "n": size,
-                            "lo": lo,
-                            "span": hi - lo + 1,
+                            "n": entries,
+                            "lo": lo0 + (k * span) % (size - span + 1),
+                            "span": span,
                         }
+                        k += 1
                         for attempt in range(1, 21):
                             try:
                                 with conn.transaction():
@@ -767,7 +777,7 @@ class Runner:
                                     raise
                                 time.sleep(random.uniform(0, 0.05))
                         with lock:
-                            state["done"] += size
+                            state["done"] += entries
                             state["rejected"] += int(row[0]) if row is not None else 0
             except BaseException as exc:
                 with lock:
