@@ -112,6 +112,8 @@ class BenchOptions:
     loader_connections: int = DEFAULT_LOADER_CONNECTIONS
     out: Path = Path(".")
     keep: bool = False
+    #: extra server settings of the throwaway cluster (NAME, VALUE), on top of benchsql.BENCH_SETTINGS
+    server_settings: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -182,6 +184,14 @@ def log_latencies(paths: Iterable[Path]) -> list[float]:
                     values.append(v)
     values.sort()
     return values
+
+
+def parse_setting(text: str) -> tuple[str, str]:
+    """'name=value' -> ('name', 'value') for --set."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise ValueError(f"expected NAME=VALUE, not {text!r}")
+    return name.strip(), value.strip()
 
 
 def parse_batch_sizes(text: str) -> tuple[int, ...]:
@@ -876,6 +886,8 @@ def run(opts: BenchOptions, progress: Progress = _stderr) -> bool:
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     opts.out.mkdir(parents=True, exist_ok=True)
+    if url and opts.server_settings:
+        raise BenchError("--set applies to the throwaway cluster only: unset DATABASE_URL or configure your server")
     if url:
         prefix = benchsql.EXTERNAL_PREFIX
         progress(f"bench against DATABASE_URL {mask_url(url)}")
@@ -884,7 +896,8 @@ def run(opts: BenchOptions, progress: Progress = _stderr) -> bool:
         results = run_points(url, prefix, opts, progress)
     else:
         prefix = benchsql.MANAGED_PREFIX
-        settings = benchsql.BENCH_SETTINGS
+        settings = {**benchsql.BENCH_SETTINGS, **dict(opts.server_settings)}
+        meta["server_settings"] = settings
         progress("starting a throwaway cluster (" + ", ".join(f"{k}={v}" for k, v in settings.items()) + ")")
         with throwaway_cluster(settings=settings, keep=opts.keep) as cluster:
             cluster.create_database("bench")

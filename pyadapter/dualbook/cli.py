@@ -1164,6 +1164,15 @@ def _batch_sizes(ctx: click.Context, param: click.Parameter, value: str) -> tupl
         raise click.BadParameter(str(exc)) from exc
 
 
+def _settings(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    from dualbook.bench import parse_setting
+
+    try:
+        return tuple(parse_setting(v) for v in value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
 @main.command()
 @click.option(
     "--seconds", type=click.IntRange(min=1), default=15, show_default=True, help="Duration of each measured point."
@@ -1216,6 +1225,14 @@ def _batch_sizes(ctx: click.Context, param: click.Parameter, value: str) -> tupl
     help="Directory for bench-results.json and bench-results.md.",
 )
 @click.option("--keep", is_flag=True, help="Keep the throwaway cluster running afterwards (for profiling).")
+@click.option(
+    "--set",
+    "server_settings",
+    multiple=True,
+    callback=_settings,
+    metavar="NAME=VALUE",
+    help="A server setting of the throwaway cluster (repeatable), e.g. max_pred_locks_per_transaction=1024.",
+)
 @handle_errors
 def bench(
     seconds: int,
@@ -1229,6 +1246,7 @@ def bench(
     loader_connections: int,
     out: Path,
     keep: bool,
+    server_settings: tuple[tuple[str, str], ...],
 ) -> None:
     """Measure issue 7's workloads side by side in one run (docs/performance.md).
 
@@ -1256,6 +1274,7 @@ def bench(
         loader_connections=loader_connections,
         out=out,
         keep=keep,
+        server_settings=server_settings,
     )
     if not benchmod.run(opts):
         sys.exit(EXIT_FAILED)

@@ -157,3 +157,12 @@ def test_bench_options_are_validated() -> None:
     assert r.exit_code == 2 and "--batch-sizes" in r.output
     r = CliRunner().invoke(main, ["bench", "--accounts", "1"])
     assert r.exit_code == 2 and "--accounts" in r.output
+    r = CliRunner().invoke(main, ["bench", "--set", "max_pred_locks_per_transaction"])
+    assert r.exit_code == 2 and "NAME=VALUE" in r.output
+
+
+def test_server_settings_need_the_throwaway_cluster(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert bench.parse_setting(" max_pred_locks_per_transaction = 1024") == ("max_pred_locks_per_transaction", "1024")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    r = CliRunner().invoke(main, ["bench", "--set", "work_mem=64MB", "--out", str(tmp_path)])
+    assert r.exit_code == 3 and "--set applies to the throwaway cluster only" in r.stderr
