@@ -324,6 +324,27 @@ def format_markdown(results: Sequence[Result], targets: Sequence[Target], meta: 
         )
     lines += ["", "## Targets", "", "| figure | target | measured | verdict |", "|---|---|---|---|"]
     lines += [f"| {t.figure} | {t.target} | {t.measured} | {_verdict(t.met)} |" for t in targets]
+    cost = [r for r in results if "wal_bytes_per_call" in r.extras or "server_cpu_us_per_call" in r.extras]
+    if cost:
+        lines += [
+            "",
+            "## Server cost per call",
+            "",
+            "Per successful call during the point: the server's CPU (all its processes), WAL written (records, "
+            "full-page images, bytes; pg_stat_wal), blocks read into shared_buffers and found there "
+            "(pg_stat_database).",
+            "",
+            "| workload | server CPU µs | WAL records | full-page images | WAL bytes | blocks read | blocks hit |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+
+        def cell(r: Result, key: str) -> str:
+            v = r.extras.get(key)
+            return "n/a" if v is None else f"{v:,.1f}"
+
+        for r in cost:
+            keys = ("server_cpu_us", "wal_records", "wal_fpi", "wal_bytes", "blks_read", "blks_hit")
+            lines.append(f"| {r.name} | " + " | ".join(cell(r, f"{k}_per_call") for k in keys) + " |")
     notes = [f"- {r.name}: {r.extras['note']}" for r in results if r.extras.get("note")]
     if notes:
         lines += ["", "## Notes", "", *notes]
@@ -398,6 +419,18 @@ def prepare(conninfo: str, prefix: str, accounts: int, progress: Progress = _std
     progress(f"  house account '{prefix}:house' (deferred) and {LIMITED_ACCOUNTS} funded limited accounts ready")
 
 
+def check_owner(conninfo: str) -> None:
+    """Raise BenchError unless the connection may read ledger_private (the journal's size) -- the owner's or
+    migrator's URL, not the application role's."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute("SELECT has_schema_privilege('ledger_private', 'USAGE')").fetchone()
+    if row is None or not row[0]:
+        raise BenchError(
+            "the bench counts the journal in ledger_private and creates its own schema: set DATABASE_URL to the "
+            "ledger owner's (migrator's) URL, not the application role's"
+        )
+
+
 def journal_size(conninfo: str) -> tuple[int, int]:
     """(entries, postings) in the journal (every book)."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
@@ -470,6 +503,44 @@ class Measured:
     latencies: list[float]
     before: CpuSample
     after: CpuSample
+    counters: dict[str, float]
+
+
+_COUNTERS_SQL = (
+    "SELECT w.wal_records, w.wal_fpi, w.wal_bytes, d.blks_read, d.blks_hit "
+    "FROM pg_stat_wal AS w, pg_stat_database AS d WHERE d.datname = current_database()"
+)
+_COUNTER_NAMES = ("wal_records", "wal_fpi", "wal_bytes", "blks_read", "blks_hit")
+
+
+def server_counters(conninfo: str) -> dict[str, float] | None:
+    """The server's cumulative WAL and buffer counters (pg_stat_wal, pg_stat_database), or None if unreadable."""
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute("SELECT pg_stat_clear_snapshot()")
+            row = conn.execute(_COUNTERS_SQL).fetchone()
+    except psycopg.Error:
+        return None
+    return None if row is None else {k: float(v) for k, v in zip(_COUNTER_NAMES, row, strict=True)}
+
+
+def per_call(
+    before: CpuSample,
+    after: CpuSample,
+    c0: dict[str, float] | None,
+    c1: dict[str, float] | None,
+    calls: int,
+) -> dict[str, float]:
+    """What one successful call cost the server during a point: CPU (µs; None when the server is not a local
+    process), WAL records, full-page images and bytes, and blocks read from outside shared_buffers / found in it."""
+    out: dict[str, float] = {}
+    n = max(calls, 1)
+    if before.server_s is not None and after.server_s is not None:
+        out["server_cpu_us_per_call"] = round(1e6 * (after.server_s - before.server_s) / n, 1)
+    if c0 is not None and c1 is not None:
+        for k in _COUNTER_NAMES:
+            out[f"{k}_per_call"] = round((c1[k] - c0[k]) / n, 2)
+    return out
 
 
 def _other_cpu_pct(before: CpuSample, after: CpuSample) -> float | None:
@@ -509,6 +580,7 @@ class Runner:
     def pgbench(self, script: str, clients: int, isolation: str, defines: dict[str, str] | None = None) -> Measured:
         benchsql._checkpoint(self.conninfo)
         with tempfile.TemporaryDirectory(prefix="dualbook-bench-log-") as logdir:
+            c0 = server_counters(self.conninfo)
             before = benchsql._cpu_sample(self.postmaster)
             summary = benchsql.run_pgbench(
                 self.conninfo,
@@ -522,8 +594,9 @@ class Runner:
             )
             benchsql._wait_backends_gone(self.postmaster, before.server_children)
             after = benchsql._cpu_sample(self.postmaster)
+            c1 = server_counters(self.conninfo)
             latencies = log_latencies(sorted(Path(logdir).glob("tx*")))
-        return Measured(summary, latencies, before, after)
+        return Measured(summary, latencies, before, after, per_call(before, after, c0, c1, summary.transactions))
 
     def result(
         self,
@@ -554,7 +627,7 @@ class Runner:
             failed=s.failed,
             seconds=float(self.opts.seconds),
             other_cpu_pct=_other_cpu_pct(m.before, m.after),
-            extras=extras or {},
+            extras={**m.counters, **(extras or {})},
         )
         self.report(r)
         return r
@@ -565,6 +638,19 @@ class Runner:
             f"{r.failed_pct:.3f}% failed, p50 {_ms(r.p50_ms)} ms, p99 {_ms(r.p99_ms)} ms, "
             f"others' CPU {r.other_cpu_pct if r.other_cpu_pct is not None else 'n/a'}%"
         )
+        if "server_cpu_us_per_call" in r.extras or "wal_bytes_per_call" in r.extras:
+            self.progress(
+                "         per call: server CPU "
+                + str(r.extras.get("server_cpu_us_per_call", "n/a"))
+                + " us, WAL "
+                + str(r.extras.get("wal_bytes_per_call", "n/a"))
+                + " bytes ("
+                + str(r.extras.get("wal_fpi_per_call", "n/a"))
+                + " full-page images), blocks read "
+                + str(r.extras.get("blks_read_per_call", "n/a"))
+                + ", hit "
+                + str(r.extras.get("blks_hit_per_call", "n/a"))
+            )
 
     # --- the workloads --------------------------------------------------------------------------------------
     def ceiling(self) -> Result:
@@ -682,6 +768,7 @@ class Runner:
         try:
             for w in workers:
                 w.start()
+            c0 = server_counters(self.conninfo)
             before = benchsql._cpu_sample(self.postmaster)
             t0 = time.perf_counter()
             deadline[0] = t0 + self.opts.seconds
@@ -693,10 +780,14 @@ class Runner:
         finally:
             for led in ledgers:
                 led.close()
+        # the pools' backends exit and flush their statistics
+        benchsql._wait_backends_gone(self.postmaster, max(0, before.server_children - threads))
+        c1 = server_counters(self.conninfo)
         ok = sorted(v for lat in latencies for v in lat)
         n_ok, n_failed, n_retried = len(ok), sum(failed), sum(retried)
         total = max(n_ok + n_failed, 1)
         extras: dict[str, Any] = {
+            **per_call(before, after, c0, c1, len(ok)),
             "retries": sum(led.stats.retries for led in ledgers),
             "serialization_failures": sum(led.stats.serialization_failures for led in ledgers),
         }
@@ -892,6 +983,7 @@ def run(opts: BenchOptions, progress: Progress = _stderr) -> bool:
         prefix = benchsql.EXTERNAL_PREFIX
         progress(f"bench against DATABASE_URL {mask_url(url)}")
         benchsql.check_deployed(url)
+        check_owner(url)
         meta["machine_info"] = machine_info(url, "DATABASE_URL")
         results = run_points(url, prefix, opts, progress)
     else:

@@ -141,7 +141,13 @@ def test_bench_smoke_run(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.M
         assert {t["figure"] for t in doc["targets"]} >= {"P1 / ceiling", "P2 / P1", "P5 / P1"}
         assert doc["meta"]["machine_info"]["cpus"] >= 1
 
+        for name in ("P1", "P3", "P4x10", "P5"):  # what a call cost the server (the session cluster is local)
+            extras = workloads[name]["extras"]
+            assert extras["server_cpu_us_per_call"] > 0 and extras["wal_bytes_per_call"] > 0, name
+            assert extras["blks_hit_per_call"] > 0, name
+
         md = (out / bench.MD_NAME).read_text()
+        assert "## Server cost per call" in md
         assert "## Targets" in md and "## Machine" in md and "| P5 uniform post_entry on the loaded journal |" in md
 
         with psycopg.connect(url) as conn:  # the books after everything: consistent, nothing queued
@@ -166,3 +172,9 @@ def test_server_settings_need_the_throwaway_cluster(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     r = CliRunner().invoke(main, ["bench", "--set", "work_mem=64MB", "--out", str(tmp_path)])
     assert r.exit_code == 3 and "--set applies to the throwaway cluster only" in r.stderr
+
+
+def test_application_role_is_refused(app_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DATABASE_URL", app_url)
+    r = CliRunner().invoke(main, ["bench", "--out", str(tmp_path)])
+    assert r.exit_code == 3 and "owner's (migrator's) URL" in r.stderr
