@@ -12,7 +12,7 @@ help:
 	@echo "make test       lint + types + pgTAP + pytest on throwaway clusters"
 	@echo "make bench-sql  pgbench: commit ceiling vs post_entry at 8 and 32 clients"
 	@echo "make bench      issue 7's workloads in one run (ceiling, P1-P5): table, bench-results.json/.md"
-	@echo "                (BENCH_ARGS='--seconds 5 --skip-scale' for a quick run; ~15+ min with the 5M load)"
+	@echo "                (BENCH_ARGS='--seconds 5 --skip-scale' for a quick run; 10-15 min with the 5M load)"
 	@echo "make deploy|revert|status|db-start|db-stop"
 
 setup:
