@@ -4,13 +4,15 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 BIN   := $(VENV)/bin
 
-.PHONY: help setup demo test lint pgtap pytest deploy revert status db-start db-stop bench-sql clean
+.PHONY: help setup demo test lint pgtap pytest deploy revert status db-start db-stop bench-sql bench clean
 
 help:
 	@echo "make setup      install Debian packages (if missing) and the .venv (idempotent)"
 	@echo "make demo       start the embedded cluster (or use DATABASE_URL), deploy, run the main job"
 	@echo "make test       lint + types + pgTAP + pytest on throwaway clusters"
 	@echo "make bench-sql  pgbench: commit ceiling vs post_entry at 8 and 32 clients"
+	@echo "make bench      issue 7's workloads in one run (ceiling, P1-P5): table, bench-results.json/.md"
+	@echo "                (BENCH_ARGS='--seconds 5 --skip-scale' for a quick run; 10-15 min with the 5M load)"
 	@echo "make deploy|revert|status|db-start|db-stop"
 
 setup:
@@ -51,6 +53,9 @@ db-stop: setup
 
 bench-sql: setup
 	$(PY) -m dualbook.benchsql $(BENCH_ARGS)
+
+bench: setup
+	$(BIN)/dualbook bench $(BENCH_ARGS)
 
 clean:
 	-$(BIN)/dualbook db stop 2>/dev/null

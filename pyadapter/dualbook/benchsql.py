@@ -377,6 +377,7 @@ def run_pgbench(
     isolation: str,
     defines: dict[str, str] | None = None,
     progress: Progress = _stderr,
+    extra_args: Sequence[str] = (),
 ) -> PgbenchSummary:
     """Run pgbench on one script (prepared statements, bounded retries) and parse its report.
 
@@ -394,6 +395,7 @@ def run_pgbench(
         "--failures-detailed",
         f"--progress={max(1, seconds // 3)}",
         f"--file={script}",
+        *extra_args,
     ]
     for name, value in (defines or {}).items():
         cmd.append(f"--define={name}={value}")

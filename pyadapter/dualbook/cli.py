@@ -1154,5 +1154,131 @@ def sequencer(datadir: Path | None, every: float | None, max_legs: int, passes: 
                 time.sleep(every)
 
 
+# --- bench --------------------------------------------------------------------------------------------------
+def _batch_sizes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
+    from dualbook.bench import parse_batch_sizes
+
+    try:
+        return parse_batch_sizes(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _settings(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    from dualbook.bench import parse_setting
+
+    try:
+        return tuple(parse_setting(v) for v in value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@main.command()
+@click.option(
+    "--seconds", type=click.IntRange(min=1), default=15, show_default=True, help="Duration of each measured point."
+)
+@click.option(
+    "--accounts",
+    type=click.IntRange(min=2),
+    default=100_000,
+    show_default=True,
+    help="Accounts the uniform workloads spread over.",
+)
+@click.option(
+    "--clients",
+    type=click.IntRange(min=1),
+    default=32,
+    show_default=True,
+    help="pgbench clients of the ceiling, P1, P2, P2b and P5.",
+)
+@click.option(
+    "--batch-sizes",
+    callback=_batch_sizes,
+    default="1,10,100",
+    show_default=True,
+    help="P4: entries per post_entries call, comma-separated (1-1000).",
+)
+@click.option("--batch-clients", type=click.IntRange(min=1), default=4, show_default=True, help="P4: pgbench clients.")
+@click.option(
+    "--adapter-threads", type=click.IntRange(min=1), default=16, show_default=True, help="P3: Python threads."
+)
+@click.option(
+    "--scale-postings",
+    type=click.IntRange(min=1),
+    default=5_000_000,
+    show_default=True,
+    help="P5: load the journal to this many postings, then repeat P1.",
+)
+@click.option("--skip-scale", is_flag=True, help="Skip P5 (the load takes minutes).")
+@click.option(
+    "--loader-connections",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="P5: connections of the loader.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Directory for bench-results.json and bench-results.md.",
+)
+@click.option("--keep", is_flag=True, help="Keep the throwaway cluster running afterwards (for profiling).")
+@click.option(
+    "--set",
+    "server_settings",
+    multiple=True,
+    callback=_settings,
+    metavar="NAME=VALUE",
+    help="A server setting of the throwaway cluster (repeatable), e.g. max_pred_locks_per_transaction=1024.",
+)
+@handle_errors
+def bench(
+    seconds: int,
+    accounts: int,
+    clients: int,
+    batch_sizes: tuple[int, ...],
+    batch_clients: int,
+    adapter_threads: int,
+    scale_postings: int,
+    skip_scale: bool,
+    loader_connections: int,
+    out: Path,
+    keep: bool,
+    server_settings: tuple[tuple[str, str], ...],
+) -> None:
+    """Measure issue 7's workloads side by side in one run (docs/performance.md).
+
+    Ceiling, P1 uniform post_entry, P2 hot deferred account (with the sequencer running and the certification
+    invariants checked afterwards), P2b hot limited accounts, P3 the Python adapter, P4 post_entries batches,
+    P5 P1 again after loading the journal. Prints a table and the targets, writes bench-results.json and
+    bench-results.md. Uses DATABASE_URL (ledger deployed) when set, else a throwaway cluster. Exits 0 when it ran
+    (a missed target is a result), 1 when the P2 correctness check failed, another code on errors.
+
+    \b
+    Example:
+        dualbook bench --seconds 5 --skip-scale --out /tmp/bench
+    """
+    from dualbook import bench as benchmod
+
+    opts = benchmod.BenchOptions(
+        seconds=seconds,
+        accounts=accounts,
+        clients=clients,
+        batch_sizes=batch_sizes,
+        batch_clients=batch_clients,
+        adapter_threads=adapter_threads,
+        scale_postings=scale_postings,
+        skip_scale=skip_scale,
+        loader_connections=loader_connections,
+        out=out,
+        keep=keep,
+        server_settings=server_settings,
+    )
+    if not benchmod.run(opts):
+        sys.exit(EXIT_FAILED)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
