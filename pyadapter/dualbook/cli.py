@@ -1198,7 +1198,13 @@ def _settings(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     show_default=True,
     help="P4: entries per post_entries call, comma-separated (1-1000).",
 )
-@click.option("--batch-clients", type=click.IntRange(min=1), default=4, show_default=True, help="P4: pgbench clients.")
+@click.option(
+    "--batch-clients",
+    type=click.IntRange(min=1),
+    default=2,  # dualbook.bench.DEFAULT_BATCH_CLIENTS (imported lazily): one per core of the reference machine
+    show_default=True,
+    help="P4: pgbench clients.",
+)
 @click.option(
     "--adapter-threads", type=click.IntRange(min=1), default=16, show_default=True, help="P3: Python threads."
 )
