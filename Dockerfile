@@ -1,5 +1,6 @@
 # dualbook: the Python adapter, CLI (and later the HTTP service) plus the Sqitch migrations, in one image.
-# The image talks to an external PostgreSQL given by DATABASE_URL; it does not run a database itself.
+# The image talks to an external PostgreSQL given by DATABASE_URL (the application role's URL); `deploy` runs as
+# DUALBOOK_MIGRATOR_URL (docs/security.md). It does not run a database itself.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
