@@ -55,3 +55,9 @@ bench-sql: setup
 clean:
 	-$(BIN)/dualbook db stop 2>/dev/null
 	rm -rf .dualbook .pytest_cache .mypy_cache .ruff_cache
+
+# The certification suite of issue 6 with the long profile (100,000+ model transactions, 20 crash cycles, ...);
+# writes certification.md and prints it. `make test` runs the same suite with the short profile.
+.PHONY: certify
+certify: setup
+	DUALBOOK_CERTIFY=1 DUALBOOK_CERTIFICATION_MD=certification.md $(BIN)/pytest tests/python/certify -q $(PYTEST_ARGS)

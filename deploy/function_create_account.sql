@@ -84,7 +84,8 @@ BEGIN
             USING ERRCODE = 'LD206',
                   DETAIL = json_build_object('account', p_code, 'currency', v_old.currency, 'type', v_old.type,
                                              'lower_limit', v_old.lower_limit::text,
-                                             'upper_limit', v_old.upper_limit::text)::text;
+                                             'upper_limit', v_old.upper_limit::text,
+                                             'deferred', v_old.deferred)::text;
     END IF;
     IF v_old.status = 'closed' THEN
         RAISE EXCEPTION 'account % exists and is closed', quote_literal(p_code)

@@ -1,18 +1,12 @@
 -- Deploy dualbook:function_read_api to pg
--- requires: function_read_api@deferred_accounts
--- requires: owner_ledger
--- Reworked after the hostile-input fuzz test: get_balance adds a deferred account's queued legs with
--- add_checked(), so a balance beyond the 64-bit range (possible only through a backlog of queued legs, see
--- docs/design.md §7) is reported as LD211 balance_out_of_range instead of failing with 22003 in a cast.
--- The other functions are unchanged.
--- Before (@deferred_accounts): a deferred account's balance and posting count include its queued legs (exact at every moment);
+-- requires: function_read_api@v0.1.0
+-- requires: table_deferred_queue
+-- Reworked: a deferred account's balance and posting count include its queued legs (exact at every moment);
 -- a leg's account_seq/balance_after come from deferred_sequence once sequenced (NULL while queued).
 -- Point reads for application code. SECURITY DEFINER so callers need EXECUTE only, never table privileges.
 -- They work in any isolation level; under SERIALIZABLE they take part in SSI like any read.
 
 BEGIN;
-
-SET LOCAL ROLE dualbook_owner;
 
 CREATE OR REPLACE FUNCTION ledger.get_balance(
     p_account text,
@@ -52,9 +46,8 @@ END
 $$;
 COMMENT ON FUNCTION ledger.get_balance(text, text) IS
     'An account''s current normal balance (minor units), posting count (seq), status and limits; for a deferred '
-    'account both include its queued legs. '
-    'Errors: LD101 (NULL book), LD201 unknown_account, LD210 unknown_book, LD211 balance_out_of_range (a deferred '
-    'account whose queued legs take it beyond the 64-bit range).';
+    'account both include its queued legs (LD211 if that balance left the 64-bit range). '
+    'Errors: LD101 (NULL book), LD201 unknown_account, LD210 unknown_book.';
 
 CREATE OR REPLACE FUNCTION ledger_private.entry_document(
     p_book_id integer,
@@ -159,7 +152,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger.get_entry_by_key(text, text) IS
-    'The entry posted with an idempotency key (see get_entry). Errors: LD208 unknown_entry, LD210 unknown_book.';
+    'The entry posted with an idempotency key (see get_entry). Errors: LD101 (NULL book), LD208 unknown_entry, '
+    'LD210 unknown_book.';
 
 -- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
 REVOKE ALL ON FUNCTION ledger.get_entry_by_key(text, text) FROM PUBLIC;

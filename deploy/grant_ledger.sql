@@ -23,6 +23,7 @@ GRANT EXECUTE ON FUNCTION
     ledger.create_account(text, text, text, bigint, bigint, jsonb, text, boolean),
     ledger.close_account(text, text),
     ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text),
+    ledger.post_entries(jsonb, boolean, text),
     ledger.reverse_entry(bigint, text, text, text),
     ledger.get_balance(text, text),
     ledger.get_entry(bigint, text),
@@ -49,11 +50,19 @@ GRANT EXECUTE ON FUNCTION
     ledger.books_check()
     TO dualbook_reader;
 
--- The auditor: the journal and the invariants, nothing else.
-GRANT SELECT ON ledger.entries, ledger.postings TO dualbook_auditor;
-GRANT EXECUTE ON FUNCTION ledger.books_check() TO dualbook_auditor;
+-- The auditor: the journal, its seals and the invariants, nothing else (docs/audit.md).
+GRANT SELECT ON ledger.entries, ledger.postings, ledger.audit_entries, ledger.audit_postings, ledger.audit_seals,
+    ledger.audit_sealed_entries TO dualbook_auditor;
+GRANT EXECUTE ON FUNCTION ledger.books_check(), ledger.audit_verify() TO dualbook_auditor;
 
--- Called by the views ledger.accounts and ledger.postings, as their caller.
-GRANT EXECUTE ON FUNCTION ledger_private.normal_balance(text, bigint) TO dualbook_reader, dualbook_auditor;
+-- Sealing the journal runs as the sequencer's role: the background worker of the ledger, which writes only
+-- what postings never write (folded balances, seals).
+GRANT EXECUTE ON FUNCTION ledger.seal_journal(integer, integer) TO dualbook_sequencer;
+
+-- Called by the views as their caller (the reporting views, and the audit export views).
+GRANT EXECUTE ON FUNCTION ledger_private.normal_balance(text, bigint), ledger_private.int64_or_null(numeric)
+    TO dualbook_reader, dualbook_auditor;
+GRANT EXECUTE ON FUNCTION ledger_private.audit_timestamp(timestamptz), ledger_private.audit_date(date)
+    TO dualbook_auditor;
 
 COMMIT;

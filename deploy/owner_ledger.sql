@@ -2,6 +2,9 @@
 -- requires: role_dualbook
 -- requires: view_reporting
 -- requires: function_sequence_deferred
+-- requires: function_post_entries
+-- requires: view_audit_export
+-- requires: table_account_checks_to_triggers
 -- dualbook_owner (NOLOGIN) owns the two schemas and everything in them, so the SECURITY DEFINER API functions
 -- run as a role that owns the ledger's tables and nothing else, instead of as whoever deployed (in
 -- development a superuser). Walks the catalog rather than a list, so whatever the plan deployed before this

@@ -11,12 +11,13 @@
 BEGIN;
 
 CREATE TABLE ledger_private.deferred_leg (
-    queue_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    queue_id   bigint GENERATED ALWAYS AS IDENTITY,
     book_id    integer NOT NULL,
     account_id bigint NOT NULL,
     entry_id   bigint NOT NULL,
     leg        smallint NOT NULL,
-    amount     bigint NOT NULL CHECK (amount <> 0)
+    amount     bigint NOT NULL CHECK (amount <> 0),
+    PRIMARY KEY (book_id, queue_id)
 );
 CREATE INDEX deferred_leg_account ON ledger_private.deferred_leg (book_id, account_id);
 COMMENT ON TABLE ledger_private.deferred_leg IS
@@ -35,6 +36,14 @@ CREATE TABLE ledger_private.deferred_sequence (
 );
 COMMENT ON TABLE ledger_private.deferred_sequence IS
     'Sequence number and running (debit-positive) balance of each folded leg of a deferred account (append-only).';
+
+-- A deferred account's balance is stored + queued; a posting cannot check its range without reading it, so
+-- reports compute it in numeric and show NULL (books_check reports it) rather than fail for everyone.
+CREATE FUNCTION ledger_private.int64_or_null(p_value numeric) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN p_value BETWEEN -9223372036854775807 AND 9223372036854775807 THEN p_value::bigint END;
+COMMENT ON FUNCTION ledger_private.int64_or_null(numeric) IS 'p_value as bigint, or NULL outside [-(2^63-1), 2^63-1].';
+REVOKE ALL ON FUNCTION ledger_private.int64_or_null(numeric) FROM PUBLIC;
 
 CREATE TRIGGER deferred_sequence_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON ledger_private.deferred_sequence
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_private.forbid_change('the sequence of deferred legs is append-only');

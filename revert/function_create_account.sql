@@ -2,6 +2,15 @@
 
 BEGIN;
 
+-- The v0.1.0 functions know nothing of deferred accounts: once one exists, going back would misstate balances.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM ledger_private.account WHERE deferred) THEN
+        RAISE EXCEPTION 'deferred accounts exist: the v0.1.0 functions cannot serve them, refusing to revert';
+    END IF;
+END
+$$;
+
 DROP FUNCTION ledger.create_account(text, text, text, bigint, bigint, jsonb, text, boolean);
 
 

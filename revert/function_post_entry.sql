@@ -1,7 +1,16 @@
--- Revert dualbook:function_post_entry from pg: back to the @deferred_accounts version (any finite value date;
--- a deferred account's stored balance not range-checked). CREATE OR REPLACE keeps owner and grants.
+-- Revert dualbook:function_post_entry from pg: back to the v0.1.0 functions.
 
 BEGIN;
+
+-- The v0.1.0 functions know nothing of deferred accounts: once one exists, going back would misstate balances.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM ledger_private.account WHERE deferred) THEN
+        RAISE EXCEPTION 'deferred accounts exist: the v0.1.0 functions cannot serve them, refusing to revert';
+    END IF;
+END
+$$;
+
 
 CREATE OR REPLACE FUNCTION ledger_private.post(
     p_book text,
@@ -46,12 +55,11 @@ DECLARE
     v_acc_balances bigint[] := '{}'::bigint[];
     v_acc_seqs bigint[] := '{}'::bigint[];
     v_acc_nets bigint[] := '{}'::bigint[];
-    v_acc_deferred boolean[] := '{}'::boolean[];
     v_as_codes text[] := '{}'::text[];
     v_as_ops text[] := '{}'::text[];
     v_as_values bigint[] := '{}'::bigint[];
     v_as jsonb;
-    v_actual numeric;
+    v_actual bigint;
     v_holds boolean;
     v_limit_error json;
     v_type text;
@@ -223,9 +231,8 @@ BEGIN
           FROM (SELECT DISTINCT ON (p.account_id) a.code, a.type, p.balance_after
                   FROM ledger_private.posting AS p
                   JOIN ledger_private.account AS a ON a.book_id = p.book_id AND a.account_id = p.account_id
-                 WHERE p.book_id = v_book_id AND p.entry_id = post.entry_id AND p.balance_after IS NOT NULL
+                 WHERE p.book_id = v_book_id AND p.entry_id = post.entry_id
                  ORDER BY p.account_id, p.leg DESC) AS x;
-        post.balances := coalesce(post.balances, '{}'::jsonb);
         RETURN;
     END IF;
     created := true;
@@ -245,18 +252,9 @@ BEGIN
         UPDATE ledger_private.account AS a
            SET balance = ledger_private.add_checked(a.balance, v_grp.net, a.code),
                seq = a.seq + v_grp.n
-         WHERE a.book_id = v_book_id AND a.code = v_grp.code AND NOT a.deferred
-        RETURNING a.account_id, a.type, a.currency, a.status, a.lower_limit, a.upper_limit, a.balance, a.seq,
-                  false AS deferred
+         WHERE a.book_id = v_book_id AND a.code = v_grp.code
+        RETURNING a.account_id, a.type, a.currency, a.status, a.lower_limit, a.upper_limit, a.balance, a.seq
              INTO v_acc;
-        IF NOT FOUND THEN
-            -- A deferred account is only read (its row is written by the sequencer alone): its leg is queued.
-            SELECT a.account_id, a.type, a.currency, a.status, a.lower_limit, a.upper_limit,
-                   NULL::bigint AS balance, NULL::bigint AS seq, true AS deferred
-              INTO v_acc
-              FROM ledger_private.account AS a
-             WHERE a.book_id = v_book_id AND a.code = v_grp.code AND a.deferred;
-        END IF;
         IF v_acc.account_id IS NULL THEN
             RAISE EXCEPTION 'unknown account %', quote_literal(v_grp.code)
                 USING ERRCODE = 'LD201',
@@ -283,7 +281,7 @@ BEGIN
                                                  'leg', array_position(v_codes, v_grp.code))::text;
         END IF;
         v_normal := ledger_private.normal_balance(v_acc.type, v_acc.balance);
-        IF v_limit_error IS NULL AND NOT v_acc.deferred AND (v_normal < v_acc.lower_limit OR v_normal > v_acc.upper_limit) THEN
+        IF v_limit_error IS NULL AND (v_normal < v_acc.lower_limit OR v_normal > v_acc.upper_limit) THEN
             -- raised after the loop, so an unknown or closed account anywhere in the entry is reported first
             v_limit_error := json_build_object('account', v_grp.code, 'balance', v_normal::text,
                                                'lower_limit', v_acc.lower_limit::text,
@@ -296,7 +294,6 @@ BEGIN
         v_acc_balances := v_acc_balances || v_acc.balance;
         v_acc_seqs := v_acc_seqs || v_acc.seq;
         v_acc_nets := v_acc_nets || v_grp.net::bigint;
-        v_acc_deferred := v_acc_deferred || v_acc.deferred;
     END LOOP;
 
     IF v_limit_error IS NOT NULL THEN
@@ -310,39 +307,22 @@ BEGIN
     -- 4. Postings: per-account sequence and running balance, in leg order. -------------------------------
     INSERT INTO ledger_private.posting (book_id, entry_id, leg, account_id, amount, currency, account_seq, balance_after)
     SELECT v_book_id, post.entry_id, l.leg, a.account_id, l.amount, l.currency,
-           CASE WHEN NOT a.deferred THEN a.seq_after - count(*) OVER w_rest + 1 END,
+           a.seq_after - count(*) OVER w_rest + 1,
            -- an intermediate balance (several legs on one account) must fit too
-           CASE WHEN NOT a.deferred
-                THEN ledger_private.add_checked(0, a.balance_after - a.net + sum(l.amount) OVER w_upto, l.code) END
+           ledger_private.add_checked(0, a.balance_after - a.net + sum(l.amount) OVER w_upto, l.code)
       FROM unnest(v_codes, v_amounts, v_currencies) WITH ORDINALITY AS l(code, amount, currency, leg)
-      JOIN unnest(v_acc_codes, v_acc_ids, v_acc_balances, v_acc_seqs, v_acc_nets, v_acc_deferred)
-           AS a(code, account_id, balance_after, seq_after, net, deferred) ON a.code = l.code
+      JOIN unnest(v_acc_codes, v_acc_ids, v_acc_balances, v_acc_seqs, v_acc_nets)
+           AS a(code, account_id, balance_after, seq_after, net) ON a.code = l.code
     WINDOW w_upto AS (PARTITION BY l.code ORDER BY l.leg),
            w_rest AS (PARTITION BY l.code ORDER BY l.leg ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING);
-
-    IF true = ANY (v_acc_deferred) THEN
-        INSERT INTO ledger_private.deferred_leg (book_id, account_id, entry_id, leg, amount)
-        SELECT v_book_id, a.account_id, post.entry_id, l.leg, l.amount
-          FROM unnest(v_codes, v_amounts) WITH ORDINALITY AS l(code, amount, leg)
-          JOIN unnest(v_acc_codes, v_acc_ids, v_acc_deferred) AS a(code, account_id, deferred) ON a.code = l.code
-         WHERE a.deferred
-         ORDER BY l.leg;
-    END IF;
 
     -- 5. Balance assertions, against the balances this entry produced (or the stored one if untouched). ----
     FOR v_i IN 1 .. coalesce(array_length(v_as_codes, 1), 0) LOOP
         v_n := array_position(v_acc_codes, v_as_codes[v_i]);
-        IF v_n IS NOT NULL AND NOT v_acc_deferred[v_n] THEN
+        IF v_n IS NOT NULL THEN
             v_actual := ledger_private.normal_balance(v_acc_types[v_n], v_acc_balances[v_n]);
         ELSE
-            -- stored balance plus queued legs (this entry's included): a read, so an assertion on a hot
-            -- account makes the entry conflict with concurrent postings to it
-            SELECT CASE WHEN a.type IN ('asset', 'expense') THEN 1 ELSE -1 END
-                   * (a.balance + CASE WHEN a.deferred
-                                       THEN (SELECT coalesce(sum(q.amount), 0) FROM ledger_private.deferred_leg AS q
-                                              WHERE q.book_id = a.book_id AND q.account_id = a.account_id)
-                                       ELSE 0 END)
-              INTO v_actual
+            SELECT ledger_private.normal_balance(a.type, a.balance) INTO v_actual
               FROM ledger_private.account AS a WHERE a.book_id = v_book_id AND a.code = v_as_codes[v_i];
             IF NOT FOUND THEN
                 RAISE EXCEPTION 'assertion %: unknown account %', v_i, quote_literal(v_as_codes[v_i])
@@ -365,11 +345,8 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- deferred accounts are left out: their balance is not read on the write path
-    SELECT coalesce(jsonb_object_agg(x.code, ledger_private.normal_balance(x.type, x.balance)), '{}'::jsonb)
-      INTO post.balances
-      FROM unnest(v_acc_codes, v_acc_types, v_acc_balances, v_acc_deferred) AS x(code, type, balance, deferred)
-     WHERE NOT x.deferred;
+    SELECT jsonb_object_agg(x.code, ledger_private.normal_balance(x.type, x.balance)) INTO post.balances
+      FROM unnest(v_acc_codes, v_acc_types, v_acc_balances) AS x(code, type, balance);
 END
 $$;
 COMMENT ON FUNCTION ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint) IS
@@ -400,8 +377,7 @@ COMMENT ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, tex
     'p_legs: [{"account": code, "amount": minor units (positive = debit, negative = credit; number or string), '
     '"currency": code}, ...]. p_assertions: [{"account", "op": "="|">="|"<=", "balance"}] on normal balances after '
     'the entry. Returns the entry id, created (false for a replay of the same key and request, which writes '
-    'nothing), recorded_at and the touched accounts'' normal balances just after the entry (deferred accounts '
-    'left out). Errors: LD101-LD109, '
+    'nothing), recorded_at and the touched accounts'' normal balances just after the entry. Errors: LD101-LD109, '
     'LD201-LD205, LD210, LD211, LD301; see ledger.error_codes.';
 
 -- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.

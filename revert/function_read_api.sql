@@ -1,8 +1,16 @@
--- Revert dualbook:function_read_api from pg: back to the @deferred_accounts version (a deferred account beyond
--- the 64-bit range made get_balance fail with 22003).
--- CREATE OR REPLACE keeps owner and grants.
+-- Revert dualbook:function_read_api from pg: back to the v0.1.0 functions.
 
 BEGIN;
+
+-- The v0.1.0 functions know nothing of deferred accounts: once one exists, going back would misstate balances.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM ledger_private.account WHERE deferred) THEN
+        RAISE EXCEPTION 'deferred accounts exist: the v0.1.0 functions cannot serve them, refusing to revert';
+    END IF;
+END
+$$;
+
 
 CREATE OR REPLACE FUNCTION ledger.get_balance(
     p_account text,
@@ -24,14 +32,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     SELECT a.account_id, a.code, a.currency, c.exponent, a.type, a.status,
-           ledger_private.normal_balance(a.type, a.balance + coalesce(q.total, 0)::bigint), a.seq + coalesce(q.n, 0),
-           a.lower_limit, a.upper_limit
+           ledger_private.normal_balance(a.type, a.balance), a.seq, a.lower_limit, a.upper_limit
       INTO get_balance.account_id, get_balance.code, get_balance.currency, get_balance.exponent, get_balance.type,
            get_balance.status, get_balance.balance, get_balance.seq, get_balance.lower_limit, get_balance.upper_limit
       FROM ledger_private.account AS a
       JOIN ledger_private.currency AS c ON c.code = a.currency
-      LEFT JOIN LATERAL (SELECT sum(d.amount) AS total, count(*) AS n FROM ledger_private.deferred_leg AS d
-                          WHERE a.deferred AND d.book_id = a.book_id AND d.account_id = a.account_id) AS q ON true
      WHERE a.book_id = ledger_private.book_id(p_book) AND a.code = p_account;
     IF get_balance.account_id IS NULL THEN
         RAISE EXCEPTION 'unknown account %', coalesce(quote_literal(left(p_account, 200)), 'NULL')
@@ -40,8 +45,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger.get_balance(text, text) IS
-    'An account''s current normal balance (minor units), posting count (seq), status and limits; for a deferred '
-    'account both include its queued legs. '
+    'An account''s current normal balance (minor units), posting count (seq), status and limits. '
     'Errors: LD101 (NULL book), LD201 unknown_account, LD210 unknown_book.';
 
 CREATE OR REPLACE FUNCTION ledger_private.entry_document(
@@ -66,13 +70,11 @@ AS $$
              WHERE r.book_id = e.book_id AND r.reverses_entry_id = e.entry_id),
            (SELECT jsonb_agg(jsonb_build_object(
                        'leg', p.leg, 'account', a.code, 'amount', p.amount, 'currency', p.currency,
-                       'account_seq', coalesce(p.account_seq, s.account_seq),
-                       'balance_after', ledger_private.normal_balance(a.type, coalesce(p.balance_after, s.balance_after)))
+                       'account_seq', p.account_seq,
+                       'balance_after', ledger_private.normal_balance(a.type, p.balance_after))
                    ORDER BY p.leg)
               FROM ledger_private.posting AS p
               JOIN ledger_private.account AS a ON a.book_id = p.book_id AND a.account_id = p.account_id
-              LEFT JOIN ledger_private.deferred_sequence AS s
-                     ON p.account_seq IS NULL AND s.book_id = p.book_id AND s.entry_id = p.entry_id AND s.leg = p.leg
              WHERE p.book_id = e.book_id AND p.entry_id = e.entry_id)
       FROM ledger_private.entry AS e
      WHERE e.book_id = p_book_id AND e.entry_id = p_entry_id;
@@ -108,8 +110,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION ledger.get_entry(bigint, text) IS
-    'An entry with its legs (amount debit-positive; balance_after is the account''s normal balance after the leg; '
-    'account_seq and balance_after are null for a deferred account''s leg until it is sequenced). '
+    'An entry with its legs (amount debit-positive; balance_after is the account''s normal balance after the leg). '
     'Errors: LD101 (NULL book), LD208 unknown_entry, LD210 unknown_book.';
 
 CREATE OR REPLACE FUNCTION ledger.get_entry_by_key(

@@ -2,15 +2,16 @@
 
 BEGIN;
 
--- Refuse to throw away queued legs: their balances exist nowhere else. Run ledger.sequence_deferred() first.
+-- Queued legs and assigned sequence numbers exist nowhere else: refuse to throw them away.
 DO $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM ledger_private.deferred_leg) THEN
-        RAISE EXCEPTION 'deferred legs are still queued: run ledger.sequence_deferred() before reverting';
+    IF EXISTS (SELECT 1 FROM ledger_private.deferred_leg) OR EXISTS (SELECT 1 FROM ledger_private.deferred_sequence) THEN
+        RAISE EXCEPTION 'deferred accounts have posted: reverting below table_deferred_queue would lose their legs';
     END IF;
 END
 $$;
 
+DROP FUNCTION ledger_private.int64_or_null(numeric);
 DROP TABLE ledger_private.deferred_sequence;
 DROP TABLE ledger_private.deferred_leg;
 

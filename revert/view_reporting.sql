@@ -1,67 +1,66 @@
--- Revert dualbook:view_reporting from pg: back to the @deferred_accounts version (no balance_range check).
--- CREATE OR REPLACE keeps owner and grants; the reader's EXECUTE on add_checked() goes.
+-- Revert dualbook:view_reporting from pg: back to the v0.1.0 views (the accounts view loses columns, so the
+-- views are dropped and re-created).
 
 BEGIN;
 
-SET LOCAL ROLE dualbook_owner;
+-- The v0.1.0 functions know nothing of deferred accounts: once one exists, going back would misstate balances.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM ledger_private.account WHERE deferred) THEN
+        RAISE EXCEPTION 'deferred accounts exist: the v0.1.0 functions cannot serve them, refusing to revert';
+    END IF;
+END
+$$;
 
-REVOKE EXECUTE ON FUNCTION ledger_private.add_checked(bigint, numeric, text) FROM dualbook_reader;
+DROP VIEW ledger.accounts;
+DROP VIEW ledger.postings;
+DROP VIEW ledger.trial_balance;
+DROP VIEW ledger.entries;
+DROP VIEW ledger.currencies;
+DROP VIEW ledger.books;
 
-CREATE OR REPLACE VIEW ledger.books AS
+
+CREATE VIEW ledger.books AS
     SELECT b.book_id, b.code, b.name, b.created_at FROM ledger_private.book AS b;
 
-CREATE OR REPLACE VIEW ledger.currencies AS
+CREATE VIEW ledger.currencies AS
     SELECT c.code, c.exponent, c.name, c.iso4217, c.created_at FROM ledger_private.currency AS c;
 
-CREATE OR REPLACE VIEW ledger.accounts AS
+CREATE VIEW ledger.accounts AS
     SELECT b.code AS book, a.account_id, a.code, a.currency, a.type,
            CASE WHEN a.type IN ('asset', 'expense') THEN 'debit' ELSE 'credit' END AS normal_side,
-           a.status, ledger_private.normal_balance(a.type, a.balance + coalesce(q.total, 0)::bigint) AS balance,
-           a.balance + coalesce(q.total, 0)::bigint AS debit_balance,
-           a.seq + coalesce(q.n, 0) AS postings, a.lower_limit, a.upper_limit, a.metadata, a.created_at, a.closed_at,
-           a.deferred, coalesce(q.n, 0) AS queued
+           a.status, ledger_private.normal_balance(a.type, a.balance) AS balance, a.balance AS debit_balance,
+           a.seq AS postings, a.lower_limit, a.upper_limit, a.metadata, a.created_at, a.closed_at
       FROM ledger_private.account AS a
-      JOIN ledger_private.book AS b ON b.book_id = a.book_id
-      LEFT JOIN LATERAL (SELECT sum(d.amount) AS total, count(*) AS n FROM ledger_private.deferred_leg AS d
-                          WHERE a.deferred AND d.book_id = a.book_id AND d.account_id = a.account_id) AS q ON true;
+      JOIN ledger_private.book AS b ON b.book_id = a.book_id;
 COMMENT ON VIEW ledger.accounts IS
-    'Accounts with their normal balance (balance) and debit-positive balance (debit_balance), in minor units; '
-    'for a deferred account both include its queued legs (queued = how many).';
+    'Accounts with their normal balance (balance) and debit-positive balance (debit_balance), in minor units.';
 
-CREATE OR REPLACE VIEW ledger.entries AS
+CREATE VIEW ledger.entries AS
     SELECT b.code AS book, e.entry_id, e.idempotency_key, e.description, e.metadata, e.effective_date,
            e.recorded_at, e.reverses_entry_id
       FROM ledger_private.entry AS e
       JOIN ledger_private.book AS b ON b.book_id = e.book_id;
 
-CREATE OR REPLACE VIEW ledger.postings AS
-    SELECT b.code AS book, p.entry_id, p.leg, a.code AS account, p.amount, p.currency,
-           coalesce(p.account_seq, s.account_seq) AS account_seq,
-           ledger_private.normal_balance(a.type, coalesce(p.balance_after, s.balance_after)) AS balance_after,
-           e.effective_date, e.recorded_at
+CREATE VIEW ledger.postings AS
+    SELECT b.code AS book, p.entry_id, p.leg, a.code AS account, p.amount, p.currency, p.account_seq,
+           ledger_private.normal_balance(a.type, p.balance_after) AS balance_after, e.effective_date, e.recorded_at
       FROM ledger_private.posting AS p
       JOIN ledger_private.account AS a ON a.book_id = p.book_id AND a.account_id = p.account_id
-      LEFT JOIN ledger_private.deferred_sequence AS s
-             ON p.account_seq IS NULL AND s.book_id = p.book_id AND s.entry_id = p.entry_id AND s.leg = p.leg
       JOIN ledger_private.entry AS e ON e.book_id = p.book_id AND e.entry_id = p.entry_id
       JOIN ledger_private.book AS b ON b.book_id = p.book_id;
 COMMENT ON VIEW ledger.postings IS
-    'Every leg: amount debit-positive; balance_after = the account''s normal balance after it (a statement); '
-    'null account_seq/balance_after = a deferred account''s leg still queued.';
+    'Every leg: amount debit-positive; balance_after = the account''s normal balance after it (a statement).';
 
-CREATE OR REPLACE VIEW ledger.trial_balance AS
-    SELECT x.book, x.currency,
-           coalesce(sum(x.balance) FILTER (WHERE x.balance > 0), 0) AS debits,
-           coalesce(-sum(x.balance) FILTER (WHERE x.balance < 0), 0) AS credits,
-           sum(x.balance) AS net,
+CREATE VIEW ledger.trial_balance AS
+    SELECT b.code AS book, a.currency,
+           coalesce(sum(a.balance) FILTER (WHERE a.balance > 0), 0) AS debits,
+           coalesce(-sum(a.balance) FILTER (WHERE a.balance < 0), 0) AS credits,
+           sum(a.balance) AS net,
            count(*) AS accounts
-      FROM (SELECT b.code AS book, a.currency,
-                   a.balance + coalesce((SELECT sum(d.amount) FROM ledger_private.deferred_leg AS d
-                                          WHERE a.deferred AND d.book_id = a.book_id
-                                            AND d.account_id = a.account_id), 0) AS balance
-              FROM ledger_private.account AS a
-              JOIN ledger_private.book AS b ON b.book_id = a.book_id) AS x
-     GROUP BY x.book, x.currency;
+      FROM ledger_private.account AS a
+      JOIN ledger_private.book AS b ON b.book_id = a.book_id
+     GROUP BY b.code, a.currency;
 COMMENT ON VIEW ledger.trial_balance IS
     'Per book and currency: total debit balances, total credit balances and net (always 0 in balanced books).';
 
@@ -99,85 +98,29 @@ AS $$
       LEFT JOIN ledger_private.account AS a ON a.book_id = p.book_id AND a.account_id = p.account_id
      WHERE e.entry_id IS NULL OR a.account_id IS NULL OR a.currency <> p.currency
     UNION ALL
-    -- 4. every account's maintained balance (+ queued legs) and sequence equal what its postings say; the
-    --    sequence numbers (inline, or assigned by the sequencer for a deferred account) run 1..seq without gaps
+    -- 4. every account's maintained balance and sequence equal what its postings say; no gaps
     SELECT 'account_balance', b.code, a.code,
-           format('balance %s + queued %s, seq %s + queued %s; postings sum to %s, count %s; sequenced %s, seq %s..%s',
-                  a.balance, coalesce(q.total, 0), a.seq, coalesce(q.n, 0), coalesce(s.total, 0), coalesce(s.n, 0),
-                  coalesce(n.n, 0), n.min_seq, n.max_seq)
+           format('balance %s, seq %s; postings sum to %s, count %s, seq %s..%s', a.balance, a.seq,
+                  coalesce(s.total, 0), coalesce(s.n, 0), s.min_seq, s.max_seq)
       FROM ledger_private.account AS a
       JOIN ledger_private.book AS b USING (book_id)
-      LEFT JOIN LATERAL (SELECT sum(p.amount) AS total, count(*) AS n
+      LEFT JOIN LATERAL (SELECT sum(p.amount) AS total, count(*) AS n, min(p.account_seq) AS min_seq,
+                                max(p.account_seq) AS max_seq
                            FROM ledger_private.posting AS p
                           WHERE p.book_id = a.book_id AND p.account_id = a.account_id) AS s ON true
-      LEFT JOIN LATERAL (SELECT sum(d.amount) AS total, count(*) AS n
-                           FROM ledger_private.deferred_leg AS d
-                          WHERE d.book_id = a.book_id AND d.account_id = a.account_id) AS q ON true
-      LEFT JOIN LATERAL (SELECT count(*) AS n, min(x.seq) AS min_seq, max(x.seq) AS max_seq
-                           FROM (SELECT p.account_seq AS seq FROM ledger_private.posting AS p
-                                  WHERE p.book_id = a.book_id AND p.account_id = a.account_id
-                                    AND p.account_seq IS NOT NULL
-                                 UNION ALL
-                                 SELECT ds.account_seq FROM ledger_private.deferred_sequence AS ds
-                                  WHERE ds.book_id = a.book_id AND ds.account_id = a.account_id) AS x) AS n ON true
-     WHERE a.balance + coalesce(q.total, 0) <> coalesce(s.total, 0)
-        OR a.seq + coalesce(q.n, 0) <> coalesce(s.n, 0)
-        OR coalesce(n.n, 0) <> a.seq
-        OR (n.n > 0 AND (n.min_seq <> 1 OR n.max_seq <> n.n))
-        OR (NOT a.deferred AND coalesce(q.n, 0) > 0)
+     WHERE a.balance <> coalesce(s.total, 0) OR a.seq <> coalesce(s.n, 0)
+        OR (s.n > 0 AND (s.min_seq <> 1 OR s.max_seq <> s.n))
     UNION ALL
     -- 5. every running balance is the previous one plus the amount
     SELECT 'running_balance', b.code, a.code || ' seq ' || r.account_seq,
            format('balance_after %s, expected %s', r.balance_after, r.expected)
-      FROM (SELECT x.book_id, x.account_id, x.account_seq, x.balance_after,
-                   coalesce(lag(x.balance_after) OVER w, 0) + x.amount AS expected
-              FROM (SELECT p.book_id, p.account_id, coalesce(p.account_seq, s.account_seq) AS account_seq,
-                           coalesce(p.balance_after, s.balance_after) AS balance_after, p.amount
-                      FROM ledger_private.posting AS p
-                      LEFT JOIN ledger_private.deferred_sequence AS s
-                             ON p.account_seq IS NULL AND s.book_id = p.book_id AND s.entry_id = p.entry_id
-                            AND s.leg = p.leg) AS x
-             WHERE x.account_seq IS NOT NULL
-            WINDOW w AS (PARTITION BY x.book_id, x.account_id ORDER BY x.account_seq)) AS r
+      FROM (SELECT p.book_id, p.account_id, p.account_seq, p.balance_after,
+                   coalesce(lag(p.balance_after) OVER w, 0) + p.amount AS expected
+              FROM ledger_private.posting AS p
+            WINDOW w AS (PARTITION BY p.book_id, p.account_id ORDER BY p.account_seq)) AS r
       JOIN ledger_private.account AS a ON a.book_id = r.book_id AND a.account_id = r.account_id
       JOIN ledger_private.book AS b ON b.book_id = r.book_id
      WHERE r.balance_after <> r.expected
-    UNION ALL
-    -- 5b. a posting without inline sequence belongs to a deferred account and is queued or sequenced exactly
-    --     once, with its own account and amount; queue and sequence rows all belong to such a posting
-    SELECT 'deferred', b.code, 'entry ' || p.entry_id || ' leg ' || p.leg,
-           CASE WHEN NOT a.deferred THEN 'no sequence number, but the account is not deferred'
-                ELSE format('queued %s time(s), sequenced %s time(s)', (SELECT count(*) FROM ledger_private.deferred_leg AS d
-                      WHERE d.book_id = p.book_id AND d.entry_id = p.entry_id AND d.leg = p.leg
-                        AND d.account_id = p.account_id AND d.amount = p.amount),
-                     (SELECT count(*) FROM ledger_private.deferred_sequence AS s
-                      WHERE s.book_id = p.book_id AND s.entry_id = p.entry_id AND s.leg = p.leg
-                        AND s.account_id = p.account_id)) END
-      FROM ledger_private.posting AS p
-      JOIN ledger_private.book AS b USING (book_id)
-      JOIN ledger_private.account AS a ON a.book_id = p.book_id AND a.account_id = p.account_id
-     WHERE p.account_seq IS NULL
-       AND (NOT a.deferred
-            OR (SELECT count(*) FROM ledger_private.deferred_leg AS d
-                 WHERE d.book_id = p.book_id AND d.entry_id = p.entry_id AND d.leg = p.leg
-                   AND d.account_id = p.account_id AND d.amount = p.amount)
-             + (SELECT count(*) FROM ledger_private.deferred_sequence AS s
-                 WHERE s.book_id = p.book_id AND s.entry_id = p.entry_id AND s.leg = p.leg
-                   AND s.account_id = p.account_id) <> 1)
-    UNION ALL
-    SELECT 'deferred', b.code, 'queue ' || d.queue_id, 'queued leg without its posting'
-      FROM ledger_private.deferred_leg AS d
-      JOIN ledger_private.book AS b USING (book_id)
-     WHERE NOT EXISTS (SELECT 1 FROM ledger_private.posting AS p
-                        WHERE p.book_id = d.book_id AND p.entry_id = d.entry_id AND p.leg = d.leg
-                          AND p.account_id = d.account_id AND p.amount = d.amount AND p.account_seq IS NULL)
-    UNION ALL
-    SELECT 'deferred', b.code, 'sequence entry ' || s.entry_id || ' leg ' || s.leg, 'sequenced leg without its posting'
-      FROM ledger_private.deferred_sequence AS s
-      JOIN ledger_private.book AS b USING (book_id)
-     WHERE NOT EXISTS (SELECT 1 FROM ledger_private.posting AS p
-                        WHERE p.book_id = s.book_id AND p.entry_id = s.entry_id AND p.leg = s.leg
-                          AND p.account_id = s.account_id AND p.account_seq IS NULL)
     UNION ALL
     -- 6. every limit holds
     SELECT 'limits', b.code, a.code,
@@ -212,7 +155,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION ledger.books_check() IS
     'Recomputes every invariant from the raw journal; returns one row per violation (no rows = the books balance). '
-    'Checks: currency_sum, entry_balanced, posting_refs, account_balance, running_balance, deferred, limits, idempotency, '
+    'Checks: currency_sum, entry_balanced, posting_refs, account_balance, running_balance, limits, idempotency, '
     'reversal. Reads everything: run it on the replica.';
 
 -- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.

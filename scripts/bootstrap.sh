@@ -6,26 +6,36 @@ cd "$(dirname "$0")/.."
 
 say() { printf 'setup: %s\n' "$*"; }
 
+apt_updated=0
+apt_update() {  # at most once per run, and only as root
+  if [ "$apt_updated" = 0 ] && [ "$(id -u)" -eq 0 ]; then
+    apt-get update -q >&2
+    apt_updated=1
+  fi
+}
+
 # --- PostgreSQL major version: read it, do not assume it -------------------------------------
-pg_major() {
-  local v
-  if [ -n "${PG_MAJOR:-}" ]; then echo "$PG_MAJOR"; return; fi
+# Sets MAJOR (no subshell, so apt_update's "once" holds).
+detect_major() {
+  MAJOR=${PG_MAJOR:-}
+  [ -n "$MAJOR" ] && return
   for bin in /usr/lib/postgresql/*/bin/postgres; do
     [ -x "$bin" ] || continue
-    v=$(basename "$(dirname "$(dirname "$bin")")")
+    MAJOR=$(basename "$(dirname "$(dirname "$bin")")")
   done
-  if [ -z "${v:-}" ] && command -v pg_config >/dev/null 2>&1; then
-    v=$(pg_config --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+  if [ -z "$MAJOR" ] && command -v pg_config >/dev/null 2>&1; then
+    MAJOR=$(pg_config --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
   fi
-  if [ -z "${v:-}" ] && command -v apt-cache >/dev/null 2>&1; then
-    # nothing installed yet: the distribution's default server version
-    v=$(apt-cache depends postgresql 2>/dev/null | sed -nE 's/.*Depends: postgresql-([0-9]+)$/\1/p' | head -1)
+  if [ -z "$MAJOR" ] && command -v apt-cache >/dev/null 2>&1; then
+    # nothing installed yet: the distribution's default server version (apt-cache needs fresh lists)
+    apt_update
+    MAJOR=$(apt-cache depends postgresql 2>/dev/null | sed -nE 's/.*Depends: postgresql-([0-9]+)$/\1/p' | head -1)
   fi
-  echo "${v:-15}"
+  MAJOR=${MAJOR:-15}
 }
 
 need_apt=()
-MAJOR=$(pg_major)
+detect_major
 pkgs=("postgresql-$MAJOR" "postgresql-$MAJOR-pgtap" "postgresql-$MAJOR-plpgsql-check"
       sqitch libdbd-pg-perl libtap-parser-sourcehandler-pgtap-perl)
 if [ -n "${DATABASE_URL:-}" ] && [ "${DUALBOOK_SKIP_SERVER_PKGS:-}" = 1 ]; then
@@ -44,11 +54,13 @@ if command -v dpkg-query >/dev/null 2>&1; then
       exit 1
     fi
     say "installing Debian packages: ${need_apt[*]}"
-    apt-get update -q
+    apt_update
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need_apt[@]}"
     # Re-read the major version in case the server was installed just now.
-    NEW=$(pg_major)
-    if [ "$NEW" != "$MAJOR" ]; then
+    OLD=$MAJOR
+    detect_major
+    NEW=$MAJOR
+    if [ "$NEW" != "$OLD" ]; then
       say "server major is $NEW, installing its extensions too"
       DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
         "postgresql-$NEW-pgtap" "postgresql-$NEW-plpgsql-check"

@@ -17,12 +17,6 @@ BEGIN
     ASSERT position('deferred_leg' IN pg_get_functiondef(
         'ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint)'::regprocedure)) > 0,
         'ledger_private.post does not queue deferred legs';
-    ASSERT position('9999-12-31' IN pg_get_functiondef(
-        'ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint)'::regprocedure)) > 0,
-        'ledger_private.post does not bound the effective date';
-    ASSERT (SELECT proowner = 'dualbook_owner'::regrole FROM pg_proc
-             WHERE oid = 'ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint)'::regprocedure),
-        'ledger_private.post is owned by dualbook_owner';
 END
 $$;
 

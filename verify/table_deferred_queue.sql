@@ -6,4 +6,6 @@ SELECT queue_id, book_id, account_id, entry_id, leg, amount FROM ledger_private.
 SELECT book_id, account_id, account_seq, entry_id, leg, balance_after, sequenced_at
   FROM ledger_private.deferred_sequence WHERE FALSE;
 
+SELECT 'ledger_private.int64_or_null(numeric)'::regprocedure;
+
 ROLLBACK;

@@ -21,9 +21,11 @@ from dualbook.calls import (
     AccountRow,
     Balance,
     BalanceAssertion,
+    BatchResult,
     Call,
     Currency,
     Entry,
+    EntryRequest,
     Leg,
     PostResult,
     Violation,
@@ -147,6 +149,19 @@ class AsyncLedger:
         result, attempts, recovered = await self.execute(call, conn)
         return replace(result, attempts=attempts, recovered=recovered)
 
+    async def post_entries(
+        self,
+        entries: Sequence[EntryRequest | Mapping[str, Any]],
+        *,
+        atomic: bool = False,
+        book: str | None = None,
+        conn: AConn | None = None,
+    ) -> list[BatchResult]:
+        """Post many entries in one call and one transaction; one result per entry, in order. A rejected entry
+        leaves nothing behind and the others post; with ``atomic=True`` the first failure raises and nothing
+        posts. A serialization failure retries the whole batch (its posted keys replay as no-ops)."""
+        return (await self.execute(calls.post_entries(entries, atomic=atomic, book=self._book(book)), conn))[0]
+
     async def reverse_entry(
         self, entry_id: int, key: str, *, reason: str | None = None, book: str | None = None, conn: AConn | None = None
     ) -> PostResult:
@@ -191,8 +206,19 @@ class AsyncLedger:
     async def create_book(self, code: str, name: str | None = None, *, conn: AConn | None = None) -> int:
         return (await self.execute(calls.create_book(code, name), conn))[0]
 
-    async def sequence_deferred(self, max_legs: int = 10_000) -> int:
+    async def sequence_deferred(self, max_legs: int = 10_000) -> int | None:
         return (await self.execute(calls.sequence_deferred(max_legs)))[0]
+
+    async def drain_deferred(self, max_legs: int = 10_000, wait: float = 0.05) -> int:
+        total = 0
+        while True:
+            n = await self.sequence_deferred(max_legs)
+            if n is None:
+                await asyncio.sleep(wait)
+                continue
+            total += n
+            if n < max_legs:
+                return total
 
     async def get_balance(self, account: str, *, book: str | None = None, conn: AConn | None = None) -> Balance:
         return (await self.execute(calls.get_balance(account, book=self._book(book)), conn))[0]

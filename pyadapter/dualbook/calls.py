@@ -80,6 +80,58 @@ class PostResult:
 
 
 @dataclass(frozen=True)
+class EntryRequest:
+    """One entry of a batch (see :func:`post_entries`): the arguments of post_entry."""
+
+    key: str
+    legs: Sequence[Leg | Mapping[str, Any]]
+    description: str | None = None
+    metadata: Mapping[str, Any] | None = None
+    effective_date: date | None = None
+    assertions: Sequence[BalanceAssertion | Mapping[str, Any]] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"key": self.key, "legs": _legs_list(self.legs)}
+        if self.description is not None:
+            out["description"] = self.description
+        if self.metadata is not None:
+            out["metadata"] = dict(self.metadata)
+        if self.effective_date is not None:
+            out["effective_date"] = self.effective_date.isoformat()
+        if self.assertions:
+            out["assertions"] = _assertions_list(self.assertions)
+        return out
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The outcome of one entry of a batch: status 'posted', 'replayed' or 'rejected' (with its error)."""
+
+    idx: int
+    status: str
+    entry_id: int | None
+    created: bool | None
+    recorded_at: datetime | None
+    balances: dict[str, int] | None
+    error_code: str | None
+    error_message: str | None
+    error_detail: str | None
+
+    @property
+    def error(self) -> errors.LedgerError | None:
+        """The rejection as the exception class of its SQLSTATE (not raised), or None."""
+        if self.error_code is None:
+            return None
+        cls = errors.lookup(self.error_code) or errors.LedgerError
+        return cls(
+            self.error_message or "",
+            sqlstate=self.error_code,
+            detail=self.error_detail,
+            context=_detail_context(self.error_detail),
+        )
+
+
+@dataclass(frozen=True)
 class AccountResult:
     account_id: int
     created: bool
@@ -108,8 +160,9 @@ class EntryLeg:
     account: str
     amount: int
     currency: str
-    account_seq: int
-    balance_after: int
+    #: None while the leg of a deferred account waits in the queue for the sequencer
+    account_seq: int | None
+    balance_after: int | None
 
 
 @dataclass(frozen=True)
@@ -142,10 +195,14 @@ class AccountRow:
     currency: str
     type: str
     status: str
-    balance: int
+    #: None only if a deferred account's balance left the 64-bit range (books_check: balance_range)
+    balance: int | None
     postings: int
     lower_limit: int | None
     upper_limit: int | None
+    deferred: bool = False
+    #: legs of a deferred account not yet folded by the sequencer
+    queued: int = 0
 
 
 @dataclass(frozen=True)
@@ -196,11 +253,23 @@ def _entry(row: Row) -> Entry:
     )
 
 
-def _legs_json(legs: Iterable[Leg | Mapping[str, Any]]) -> Jsonb:
-    out: list[Any] = []
-    for leg in legs:
-        out.append(leg.as_json() if isinstance(leg, Leg) else dict(leg))
-    return Jsonb(out)
+def _legs_list(legs: Iterable[Leg | Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [leg.as_json() if isinstance(leg, Leg) else dict(leg) for leg in legs]
+
+
+def _assertions_list(assertions: Iterable[BalanceAssertion | Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [a.as_json() if isinstance(a, BalanceAssertion) else dict(a) for a in assertions]
+
+
+def _detail_context(detail: str | None) -> dict[str, Any]:
+    """DETAIL is a JSON object naming the offending fields; anything else gives no context."""
+    if not detail:
+        return {}
+    try:
+        parsed = json.loads(detail)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def post_entry(
@@ -217,7 +286,7 @@ def post_entry(
         "SELECT entry_id, created, recorded_at, balances FROM ledger.post_entry(%s, %s, %s, %s, %s, %s, %s)",
         (
             key,
-            _legs_json(legs),
+            Jsonb(_legs_list(legs)),
             description,
             Jsonb(dict(metadata)) if metadata is not None else None,
             effective_date,
@@ -227,6 +296,18 @@ def post_entry(
             book,
         ),
         _one(_post_result),
+        write=True,
+    )
+
+
+def post_entries(
+    entries: Sequence[EntryRequest | Mapping[str, Any]], *, atomic: bool = False, book: str = "default"
+) -> Call[list[BatchResult]]:
+    return Call(
+        "SELECT idx, status, entry_id, created, recorded_at, balances, error_code, error_message, error_detail "
+        "FROM ledger.post_entries(%s, %s, %s)",
+        (Jsonb([e.as_json() if isinstance(e, EntryRequest) else dict(e) for e in entries]), atomic, book),
+        lambda rows: [BatchResult(*r) for r in rows],
         write=True,
     )
 
@@ -295,11 +376,11 @@ def create_book(code: str, name: str | None = None) -> Call[int]:
     )
 
 
-def sequence_deferred(max_legs: int = 10_000) -> Call[int]:
+def sequence_deferred(max_legs: int = 10_000) -> Call[int | None]:
     return Call(
         "SELECT ledger.sequence_deferred(%s)",
         (max_legs,),
-        _one(lambda r: int(r[0])),
+        _one(lambda r: None if r[0] is None else int(r[0])),
         write=True,
         isolation=IsolationLevel.READ_COMMITTED,
     )
@@ -349,8 +430,8 @@ def currencies() -> Call[dict[str, Currency]]:
 
 def list_accounts(*, book: str = "default", prefix: str = "", limit: int = 1000) -> Call[list[AccountRow]]:
     return Call(
-        "SELECT book, account_id, code, currency, type, status, balance, postings, lower_limit, upper_limit "
-        "FROM ledger.accounts WHERE book = %s AND code LIKE %s ORDER BY code LIMIT %s",
+        "SELECT book, account_id, code, currency, type, status, balance, postings, lower_limit, upper_limit, "
+        "deferred, queued FROM ledger.accounts WHERE book = %s AND code LIKE %s ORDER BY code LIMIT %s",
         (book, prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", limit),
         lambda rows: [AccountRow(*r) for r in rows],
         write=False,
@@ -384,14 +465,7 @@ def map_error(exc: psycopg.Error) -> BaseException:
     if cls is None:
         return exc
     diag = exc.diag
-    context: dict[str, Any] = {}
-    if diag.message_detail:
-        try:
-            parsed = json.loads(diag.message_detail)
-            if isinstance(parsed, dict):
-                context = parsed
-        except ValueError:
-            pass
+    context = _detail_context(diag.message_detail)
     return cls(
         diag.message_primary or str(exc),
         sqlstate=state,

@@ -7,6 +7,7 @@ tables or JSON (see docs/cli.md). Errors become one line on stderr and a documen
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import time
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, ClassVar, TypeVar
 
 import click
 import psycopg
@@ -178,7 +179,24 @@ def _parse_major(text: str, exponent: int, what: str, context: dict[str, Any] | 
 
 
 # --- root ---------------------------------------------------------------------------------------------------
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class RootGroup(click.Group):
+    """The root group. Command groups that live in their own modules (and import this one for the shared
+    options) are imported when first used, so neither module imports the other at import time."""
+
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {"audit": ("dualbook.auditcli", "audit_group")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, attr = self.lazy[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dualbook")
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 def main(debug: bool) -> None:
@@ -526,6 +544,8 @@ def account_list(prefix: str, limit: int, book: str, datadir: Path | None, as_js
                     "postings": r.postings,
                     **amount_fields("lower_limit", r.lower_limit, exponents[r.currency]),
                     **amount_fields("upper_limit", r.upper_limit, exponents[r.currency]),
+                    "deferred": r.deferred,
+                    "queued": r.queued,
                 }
                 for r in rows
             ]
@@ -544,6 +564,7 @@ def account_list(prefix: str, limit: int, book: str, datadir: Path | None, as_js
             Col("Postings", right=True),
             Col("Lower limit", right=True),
             Col("Upper limit", right=True),
+            Col("Queued", right=True),
         ],
         [
             (
@@ -555,6 +576,7 @@ def account_list(prefix: str, limit: int, book: str, datadir: Path | None, as_js
                 r.postings,
                 amount(r.lower_limit, exponents[r.currency]),
                 amount(r.upper_limit, exponents[r.currency]),
+                f"{r.queued} (deferred)" if r.deferred else "",
             )
             for r in rows
         ],
@@ -1091,7 +1113,13 @@ def check(datadir: Path | None, as_json: bool) -> None:
 
 @main.command()
 @datadir_option
-@click.option("--every", type=float, default=None, metavar="SECONDS", help="Keep running, one pass every SECONDS.")
+@click.option(
+    "--every",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Keep running, one pass every SECONDS.",
+)
 @click.option("--max", "max_legs", type=click.IntRange(min=1), default=10_000, show_default=True, help="Legs per pass.")
 @click.option("--passes", type=click.IntRange(min=1), default=None, help="With --every: stop after this many passes.")
 @handle_errors
@@ -1107,20 +1135,22 @@ def sequencer(datadir: Path | None, every: float | None, max_legs: int, passes: 
         dualbook sequencer                 # drain the queue once
         dualbook sequencer --every 0.2     # keep folding, five passes a second
     """
+    if passes is not None and every is None:
+        raise click.UsageError("--passes needs --every")
     with open_ledger(datadir, "default", "sequencer") as ledger:
         if every is None:
-            total = 0
-            while (n := ledger.sequence_deferred(max_legs)) > 0:
-                total += n
+            total = ledger.drain_deferred(max_legs)
             click.echo(f"sequenced {total} leg(s); the queue is empty")
             return
         done = 0
         while passes is None or done < passes:
             n = ledger.sequence_deferred(max_legs)
             done += 1
-            if n:
+            if n is None:
+                click.echo("another sequencer holds the lock; waiting")
+            elif n:
                 click.echo(f"sequenced {n} leg(s)")
-            if n < max_legs:
+            if n is None or n < max_legs:
                 time.sleep(every)
 
 

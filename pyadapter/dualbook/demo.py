@@ -269,8 +269,7 @@ def run_workload(
     if errors_seen:
         raise errors_seen[0]
     elapsed = time.monotonic() - t0
-    while sequencer.sequence_deferred() > 0:  # fold what is still queued, so statements are complete
-        pass
+    sequencer.drain_deferred()  # fold what is still queued, so statements are complete
     return out, elapsed
 
 

@@ -140,6 +140,10 @@ class TooFewLegs(ValidationError, code="LD109"):
     name = "too_few_legs"
 
 
+class TooManyEntries(ValidationError, code="LD110"):
+    name = "too_many_entries"
+
+
 # --- conflicts with state (LD2xx) ---------------------------------------------------------------
 class UnknownAccount(ConflictError, code="LD201"):
     name = "unknown_account"
@@ -210,6 +214,18 @@ class AppendOnlyViolation(InfrastructureError, code="LD302"):
 
 class WrongIsolation(InfrastructureError, code="LD303"):
     name = "wrong_isolation"
+
+
+class SealChainBroken(InfrastructureError, code="LD304"):
+    """The newest seal of a book does not match its own hash: the sealer refuses to extend a tampered chain."""
+
+    name = "seal_chain_broken"
+
+
+class UnsafeEntryIds(InfrastructureError, code="LD305"):
+    """The entry id sequence caches values or does not ascend: no sealing watermark would be sound."""
+
+    name = "unsafe_entry_ids"
 
 
 def lookup(sqlstate: str) -> type[LedgerError] | None:

@@ -25,9 +25,11 @@ from dualbook.calls import (
     AccountRow,
     Balance,
     BalanceAssertion,
+    BatchResult,
     Call,
     Currency,
     Entry,
+    EntryRequest,
     Leg,
     PostResult,
     Violation,
@@ -188,6 +190,19 @@ class Ledger:
         result, attempts, recovered = self.execute(call, conn)
         return replace(result, attempts=attempts, recovered=recovered)
 
+    def post_entries(
+        self,
+        entries: Sequence[EntryRequest | Mapping[str, Any]],
+        *,
+        atomic: bool = False,
+        book: str | None = None,
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> list[BatchResult]:
+        """Post many entries in one call and one transaction; one result per entry, in order. A rejected entry
+        leaves nothing behind and the others post; with ``atomic=True`` the first failure raises and nothing
+        posts. A serialization failure retries the whole batch (its posted keys replay as no-ops)."""
+        return (self.execute(calls.post_entries(entries, atomic=atomic, book=self._book(book)), conn))[0]
+
     def reverse_entry(
         self,
         entry_id: int,
@@ -246,11 +261,24 @@ class Ledger:
         """Add a book (a separate ledger); returns its id."""
         return self.execute(calls.create_book(code, name), conn)[0]
 
-    def sequence_deferred(self, max_legs: int = 10_000) -> int:
+    def sequence_deferred(self, max_legs: int = 10_000) -> int | None:
         """Fold up to ``max_legs`` queued legs of deferred accounts into their balances, sequence numbers and
-        running balances (READ COMMITTED, see docs/sql-api.md); returns how many. Balances are exact without it;
-        statements of deferred accounts number their legs once it ran."""
+        running balances (READ COMMITTED, see docs/sql-api.md); returns how many, or None when another run
+        holds the sequencer's lock. Balances are exact without it; statements number the legs once it ran."""
         return self.execute(calls.sequence_deferred(max_legs))[0]
+
+    def drain_deferred(self, max_legs: int = 10_000, wait: float = 0.05) -> int:
+        """Run the sequencer until the queue is empty (waiting while another run holds the lock); returns
+        how many legs this call folded."""
+        total = 0
+        while True:
+            n = self.sequence_deferred(max_legs)
+            if n is None:
+                time.sleep(wait)
+                continue
+            total += n
+            if n < max_legs:
+                return total
 
     # --- reads ----------------------------------------------------------------------------------
     def get_balance(

@@ -18,6 +18,7 @@ SELECT results_eq(
              ('LD107', 'currency_mismatch', 'validation'),
              ('LD108', 'unknown_currency', 'validation'),
              ('LD109', 'too_few_legs', 'validation'),
+             ('LD110', 'too_many_entries', 'validation'),
              ('LD201', 'unknown_account', 'conflict'),
              ('LD202', 'account_closed', 'conflict'),
              ('LD203', 'limit_exceeded', 'conflict'),
@@ -33,8 +34,10 @@ SELECT results_eq(
              ('LD213', 'book_exists', 'conflict'),
              ('LD301', 'not_serializable', 'infrastructure'),
              ('LD302', 'append_only_violation', 'infrastructure'),
-             ('LD303', 'wrong_isolation', 'infrastructure')$$,
-    'the catalog holds exactly LD101-LD109, LD201-LD213, LD301-LD303 with their names and categories');
+             ('LD303', 'wrong_isolation', 'infrastructure'),
+             ('LD304', 'seal_chain_broken', 'infrastructure'),
+             ('LD305', 'unsafe_entry_ids', 'infrastructure')$$,
+    'the catalog holds exactly LD101-LD110, LD201-LD213, LD301-LD305 with their names and categories');
 
 SELECT set_eq('SELECT sqlstate, name, category, description FROM ledger.error_codes',
               'SELECT sqlstate, name, category, description FROM ledger_private.error_catalog',
@@ -68,6 +71,7 @@ INSERT INTO covered VALUES
     ('LD107', 'post_entry_validation, currency_and_book'),
     ('LD108', 'post_entry_validation, account_create'),
     ('LD109', 'post_entry_validation'),
+    ('LD110', 'post_entries'),
     ('LD201', 'post_entry_validation, post_entry_assertions, account_close, read_api, currency_and_book, post_entry_serializable_required'),
     ('LD202', 'post_entry_validation, account_close, reverse_entry'),
     ('LD203', 'post_entry_limits, reverse_entry'),
@@ -83,7 +87,9 @@ INSERT INTO covered VALUES
     ('LD213', 'currency_and_book'),
     ('LD301', 'post_entry_serializable_required, post_entry_repeatable_read_refused'),
     ('LD302', 'append_only'),
-    ('LD303', 'deferred_accounts');
+    ('LD303', 'deferred_accounts, audit_seal_isolation'),
+    ('LD304', 'audit_seal_chain_broken'),
+    ('LD305', 'audit_seal_journal');
 SELECT set_eq('SELECT sqlstate FROM covered', 'SELECT sqlstate FROM ledger_private.error_catalog',
               'every catalogued code is raised by at least one throws_ok in tests/pgtap');
 

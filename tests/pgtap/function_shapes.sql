@@ -92,8 +92,11 @@ SELECT set_eq(
              ('ledger.reverse_entry(bigint,text,text,text)'),
              ('ledger.create_account(text,text,text,bigint,bigint,jsonb,text,boolean)'),
              ('ledger.sequence_deferred(integer)'),
+             ('ledger.post_entries(jsonb,boolean,text)'),
              ('ledger.close_account(text,text)'),
              ('ledger.create_book(text,text)'),
+             ('ledger.seal_journal(integer,integer)'),
+             ('ledger.audit_verify()'),
              ('ledger.create_currency(text,integer,text)'),
              ('ledger.get_balance(text,text)'),
              ('ledger.get_entry(bigint,text)'),
@@ -118,8 +121,8 @@ SELECT is_empty(
          AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)
          AND p.prosqlbody IS NULL$$,
     'every ledger function pins search_path or has a pre-parsed SQL-standard body');
-SELECT function_lang_is('ledger', 'post_entry', ARRAY['text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'text'], 'sql',
-                        'post_entry is a thin SQL wrapper');
+SELECT function_lang_is('ledger', 'post_entry', ARRAY['text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'text'], 'plpgsql',
+                        'post_entry is a thin PL/pgSQL wrapper (its call is planned once per session, not per call)');
 SELECT function_lang_is('ledger_private', 'post', ARRAY['text', 'text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'bigint'],
                         'plpgsql', 'the posting core is PL/pgSQL');
 SELECT is_empty(

@@ -21,7 +21,8 @@ SELECT 'dualbook_reader', v::regclass, ARRAY['SELECT']::name[]
                     'ledger.trial_balance', 'ledger.error_codes']) AS v
 UNION ALL
 SELECT 'dualbook_auditor', v::regclass, ARRAY['SELECT']::name[]
-  FROM unnest(ARRAY['ledger.entries', 'ledger.postings']) AS v;
+  FROM unnest(ARRAY['ledger.entries', 'ledger.postings', 'ledger.audit_entries', 'ledger.audit_postings',
+                    'ledger.audit_seals', 'ledger.audit_sealed_entries']) AS v;
 
 -- Expected EXECUTE (none if not listed).
 CREATE TEMP TABLE tap_fn_expected (role name, fn regprocedure);
@@ -35,21 +36,25 @@ SELECT 'dualbook_app', f::regprocedure
                     'ledger.create_account(text, text, text, bigint, bigint, jsonb, text, boolean)',
                     'ledger.close_account(text, text)',
                     'ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text)',
+                    'ledger.post_entries(jsonb, boolean, text)',
                     'ledger.reverse_entry(bigint, text, text, text)', 'ledger.get_balance(text, text)',
                     'ledger.get_entry(bigint, text)', 'ledger.get_entry_by_key(text, text)',
                     'ledger.get_currency(text)', 'ledger.books_check()']) AS f
 UNION ALL
-SELECT 'dualbook_sequencer', 'ledger.sequence_deferred(integer)'::regprocedure
+SELECT 'dualbook_sequencer', f::regprocedure
+  FROM unnest(ARRAY['ledger.sequence_deferred(integer)', 'ledger.seal_journal(integer, integer)']) AS f
 UNION ALL
 SELECT 'dualbook_reader', f::regprocedure
   FROM unnest(ARRAY['ledger.get_balance(text, text)', 'ledger.get_entry(bigint, text)',
                     'ledger.get_entry_by_key(text, text)', 'ledger.get_currency(text)', 'ledger.books_check()',
                     -- called by ledger.accounts / ledger.postings, checked against the view's caller
                     'ledger_private.normal_balance(text, bigint)',
-                    'ledger_private.add_checked(bigint, numeric, text)']) AS f
+                    'ledger_private.int64_or_null(numeric)']) AS f
 UNION ALL
 SELECT 'dualbook_auditor', f::regprocedure
-  FROM unnest(ARRAY['ledger.books_check()', 'ledger_private.normal_balance(text, bigint)']) AS f;
+  FROM unnest(ARRAY['ledger.books_check()', 'ledger.audit_verify()', 'ledger_private.normal_balance(text, bigint)',
+                    'ledger_private.int64_or_null(numeric)', 'ledger_private.audit_timestamp(timestamptz)',
+                    'ledger_private.audit_date(date)']) AS f;
 
 SELECT plan(
     (SELECT count(*)::int FROM pg_class
@@ -155,8 +160,8 @@ SELECT set_eq(
     'dualbook_app may execute exactly the public API (ledger.*, not sequence_deferred, nothing in ledger_private)');
 SELECT ok(NOT has_function_privilege('dualbook_app', 'ledger.sequence_deferred(integer)', 'EXECUTE'),
           'the sequencer is not the app''s (it has its own role and limits)');
-SELECT is((SELECT count(*)::int FROM tap_fn_expected WHERE role = 'dualbook_app'), 11,
-          'the app''s API is 11 functions');
+SELECT is((SELECT count(*)::int FROM tap_fn_expected WHERE role = 'dualbook_app'), 12,
+          'the app''s API is 12 functions');
 
 -- 8. The reader and the auditor: read-only, by role setting too.
 SELECT is_empty(
@@ -178,8 +183,9 @@ SELECT set_eq(
     $$SELECT c.oid::regclass::text FROM pg_class AS c
        WHERE c.relnamespace IN ('ledger'::regnamespace, 'ledger_private'::regnamespace)
          AND has_table_privilege('dualbook_auditor', c.oid, 'SELECT')$$,
-    $$VALUES ('ledger.entries'), ('ledger.postings')$$,
-    'the auditor reads the journal: entries and postings');
+    $$VALUES ('ledger.entries'), ('ledger.postings'), ('ledger.audit_entries'), ('ledger.audit_postings'),
+             ('ledger.audit_seals'), ('ledger.audit_sealed_entries')$$,
+    'the auditor reads the journal: entries and postings, and the audit views of journal and seals');
 
 SELECT * FROM finish();
 ROLLBACK;

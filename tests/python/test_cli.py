@@ -171,6 +171,7 @@ def test_account_list_show_close(books: Run) -> None:
         "limit",
         "Upper",
         "limit",
+        "Queued",
     ]
     assert [line.split()[0] for line in lines[2:]] == ["bank", "eur:bank", "fees", "wallet:1", "wallet:2"]
     assert all(line == line.rstrip() for line in lines)
@@ -608,3 +609,13 @@ def test_deferred_account_and_sequencer(role_env: dict[str, str]) -> None:
     assert r.exit_code == 0
     r = runner.invoke(main, ["balance", "fees", "--json"], env=env)
     assert json.loads(r.output)["balance"] == 100
+
+
+def test_sequencer_options_are_validated(db_url: str) -> None:
+    runner = CliRunner()
+    r = runner.invoke(main, ["sequencer", "--every", "0"], env={"DATABASE_URL": db_url})
+    assert r.exit_code == 2
+    r = runner.invoke(main, ["sequencer", "--every", "-1"], env={"DATABASE_URL": db_url})
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    r = runner.invoke(main, ["sequencer", "--passes", "2"], env={"DATABASE_URL": db_url})
+    assert r.exit_code == 2 and "--passes needs --every" in r.output

@@ -14,7 +14,7 @@ def _first_python_block(path: Path) -> str:
     return match.group(1)
 
 
-def test_python_api_example_runs(app_url: str) -> None:
-    """As the application role: the example needs no more privileges than an application has."""
+def test_python_api_example_runs(app_url: str, sequencer_url: str) -> None:
+    """As the application role (and the sequencer's): the example needs no more privileges than those have."""
     code = _first_python_block(ROOT / "docs" / "python-api.md")
-    exec(compile(code, "docs/python-api.md", "exec"), {"URL": app_url})
+    exec(compile(code, "docs/python-api.md", "exec"), {"URL": app_url, "SEQUENCER_URL": sequencer_url})

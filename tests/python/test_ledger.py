@@ -322,3 +322,34 @@ def test_closed_account_is_not_recreated(ledger: Ledger) -> None:
     ledger.close_account("wallet:2")
     with pytest.raises(E.AccountClosed):
         ledger.create_account("wallet:2", "USD", "liability", lower_limit=0)
+
+
+def test_batch_posting(ledger: Ledger) -> None:
+    from dualbook import EntryRequest
+
+    results = ledger.post_entries(
+        [
+            EntryRequest("b1", [debit("bank", 100, "USD"), credit("wallet:1", 100, "USD")]),
+            EntryRequest("b2", [debit("wallet:1", 500, "USD"), credit("bank", 500, "USD")]),
+            {"key": "b3", "legs": [debit("wallet:1", 30, "USD").as_json(), credit("wallet:2", 30, "USD").as_json()]},
+            EntryRequest("b1", [debit("bank", 100, "USD"), credit("wallet:1", 100, "USD")]),
+        ]
+    )
+    assert [r.status for r in results] == ["posted", "rejected", "posted", "replayed"]
+    rejected = results[1].error
+    assert isinstance(rejected, E.LimitExceeded) and rejected.account == "wallet:1"
+    assert results[3].entry_id == results[0].entry_id
+    assert ledger.get_balance("wallet:1").balance == 70
+    with pytest.raises(E.LimitExceeded) as info:
+        ledger.post_entries(
+            [
+                EntryRequest("a1", [debit("bank", 1, "USD"), credit("wallet:2", 1, "USD")]),
+                EntryRequest("a2", [debit("wallet:2", 10**6, "USD"), credit("bank", 10**6, "USD")]),
+            ],
+            atomic=True,
+        )
+    assert info.value.context["entry"] == 2
+    assert ledger.get_balance("wallet:2").balance == 30  # nothing of the atomic batch posted
+    with pytest.raises(E.TooManyEntries):
+        ledger.post_entries([])
+    assert ledger.books_check() == []

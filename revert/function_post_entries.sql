@@ -1,0 +1,9 @@
+-- Revert dualbook:function_post_entries from pg
+
+BEGIN;
+
+DROP FUNCTION ledger.post_entries(jsonb, boolean, text);
+DROP FUNCTION ledger_private.post_batch_entry(text, jsonb);
+DELETE FROM ledger_private.error_catalog WHERE sqlstate = 'LD110';
+
+COMMIT;

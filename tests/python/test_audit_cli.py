@@ -1,0 +1,149 @@
+"""`dualbook audit`: seal (one pass, periodic), verify (database, offline file, anchored), export and status,
+their JSON, their exit codes, and their usage errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from dualbook import Ledger
+from dualbook.cli import main
+
+from .auditkit import chart, history, tamper
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def run(db_url: str) -> Run:
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(main, ["audit", *args], env={"DATABASE_URL": db_url})
+
+    return invoke
+
+
+@pytest.fixture
+def posted(db_url: str) -> dict[str, int]:
+    with Ledger.connect(db_url, max_size=2) as lg:
+        chart(lg)
+        return history(lg)
+
+
+def test_seal_one_pass(run: Run, posted: dict[str, int]) -> None:
+    r = run("seal")
+    assert r.exit_code == 0, r.output
+    assert r.output == f"sealed 6 entries into 2 seal(s), through entry {posted['pay2']}\n"
+    r = run("seal", "--json")
+    assert r.exit_code == 0
+    assert json.loads(r.output) == {
+        "status": "idle",
+        "entries": 0,
+        "seals": 0,
+        "sealed_through": posted["pay2"],
+        "waiting_for": [],
+    }
+    assert run("seal").output.startswith("nothing new to seal")
+
+
+def test_seal_periodically(run: Run, posted: dict[str, int]) -> None:
+    r = run("seal", "--every", "0.05", "--passes", "3", "--max", "4", "--json")
+    assert r.exit_code == 0, r.output
+    passes = [json.loads(line) for line in r.output.splitlines()]
+    assert [p["status"] for p in passes] == ["sealed", "idle", "idle"]
+    assert passes[0]["entries"] == 6  # one pass calls the sealer again while a call fills --max
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("seal", "--passes", "2"),
+        ("seal", "--every", "0"),
+        ("seal", "--max", "0"),
+        ("seal", "--wait", "601"),
+        ("verify", "--file", "/nonexistent.jsonl"),
+        ("export",),
+    ],
+)
+def test_usage_errors(run: Run, args: tuple[str, ...]) -> None:
+    r = run(*args)
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output
+
+
+def test_verify_export_and_status(run: Run, posted: dict[str, int], tmp_path: Path, db_url: str) -> None:
+    assert run("seal").exit_code == 0
+    r = run("verify")
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("ok: 2 book(s), 2 seal(s), 6 of 6 entries sealed")
+    assert "head of default: " in r.output and "head of emea: " in r.output
+
+    out = tmp_path / "ledger.jsonl"
+    r = run("export", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("exported ") and "(6 entries, 2 seals)" in r.output
+    assert not (tmp_path / "ledger.jsonl.partial").exists()
+    first = json.loads(out.read_text().splitlines()[0])
+    assert (first["type"], first["format"], first["version"]) == ("manifest", "dualbook-audit-export", 1)
+
+    r = run("verify", "--file", str(out))
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("ok: 2 book(s), 2 seal(s), 6 of 6 entries sealed")
+    r = run("verify", "--anchor", str(out), "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["ok"] is True and doc["first_divergence"] is None and set(doc["heads"]) == {"default", "emea"}
+
+    r = run("status", "--json")
+    assert r.exit_code == 0
+    status = {b["book"]: b for b in json.loads(r.output)}
+    assert status["default"]["seals"] == 1 and status["default"]["entries"] == status["default"]["sealed"] == 5
+    assert status["default"]["head"] == doc["heads"]["default"]
+    r = run("status")
+    assert r.exit_code == 0 and "default" in r.output and doc["heads"]["emea"] in r.output
+
+    r = run("verify", "--file", str(out), "--anchor", str(out))
+    assert r.exit_code == 2 and "not both" in r.output
+
+
+def test_verify_reports_the_first_divergence(run: Run, posted: dict[str, int], tmp_path: Path, db_url: str) -> None:
+    assert run("seal").exit_code == 0
+    before = tmp_path / "before.jsonl"
+    assert run("export", "--out", str(before)).exit_code == 0
+    tamper(db_url, f"UPDATE ledger_private.posting SET amount = 2600 WHERE entry_id = {posted['pay']} AND leg = 1")
+
+    r = run("verify")
+    assert r.exit_code == 1
+    lines = r.output.splitlines()
+    assert lines[0].startswith(f"FIRST DIVERGENCE: leg_changed: book default: entry {posted['pay']} leg 1: differs")
+    assert "amount 2600 USD" in lines[0]
+    assert lines[1].endswith("further finding(s); --all lists them")
+
+    r = run("verify", "--all")
+    assert r.exit_code == 1 and "books:account_balance" in r.output and "books:entry_balanced" in r.output
+
+    r = run("verify", "--anchor", str(before), "--json")
+    assert r.exit_code == 1
+    kinds = [f["kind"] for f in json.loads(r.output)["findings"]]
+    assert kinds[0] == "leg_changed" and "anchor_leg_changed" in kinds
+
+    after = tmp_path / "after.jsonl"
+    assert run("export", "--out", str(after)).exit_code == 0
+    r = run("verify", "--file", str(after))
+    assert r.exit_code == 1 and r.output.startswith("FIRST DIVERGENCE: leg_changed: book default: entry")
+
+
+def test_export_to_an_impossible_place(run: Run, posted: dict[str, int], tmp_path: Path) -> None:
+    r = run("export", "--out", str(tmp_path / "no" / "such" / "dir" / "x.jsonl"))
+    assert r.exit_code == 1
+    assert "Traceback" not in r.output and "x.jsonl" in r.output
+
+
+def test_export_to_stdout(run: Run, posted: dict[str, int]) -> None:
+    r = run("export", "--out", "-")
+    assert r.exit_code == 0
+    lines = r.output.splitlines()
+    assert json.loads(lines[0])["type"] == "manifest" and json.loads(lines[-1])["type"] == "end"

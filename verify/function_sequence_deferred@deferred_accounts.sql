@@ -1,8 +1,0 @@
--- Verify dualbook:function_sequence_deferred on pg
-
-BEGIN;
-
-SELECT 'ledger.sequence_deferred(integer)'::regprocedure;
-DO $$ BEGIN ASSERT EXISTS (SELECT 1 FROM ledger.error_codes WHERE sqlstate = 'LD303'), 'LD303 missing'; END $$;
-
-ROLLBACK;
