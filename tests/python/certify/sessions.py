@@ -37,9 +37,11 @@ SKIPPED = Skipped()
 @dataclass
 class Step:
     session: int
-    kind: str  # "begin" | "post" | "commit" | "rollback" | "terminate" | "sequence" (the sequencer's session)
+    # "begin" | "post" | "batch" (post_entries) | "commit" | "rollback" | "terminate" | "sequence" (the sequencer's)
+    kind: str
     args: tuple[Any, ...] = ()
     future: Future[Any] | None = None
+    meta: Any = None  # the driver's own note about the step (a batch's entries as the model sees them)
 
 
 class Session:
@@ -76,6 +78,11 @@ class Session:
             return SKIPPED
         return self.ledger.post_entry(key, legs, description=description, conn=self.conn)
 
+    def batch(self, entries: list[dict[str, Any]], atomic: bool) -> Any:
+        if self.conn.info.transaction_status == TransactionStatus.INERROR:
+            return SKIPPED
+        return self.ledger.post_entries(entries, atomic=atomic, conn=self.conn)
+
     def sequence(self, max_legs: int) -> Any:
         return self.ledger.execute(calls.sequence_deferred(max_legs), self.conn)[0]
 
@@ -101,6 +108,8 @@ def run_step(session: Session, step: Step) -> Future[Any]:
         fn = lambda: session.begin(*step.args)  # noqa: E731
     elif step.kind == "post":
         fn = lambda: session.post(*step.args)  # noqa: E731
+    elif step.kind == "batch":
+        fn = lambda: session.batch(*step.args)  # noqa: E731
     elif step.kind == "sequence":
         fn = lambda: session.sequence(*step.args)  # noqa: E731
     elif step.kind == "commit":

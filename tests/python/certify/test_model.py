@@ -12,8 +12,9 @@ valid, invalid and replayed ones, duplicate keys inside the batch, several entri
 account drained to its limit and past it in the middle of the batch; per-entry results with ``p_atomic => false``,
 all or nothing with ``p_atomic => true``), run the sequencer of deferred accounts (``ledger.sequence_deferred`` with
 a small or the default ``p_max``, on its own and inside interleavings), read balances with ``get_balance``,
-interleave two or three SERIALIZABLE connections explicitly, roll back after a successful post_entry, and
-terminate a backend in the middle of its transaction (pg_terminate_backend from another connection).
+interleave two or three SERIALIZABLE connections explicitly (their transactions post single entries and now and
+then a batch), roll back after a successful post_entry, and terminate a backend in the middle of its transaction
+(pg_terminate_backend from another connection).
 
 Deferred accounts: their balance is stored + queued legs at all times, so the model keeps one balance per account
 whatever the sequencer did; it also counts each deferred account's queued legs. A sequencer run must fold exactly
@@ -25,7 +26,9 @@ checker) verifies the sequences and running balances it assigned.
 Batches: the model processes the entries in order, each seeing the effects of the ones before it (a posted entry
 is applied to a copy of the model, a rejected one writes nothing), and predicts every entry's result exactly:
 status, entry id of a replay, balances, and a rejection's code and account; an atomic batch that has a failing
-entry must raise that entry's error (DETAIL ``entry`` = its position) and leave nothing behind.
+entry must raise that entry's error (DETAIL ``entry`` = its position) and leave nothing behind. Inside an
+interleaved transaction a batch is predicted like a post (against the committed model plus the transaction's own
+earlier entries); its rejected entries leave the transaction usable, a raised error fails it.
 
 How the model stays honest with interleaved transactions. Steps run in a drawn schedule; a step may block on a row
 or key lock held by another session, and the schedule then goes on (that session's later steps wait for it, as
@@ -60,7 +63,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from dualbook import Ledger, PostResult, RetryPolicy
+from dualbook import BatchResult, Ledger, PostResult, RetryPolicy
 from dualbook import errors as E
 from dualbook.certify import (
     Certification,
@@ -115,6 +118,7 @@ class ModelStats:
     balance_reads: int = 0
     batches: int = 0
     atomic_batches: int = 0
+    interleaved_batches: int = 0
     atomic_batches_refused: int = 0
     batch_entries: int = 0
     batch_results: Counter[str] = field(default_factory=Counter)
@@ -134,6 +138,35 @@ def pick(seq: Sequence[T], i: int) -> T:
 
 def legs_json(legs: tuple[LegTuple, ...]) -> list[dict[str, Any]]:
     return [{"account": a, "amount": n, "currency": c} for a, n, c in legs]
+
+
+#: one entry of a post_entries batch: (key, legs, description)
+BatchEntry = tuple[str, tuple[LegTuple, ...], str | None]
+
+
+def batch_json(batch: list[BatchEntry]) -> list[dict[str, Any]]:
+    payload: list[dict[str, Any]] = []
+    for key, legs, description in batch:
+        entry: dict[str, Any] = {"key": key, "legs": legs_json(legs)}
+        if description is not None:
+            entry["description"] = description
+        payload.append(entry)
+    return payload
+
+
+def predict_batch(base: Books, batch: list[BatchEntry], atomic: bool) -> list[Outcome]:
+    """The model's outcome of each entry, in order, each seeing the ones before it (an atomic batch stops at its
+    first failing entry). A replay of an entry posted earlier in the batch names it by -(its position)."""
+    view = base.copy()
+    outcomes: list[Outcome] = []
+    for idx, (key, legs, description) in enumerate(batch, start=1):
+        outcome = view.predict_post(key, legs, description)
+        outcomes.append(outcome)
+        if outcome.error is None and outcome.replay_of is None:
+            view.apply(Entry(-idx, key, legs, ("post", legs, description), None, dict(outcome.balances)))
+        if atomic and outcome.error is not None:
+            break
+    return outcomes
 
 
 @dataclass
@@ -687,55 +720,68 @@ class LedgerMachine(RuleBasedStateMachine):
                 view.apply(Entry(-(k + 1), key, legs, ("post", legs, description), None, dict(outcome.balances)))
         self.call_post_entries(batch, atomic)
 
-    def call_post_entries(self, batch: list[tuple[str, tuple[LegTuple, ...], str | None]], atomic: bool) -> None:
+    def call_post_entries(self, batch: list[BatchEntry], atomic: bool) -> None:
         self.stats.transactions += 1
+        self.count_batch(batch, atomic)
+        what = f"post_entries(atomic={atomic}, {len(batch)} entries)"
+        outcomes = predict_batch(self.books, batch, atomic)
+        try:
+            results = self.ledger.post_entries(batch_json(batch), atomic=atomic)
+        except E.LedgerError as exc:
+            self.check_batch_error(what, self.books, batch, outcomes, atomic, exc)
+            return
+        for entry in self.check_batch_results(what, batch, outcomes, atomic, results):
+            self.books.apply(entry)
+            self.stats.committed_entries += 1
+
+    def count_batch(self, batch: list[BatchEntry], atomic: bool) -> None:
         self.stats.batches += 1
         self.stats.atomic_batches += atomic
         self.stats.batch_entries += len(batch)
-        payload: list[dict[str, Any]] = []
-        for key, legs, description in batch:
-            entry: dict[str, Any] = {"key": key, "legs": legs_json(legs)}
-            if description is not None:
-                entry["description"] = description
-            payload.append(entry)
-        what = f"post_entries(atomic={atomic}, {len(batch)} entries)"
-        # The model, entry by entry in order, each seeing the ones before it.
-        view = self.books.copy()
-        outcomes = []
-        for idx, (key, legs, description) in enumerate(batch, start=1):
-            outcome = view.predict_post(key, legs, description)
-            outcomes.append(outcome)
-            if outcome.error is None and outcome.replay_of is None:
-                # the entry id is the database's; a placeholder until the result is known
-                view.apply(Entry(-idx, key, legs, ("post", legs, description), None, dict(outcome.balances)))
-            if atomic and outcome.error is not None:
-                break
+
+    def check_batch_error(
+        self,
+        what: str,
+        base: Books,
+        batch: list[BatchEntry],
+        outcomes: list[Outcome],
+        atomic: bool,
+        exc: E.LedgerError,
+    ) -> None:
+        """The batch raised: only an atomic batch with a failing entry may, with that entry's error."""
         failing = next((i for i, o in enumerate(outcomes, start=1) if o.error is not None), None)
-        try:
-            results = self.ledger.post_entries(payload, atomic=atomic)
-        except E.LedgerError as exc:
-            if not atomic or failing is None:
-                self.fail(f"{what}: raised {exc.code} {exc}, model: {[o.describe() for o in outcomes]}")
-                return
-            outcome = outcomes[failing - 1]
-            if outcome.replay_of is not None and outcome.replay_of < 0:
-                # LD205 on a key posted earlier in this batch: that entry's id was rolled back with the batch
-                entry_id = exc.context.get("entry_id")
-                known = max(self.books.entries, default=0)
-                if not isinstance(entry_id, int) or entry_id <= known:
-                    self.fail(f"{what}: LD205 names entry {entry_id}, not one posted earlier in this batch")
-                outcome = replace(outcome, replay_of=entry_id)
-            self.check_error(f"{what} entry {failing}", outcome, exc)
-            if exc.context.get("entry") != failing:
-                self.fail(f"{what}: the error names entry {exc.context.get('entry')}, the model entry {failing}")
-            self.stats.atomic_batches_refused += 1
-            self.refused_keys.extend((key, ("post", legs, d)) for key, legs, d in batch)
+        if not atomic or failing is None:
+            self.fail(f"{what}: raised {exc.code} {exc}, model: {[o.describe() for o in outcomes]}")
             return
+        outcome = outcomes[failing - 1]
+        if outcome.replay_of is not None and outcome.replay_of < 0:
+            # LD205 on a key posted earlier in this batch: that entry's id was rolled back with the batch
+            entry_id = exc.context.get("entry_id")
+            if not isinstance(entry_id, int) or entry_id <= max(base.entries, default=0):
+                self.fail(f"{what}: LD205 names entry {entry_id}, not one posted earlier in this batch")
+            outcome = replace(outcome, replay_of=entry_id)
+        self.check_error(f"{what} entry {failing}", outcome, exc)
+        if exc.context.get("entry") != failing:
+            self.fail(f"{what}: the error names entry {exc.context.get('entry')}, the model entry {failing}")
+        self.stats.atomic_batches_refused += 1
+        self.refused_keys.extend((key, ("post", legs, d)) for key, legs, d in batch)
+
+    def check_batch_results(
+        self,
+        what: str,
+        batch: list[BatchEntry],
+        outcomes: list[Outcome],
+        atomic: bool,
+        results: list[BatchResult],
+    ) -> list[Entry]:
+        """Compare every row with the model's prediction; returns the entries the batch wrote, in order."""
+        failing = next((i for i, o in enumerate(outcomes, start=1) if o.error is not None), None)
         if atomic and failing is not None:
             self.fail(f"{what}: posted, but the model predicted entry {failing}: {outcomes[failing - 1].describe()}")
         if len(results) != len(batch):
             self.fail(f"{what}: {len(results)} results for {len(batch)} entries")
-        # Compare each result and apply the posted entries, in order, to the model itself.
+        written: list[Entry] = []
+        ids: dict[str, int] = {}  # key -> entry id, of the entries this batch wrote
         for idx, ((key, legs, description), outcome, res) in enumerate(
             zip(batch, outcomes, results, strict=True), start=1
         ):
@@ -743,29 +789,28 @@ class LedgerMachine(RuleBasedStateMachine):
             if res.idx != idx:
                 self.fail(f"{where}: result idx {res.idx}")
             self.stats.batch_results[res.status] += 1
+            if outcome.replay_of is not None and outcome.replay_of < 0:  # a key posted earlier in this batch
+                outcome = replace(outcome, replay_of=ids[key])
             if outcome.error is not None:
                 error = res.error
                 if res.status != "rejected" or error is None or res.entry_id is not None:
                     self.fail(f"{where}: model predicted {outcome.describe()}, database {res}")
-                    return
-                if outcome.replay_of is not None and outcome.replay_of < 0:  # LD205 on a key posted in this batch
-                    outcome = replace(outcome, replay_of=self.books.keys[key])
+                    return written
                 self.check_error(where, outcome, error)
                 self.refused_keys.append((key, ("post", legs, description)))
                 continue
             if res.error_code is not None or res.status != ("replayed" if outcome.replay_of is not None else "posted"):
                 self.fail(f"{where}: model predicted {outcome.describe()}, database {res}")
-            if outcome.replay_of is not None and outcome.replay_of < 0:  # a replay of an entry earlier in the batch
-                outcome = replace(outcome, replay_of=self.books.keys[key])
             assert res.entry_id is not None and res.created is not None
             self.check_success(
                 where, outcome, PostResult(res.entry_id, res.created, res.recorded_at, res.balances or {})
             )
             if res.created:
-                self.books.apply(
+                written.append(
                     Entry(res.entry_id, key, legs, ("post", legs, description), None, dict(res.balances or {}))
                 )
-                self.stats.committed_entries += 1
+                ids[key] = res.entry_id
+        return written
 
     # --- rules: interleaved transactions ----------------------------------------------------------------
     @rule(data=st.data())
@@ -776,6 +821,14 @@ class LedgerMachine(RuleBasedStateMachine):
         for s in range(n):
             plan = [Step(s, "begin", (data.draw(st.booleans()),))]
             for _ in range(data.draw(st.integers(1, 3))):
+                if data.draw(st.integers(0, 4)) == 0:  # a post_entries batch inside the transaction
+                    batch: list[BatchEntry] = []
+                    view = self.books.copy()
+                    for _ in range(data.draw(st.integers(1, 8))):
+                        batch.append(self.draw_batch_entry(data, view, batch, clean=False))
+                    atomic = data.draw(st.booleans())
+                    plan.append(Step(s, "batch", (batch_json(batch), atomic), meta=batch))
+                    continue
                 key, legs, description = self.draw_post(data)
                 if used and data.draw(st.integers(0, 4)) == 0:  # the same key in two sessions
                     other = data.draw(st.sampled_from(used))
@@ -910,7 +963,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def process(self, step: Step, tx: TxState, sess: Session) -> None:
         result = step.future.result() if step.future is not None else None
-        what = f"session {step.session} {step.kind}{step.args if step.kind in ('post', 'sequence') else ''}"
+        what = f"session {step.session} {step.kind}{step.args if step.kind in ('post', 'sequence', 'batch') else ''}"
         if step.kind == "sequence":
             # How many legs were committed when its statement began is not the model's to know: at most p_max.
             if not isinstance(result, int) or isinstance(result, bool) or not 0 <= result <= step.args[0]:
@@ -936,6 +989,27 @@ class LedgerMachine(RuleBasedStateMachine):
         if step.kind == "begin":
             if result != "begun":
                 self.fail(f"{what}: {result!r}")
+        elif step.kind == "batch":
+            batch, atomic = step.meta, step.args[1]
+            if result is SKIPPED:
+                if not tx.failed:
+                    self.fail(f"{what}: skipped although its transaction had not failed")
+                return
+            if tx.failed or tx.dead:
+                self.fail(f"{what}: ran after its transaction failed: {result!r}")
+            self.count_batch(batch, atomic)
+            self.stats.interleaved_batches += 1
+            view = self.books.copy()
+            for entry in tx.pending:
+                view.apply(entry)
+            outcomes = predict_batch(view, batch, atomic)
+            if isinstance(result, E.LedgerError):
+                self.check_batch_error(what, view, batch, outcomes, atomic, result)
+                tx.failed = True
+            elif isinstance(result, list):
+                tx.pending += self.check_batch_results(what, batch, outcomes, atomic, result)
+            else:
+                self.fail(f"{what}: unexpected {result!r}")
         elif step.kind == "post":
             key, legs_j, description = step.args
             legs = tuple((leg["account"], leg["amount"], leg["currency"]) for leg in legs_j)
@@ -1058,6 +1132,7 @@ def test_model_based(cluster: Cluster, certification: Certification, database_fa
             row.note("get_balance reads", stats.balance_reads)
             row.note("post_entries batches", stats.batches)
             row.note("of them atomic", stats.atomic_batches)
+            row.note("inside interleavings", stats.interleaved_batches)
             row.note("atomic batches refused whole", stats.atomic_batches_refused)
             row.note("batch entries", stats.batch_entries)
             for status in ("posted", "replayed", "rejected"):
