@@ -183,13 +183,23 @@ AS $$
                         WHERE p.book_id = s.book_id AND p.entry_id = s.entry_id AND p.leg = s.leg
                           AND p.account_id = s.account_id AND p.account_seq IS NULL)
     UNION ALL
-    -- 5c. a deferred account's balance (stored + queued) fits the 64-bit range; postings could not check it
-    SELECT 'balance_range', b.code, a.code, 'stored + queued balance ' || (a.balance + q.total) || ' is outside the 64-bit range'
-      FROM ledger_private.account AS a
-      JOIN ledger_private.book AS b USING (book_id)
-      JOIN LATERAL (SELECT coalesce(sum(d.amount), 0) AS total FROM ledger_private.deferred_leg AS d
-                     WHERE d.book_id = a.book_id AND d.account_id = a.account_id) AS q ON true
-     WHERE a.deferred AND ledger_private.int64_or_null(a.balance + q.total) IS NULL
+    -- 5c. a deferred account's balance fits the 64-bit range at every queued leg, folded in queue order onto the
+    --     stored balance as the sequencer folds them (so also when later legs bring the total back: the sequencer
+    --     cannot fold that account either); postings check the stored balance only
+    SELECT 'balance_range', b.code, a.code,
+           format('stored balance %s with its queued legs reaches %s at queued leg %s (entry %s leg %s)',
+                  a.balance, r.running, r.queue_id, r.entry_id, r.leg)
+      FROM (SELECT DISTINCT ON (x.book_id, x.account_id) x.book_id, x.account_id, x.queue_id, x.entry_id, x.leg,
+                   x.running
+              FROM (SELECT d.book_id, d.account_id, d.queue_id, d.entry_id, d.leg,
+                           c.balance + sum(d.amount) OVER (PARTITION BY d.book_id, d.account_id
+                                                           ORDER BY d.queue_id) AS running
+                      FROM ledger_private.deferred_leg AS d
+                      JOIN ledger_private.account AS c ON c.book_id = d.book_id AND c.account_id = d.account_id) AS x
+             WHERE abs(x.running) > 9223372036854775807
+             ORDER BY x.book_id, x.account_id, x.queue_id) AS r
+      JOIN ledger_private.account AS a ON a.book_id = r.book_id AND a.account_id = r.account_id
+      JOIN ledger_private.book AS b ON b.book_id = r.book_id
     UNION ALL
     -- 6. every limit holds
     SELECT 'limits', b.code, a.code,

@@ -6,11 +6,15 @@
    bank settlement;
 3. a concurrent workload for ``seconds`` with ``clients`` threads: top-ups, payments with a fee leg, refunds
    by reversal, deliberate replays (same and different payload) and deliberately invalid requests;
-4. a report: outcomes by kind, retries, throughput and latency, the trial balance per currency and the full
-   books check. Exit status 1 if any invariant fails (or an invalid request was accepted).
+4. a report: outcomes by kind, retries, throughput and latency, the trial balance per currency, and the verdict of
+   the certification suite's invariant checker, ``dualbook.certify.check_invariants`` (invariants 1-5 of issue 6:
+   the database's ``books_check()``, the trial balance, and the workload's own record — every acknowledged key
+   posted exactly once as the entry id and legs it was told, every refused key absent). Exit status 1 if any
+   invariant fails (or an invalid request was accepted).
 
 Least privilege (docs/security.md): the workload connects as dualbook_app, the sequencer thread as
-dualbook_sequencer and the report as dualbook_reader, never as a superuser.
+dualbook_sequencer and the report (the checker included: it reads the views and ``books_check()``) as
+dualbook_reader, never as a superuser.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 import psycopg
@@ -34,13 +38,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dualbook import errors, migrate
-from dualbook.calls import Leg, credit, debit
+from dualbook.calls import Leg, PostResult, credit, debit
+from dualbook.certify import AckRecord, InvariantReport, check_invariants
 from dualbook.config import check_connect, resolve
 from dualbook.ledger import Ledger
 from dualbook.money import format_amount
 from dualbook.retry import RetryPolicy
 
-T = TypeVar("T")
 CURRENCIES = ("USD", "EUR")
 WALLETS_PER_CURRENCY = 500
 MERCHANTS_PER_CURRENCY = 25
@@ -89,6 +93,10 @@ class Outcomes:
     counts: Counter[str] = field(default_factory=Counter)
     latencies_ms: list[float] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    #: the client's record for invariant 5: every key acknowledged (entry id and legs it was told), every key
+    #: the database refused with a definite error
+    acknowledged: dict[str, AckRecord] = field(default_factory=dict)
+    refused: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, kind: str, ms: float) -> None:
@@ -99,6 +107,14 @@ class Outcomes:
     def fail(self, what: str) -> None:
         with self.lock:
             self.unexpected.append(what)
+
+    def ack(self, key: str, result: PostResult, legs: list[Leg]) -> None:
+        with self.lock:
+            self.acknowledged[key] = AckRecord.of(result, legs)
+
+    def refuse(self, key: str) -> None:
+        with self.lock:
+            self.refused.add(key)
 
 
 class Client:
@@ -125,8 +141,17 @@ class Client:
         self.seq += 1
         return f"demo:{self.run}:{self.n}:{self.seq}:{kind}"
 
-    def timed(self, kind: str, fn: Callable[[], T], expect: type[BaseException] | None = None) -> T | None:
-        """Run one request; count its outcome; record anything that contradicts what it had to do."""
+    def timed(
+        self,
+        kind: str,
+        fn: Callable[[], PostResult],
+        expect: type[BaseException] | None = None,
+        *,
+        key: str,
+        legs: list[Leg],
+    ) -> PostResult | None:
+        """Run one request; count its outcome; record anything that contradicts what it had to do, and what the
+        client was told about ``key`` (posted as these ``legs``, or refused) for the invariant checker."""
         t0 = time.perf_counter()
         try:
             result = fn()
@@ -136,8 +161,11 @@ class Client:
             legitimate = isinstance(exc, expect) if expect is not None else isinstance(exc, errors.LimitExceeded)
             if not legitimate:
                 self.out.fail(f"{kind}: unexpected {exc.code} {exc}")
+            if not isinstance(exc, errors.IdempotencyConflict):  # the key is another request's: it exists
+                self.out.refuse(key)
             return None
         ms = (time.perf_counter() - t0) * 1000
+        self.out.ack(key, result, legs)
         if expect is not None:
             self.out.add(f"ACCEPTED INVALID: {kind}", ms)
             self.out.fail(f"{kind}: an invalid request was accepted")
@@ -153,7 +181,8 @@ class Client:
         amount = self.rng.randrange(1_000, 50_000)
         w = wallet(self.rng.randrange(WALLETS_PER_CURRENCY), cur)
         legs = [debit(f"bank:settlement:{cur}", amount, cur), credit(w, amount, cur)]
-        self.timed("top-up", lambda: self.ledger.post_entry(self.key("topup"), legs, description="card top-up"))
+        key = self.key("topup")
+        self.timed("top-up", lambda: self.ledger.post_entry(key, legs, description="card top-up"), key=key, legs=legs)
 
     def payment(self) -> None:
         cur = self.cur()
@@ -163,22 +192,35 @@ class Client:
         m = merchant(self.rng.randrange(MERCHANTS_PER_CURRENCY), cur)
         legs = [debit(w, amount, cur), credit(m, amount - fee, cur), credit(f"income:fees:{cur}", fee, cur)]
         key = self.key("pay")
-        r = self.timed("payment", lambda: self.ledger.post_entry(key, legs, description="card payment"))
+        r = self.timed(
+            "payment", lambda: self.ledger.post_entry(key, legs, description="card payment"), key=key, legs=legs
+        )
         if r is not None:
             self.posted.append((key, legs, r.entry_id))
 
     def refund(self) -> None:
         if not self.posted:
             return self.payment()
-        key, _, entry_id = self.posted.pop(self.rng.randrange(len(self.posted)))
+        key, legs, entry_id = self.posted.pop(self.rng.randrange(len(self.posted)))
         # refunds can fail legitimately when the merchant already paid the money onward (limit_exceeded)
-        self.timed("refund", lambda: self.ledger.reverse_entry(entry_id, f"refund:{key}", reason="customer refund"))
+        refund = f"refund:{key}"
+        self.timed(
+            "refund",
+            lambda: self.ledger.reverse_entry(entry_id, refund, reason="customer refund"),
+            key=refund,
+            legs=[Leg(leg.account, -leg.amount, leg.currency) for leg in legs],  # the mirror, leg by leg
+        )
 
     def replay_same(self) -> None:
         if not self.posted:
             return self.topup()
         key, legs, entry_id = self.rng.choice(self.posted)
-        r = self.timed("replay (same payload)", lambda: self.ledger.post_entry(key, legs, description="card payment"))
+        r = self.timed(
+            "replay (same payload)",
+            lambda: self.ledger.post_entry(key, legs, description="card payment"),
+            key=key,
+            legs=legs,
+        )
         if r is not None and (r.created or r.entry_id != entry_id):
             self.out.fail(f"replay of {key} was not a no-op: {r}")
 
@@ -191,6 +233,8 @@ class Client:
             "replay (different payload)",
             lambda: self.ledger.post_entry(key, changed, description="card payment"),
             expect=errors.IdempotencyConflict,
+            key=key,
+            legs=changed,
         )
 
     def invalid(self) -> None:
@@ -208,7 +252,8 @@ class Client:
             legs, exp = [debit(bank, 500, cur), credit(f"merchants:none:{cur}", 500, cur)], errors.UnknownAccount
         else:
             legs, exp = [debit(bank, 500, cur), credit(CLOSED_WALLET.format(cur=cur), 500, cur)], errors.AccountClosed
-        self.timed("invalid", lambda: self.ledger.post_entry(self.key("bad"), legs), expect=exp)
+        key = self.key("bad")
+        self.timed("invalid", lambda: self.ledger.post_entry(key, legs), expect=exp, key=key, legs=legs)
 
     def step(self) -> None:
         fns, weights = zip(*self.ops, strict=True)
@@ -273,9 +318,30 @@ def run_workload(
     return out, elapsed
 
 
-def report(ledger: Ledger, reader: Ledger, out: Outcomes, elapsed: float, console: Console) -> bool:
+def print_invariants(report: InvariantReport, who: str, console: Console) -> None:
+    """The checker's verdict, one line per invariant, then every finding (at most 50)."""
+    console.print(
+        f"invariant check (dualbook.certify.check_invariants, as {who}): {report.entries:,} entries, "
+        f"{report.accounts:,} accounts; the workload's record: {report.acknowledged:,} acknowledged keys, "
+        f"{report.refused:,} refused keys"
+    )
+    failed = {f.check for f in report.findings}
+    for number, text, checks in INVARIANTS:
+        mark = "[red]FAIL" if failed & checks else "[green]ok  "
+        console.print(f"  {mark}[/] {number}. {text}")
+    other = failed.difference(*(checks for _, _, checks in INVARIANTS))
+    if other:
+        console.print(f"  [red]FAIL[/] other checks: {', '.join(sorted(other))}")
+    for f in report.findings[:50]:  # no markup or emoji codes: keys and details are data (``:ghost:`` ...)
+        console.print(f"  - {f.check} [{f.book}] {f.subject}: {f.detail}", style="red", markup=False, emoji=False)
+    if len(report.findings) > 50:
+        console.print(f"[red]  ... and {len(report.findings) - 50} more findings")
+
+
+def report(ledger: Ledger, reader: Ledger, reader_url: str, out: Outcomes, elapsed: float, console: Console) -> bool:
     """Print the day's figures (the workload's retry counters from `ledger`, the reports read by `reader`) and
-    the books check; True when every invariant holds."""
+    the invariant checker's verdict on the books and on the workload's record (read as the reader, from
+    `reader_url`); True when every invariant holds."""
     ok = True
     table = Table(title="requests by outcome")
     table.add_column("outcome")
@@ -308,22 +374,45 @@ def report(ledger: Ledger, reader: Ledger, out: Outcomes, elapsed: float, consol
             ok = False
     console.print(tb)
 
-    violations = reader.books_check()
-    if violations:
+    with out.lock:
+        acknowledged, refused = dict(out.acknowledged), set(out.refused)
+    # Not complete: the database may hold earlier runs' entries (the embedded cluster is reused).
+    verdict = check_invariants(reader_url, acknowledged, refused=refused)
+    print_invariants(verdict, _user(reader_url), console)
+    if not verdict.ok:
         ok = False
-        for v in violations[:20]:
-            console.print(f"[red]books check: {v.check_name} {v.book} {v.subject}: {v.detail}")
-    else:
-        console.print(
-            "books check: every account's balance equals the sum of its postings, sequences have no gaps, "
-            "every limit holds, every entry balances, every currency nets to zero"
-        )
     for what in out.unexpected[:20]:
         console.print(f"[red]unexpected: {what}")
     if out.unexpected:
         ok = False
     console.print("[bold green]OK: the books balance" if ok else "[bold red]FAILED: an invariant does not hold")
     return ok
+
+
+#: The invariants of issue 6 as the demo prints them, with the checker's finding names that break each one.
+INVARIANTS: tuple[tuple[int, str, frozenset[str]], ...] = (
+    (
+        1,
+        "per currency the postings sum to 0, and so does the trial balance",
+        frozenset({"currency_sum", "trial_balance"}),
+    ),
+    (
+        2,
+        "every account's balance equals the sum of its postings; sequences have no gaps",
+        frozenset({"account_balance", "running_balance", "posting_refs", "deferred", "balance_range"}),
+    ),
+    (3, "every limit holds", frozenset({"limits"})),
+    (
+        4,
+        "each idempotency key maps to one entry; every entry balances",
+        frozenset({"idempotency", "entry_balanced", "reversal"}),
+    ),
+    (
+        5,
+        "every acknowledged posting exists exactly once as acknowledged; no refused key was posted",
+        frozenset({"ack_missing", "ack_duplicate", "ack_mismatch", "unknown_duplicate", "refused_present"}),
+    ),
+)
 
 
 def _user(url: str) -> str:
@@ -361,7 +450,7 @@ def run_demo(datadir: Path | None, seconds: float = 20.0, clients: int = 8) -> N
             f"demo: chart of accounts ready: {n:,} accounts in {', '.join(CURRENCIES)} ({time.monotonic() - t0:.1f} s)"
         )
         out, elapsed = run_workload(ledger, sequencer, seconds, clients, console)
-        ok = report(ledger, reader, out, elapsed, console)
+        ok = report(ledger, reader, target.url_for("reader"), out, elapsed, console)
     if target.embedded is not None:
         console.print(f"demo: the cluster keeps running (data: {target.embedded.datadir})")
         console.print("demo: stop it with '.venv/bin/dualbook db stop'")

@@ -23,6 +23,7 @@ from psycopg import sql
 
 from dualbook import migrate
 from dualbook.cluster import SUPERUSER, Cluster
+from dualbook.config import project_root
 
 TEMPLATE_DB = "dualbook_template"
 _counter = itertools.count()
@@ -99,6 +100,15 @@ def run_pgtap(cluster: Cluster, paths: list[str]) -> int:
     return subprocess.run(cmd).returncode
 
 
+def _checkout_of(paths: list[str]) -> Path | None:
+    """The directory holding sqitch.plan above the first test path, if any."""
+    for path in paths[:1]:
+        for d in [Path(path).resolve(), *Path(path).resolve().parents]:
+            if (d / "sqitch.plan").exists():
+                return d
+    return None
+
+
 def _main() -> int:
     parser = argparse.ArgumentParser(prog="python -m dualbook.testing")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -106,6 +116,12 @@ def _main() -> int:
     p.add_argument("paths", nargs="*", default=["tests/pgtap"])
     args = parser.parse_args()
     if args.cmd == "pgtap":
+        # Deploy the schema of the checkout the test files belong to, not that of the checkout the imported
+        # package happens to live in (a virtualenv shared between worktrees): the two must be the same commit.
+        root = _checkout_of(args.paths)
+        if root is not None and not os.environ.get("DUALBOOK_PROJECT_DIR"):
+            os.environ["DUALBOOK_PROJECT_DIR"] = str(root)
+        print(f"pgtap: deploying the schema of {project_root()}", file=sys.stderr)
         with throwaway_cluster() as cluster:
             deploy_template(cluster)
             return run_pgtap(cluster, args.paths)

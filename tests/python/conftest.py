@@ -7,18 +7,33 @@ fresh database cloned from it for each test that asks. No mocks of the database,
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
+import dualbook
 from dualbook import roles
 from dualbook.cluster import Cluster
+from dualbook.config import project_root
 from dualbook.testing import deploy_template, drop_database, fresh_database, throwaway_cluster
+
+ROOT = Path(__file__).resolve().parents[2]
+# Child processes (the client-kill drill's clients, `python -m dualbook.cli`) import this checkout's package too.
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "pyadapter"), os.environ.get("PYTHONPATH")) if p)
 
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
+    # The schema deployed is the one of the checkout the imported package lives in: it must be these tests' own
+    # (a virtualenv shared between worktrees may import another worktree's package; pyproject's pytest
+    # ``pythonpath`` puts this checkout's first).
+    assert project_root().resolve() == ROOT, (
+        f"the tests of {ROOT} would deploy the schema of {project_root()} (dualbook imported from "
+        f"{Path(dualbook.__file__).parent}): run pytest from this checkout, or set PYTHONPATH={ROOT / 'pyadapter'}"
+    )
     with throwaway_cluster() as c:
         deploy_template(c)
         yield c
@@ -80,6 +95,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         return
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(stats.items()) if not k.startswith("calls"))
     per_function = ", ".join(f"{k[6:]} {v}" for k, v in sorted(stats.items()) if k.startswith("calls "))
-    terminalreporter.write_line(f"fuzz: {stats.get('calls', 0)} calls of the SQL API as dualbook_app")
+    terminalreporter.write_line(
+        f"fuzz: {stats.get('calls', 0)} calls of the SQL API as dualbook_app "
+        "(the sequencer's and the auditor's functions as those roles)"
+    )
     terminalreporter.write_line(f"fuzz: per function: {per_function}")
     terminalreporter.write_line(f"fuzz: outcomes: {outcomes}")

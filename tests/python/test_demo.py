@@ -21,3 +21,42 @@ def test_demo_command_reports_unreachable_database() -> None:
     r = CliRunner().invoke(main, ["demo"], env={"DATABASE_URL": "postgresql://nobody:pw@127.0.0.1:1/x"})
     assert r.exit_code == 3
     assert "postgresql://nobody:***@127.0.0.1:1/x" in r.output and "pw@" not in r.output
+
+
+def test_demo_report_uses_the_invariant_checker(db_url: str, app_url: str, reader_url: str) -> None:
+    """The demo's verdict is check_invariants' (as the reader): an acknowledged key missing from the journal, or
+    a refused key that was posted, fails the report (invariant 5), and the findings are printed."""
+    import io
+
+    from rich.console import Console
+
+    from dualbook import Ledger, credit, debit
+    from dualbook.certify import AckRecord
+    from dualbook.demo import Outcomes, report
+
+    with Ledger.connect(app_url, max_size=1) as ledger, Ledger.connect(reader_url, max_size=1) as reader:
+        ledger.create_account("bank", "USD", "asset")
+        ledger.create_account("w", "USD", "liability", lower_limit=0)
+        legs = [debit("bank", 500, "USD"), credit("w", 500, "USD")]
+        r = ledger.post_entry("k:1", legs)
+        ledger.post_entry("k:refused", legs)  # posted, but the record below says it was refused
+
+        def run(out: Outcomes) -> tuple[bool, str]:
+            buf = io.StringIO()
+            ok = report(ledger, reader, reader_url, out, 1.0, Console(file=buf, width=200))
+            return ok, buf.getvalue()
+
+        good = Outcomes()
+        good.acknowledged["k:1"] = AckRecord.of(r, legs)
+        ok, text = run(good)
+        assert ok, text
+        assert "1 acknowledged keys" in text and "FAIL" not in text
+
+        bad = Outcomes()
+        bad.acknowledged["k:1"] = AckRecord.of(r, legs)
+        bad.acknowledged["k:ghost"] = AckRecord(r.entry_id + 100, (("w", 1, "USD"),))
+        bad.refused.add("k:refused")
+        ok, text = run(bad)
+        assert not ok
+        assert "FAIL 5." in text and "FAIL 1." not in text
+        assert "ack_missing [default] k:ghost" in text and "refused_present [default] k:refused" in text

@@ -3,8 +3,9 @@
 Hypothesis draws calls of every function of the SQL API — huge, negative and edge numbers, NaN/Infinity in JSON,
 deeply nested and huge JSON, unknown fields, odd unicode in codes and keys, NUL bytes, empty arrays, duplicate
 legs, mixed currencies — and runs each in its own SERIALIZABLE transaction on a connection logged in as the
-application role (so its resource limits apply too). ``ledger.sequence_deferred()`` runs as
-``dualbook_sequencer``, its own role. Every call must
+application role (so its resource limits apply too). The functions of other roles run as those: the sequencer
+and the sealer (``sequence_deferred``, ``seal_journal``) as ``dualbook_sequencer``, ``audit_verify`` as
+``dualbook_auditor``. Every call must
 
 * succeed with a valid result (checked against the request: a posted entry's legs are the requested legs), or
 * fail with a documented SQLSTATE: an LD code the function's contract lists (docs/sql-api.md §2), 40001/40P01,
@@ -66,14 +67,19 @@ CONTRACT: dict[str, set[str]] = {
     | {"LD301"},
     "reverse_entry": {"LD101", "LD202", "LD203", "LD205", "LD208", "LD209", "LD210", "LD211", "LD301"},
     "get_balance": {"LD101", "LD201", "LD210", "LD211"},
+    # one row per entry; atomic: the first failure of any entry is raised, as post_entry's
+    "post_entries": {f"LD10{i}" for i in range(1, 10)}
+    | {"LD110", "LD201", "LD202", "LD203", "LD204", "LD205", "LD210", "LD211", "LD301"},
     "get_entry": {"LD101", "LD208", "LD210"},
     "get_entry_by_key": {"LD101", "LD208", "LD210"},
     "get_currency": {"LD108"},
     "books_check": set(),
     "sequence_deferred": {"LD101", "LD211", "LD303"},
+    "seal_journal": {"LD101", "LD303", "LD304", "LD305"},
+    "audit_verify": set(),
 }
 
-READS = {"get_balance", "get_entry", "get_entry_by_key", "get_currency", "books_check"}
+READS = {"get_balance", "get_entry", "get_entry_by_key", "get_currency", "books_check", "audit_verify"}
 SQL: dict[str, str] = {
     "create_book": "SELECT book_id, created FROM ledger.create_book(%s::text, %s::text)",
     "create_currency": "SELECT code, created FROM ledger.create_currency(%s::text, %s::integer, %s::text)",
@@ -82,6 +88,8 @@ SQL: dict[str, str] = {
     "close_account": "SELECT account_id, closed_at FROM ledger.close_account(%s::text, %s::text)",
     "post_entry": "SELECT entry_id, created, recorded_at, balances FROM ledger.post_entry(%s::text, %s::jsonb, "
     "%s::text, %s::jsonb, %s::date, %s::jsonb, %s::text)",
+    "post_entries": "SELECT idx, status, entry_id, created, recorded_at, balances, error_code, error_message, "
+    "error_detail FROM ledger.post_entries(%s::jsonb, %s::boolean, %s::text)",
     "reverse_entry": "SELECT entry_id, created, recorded_at, balances FROM ledger.reverse_entry(%s::bigint, "
     "%s::text, %s::text, %s::text)",
     "get_balance": "SELECT * FROM ledger.get_balance(%s::text, %s::text)",
@@ -90,7 +98,12 @@ SQL: dict[str, str] = {
     "get_currency": "SELECT * FROM ledger.get_currency(%s::text)",
     "books_check": "SELECT * FROM ledger.books_check()",
     "sequence_deferred": "SELECT ledger.sequence_deferred(%s::integer)",
+    "seal_journal": "SELECT status, entries, seals, sealed_through, waiting_for "
+    "FROM ledger.seal_journal(%s::integer, %s::integer)",
+    "audit_verify": "SELECT ord, kind, book, seal_no, entry_id, subject, detail FROM ledger.audit_verify()",
 }
+SEQUENCER_FUNCTIONS = {"sequence_deferred", "seal_journal"}
+AUDITOR_FUNCTIONS = {"audit_verify"}
 
 
 # --- JSON written by hand, so that it can be hostile ---------------------------------------------------------
@@ -452,8 +465,48 @@ def calls() -> st.SearchStrategy[Call]:
         assertions_arg,
         books,
     )
+    batch_entry = mutated(
+        st.fixed_dictionaries(
+            {"key": keys, "legs": legs_arg},
+            optional={
+                "description": descriptions,
+                "metadata": metadata,
+                "effective_date": st.sampled_from(
+                    [
+                        "2026-01-02",
+                        "0001-01-01",
+                        "9999-12-31",
+                        "0000-00-00",
+                        "2026-02-30",
+                        "99999-01-01",
+                        "\u0661\u0669\u0669\u0669-01-01",
+                        "infinity",
+                        "2026-1-2",
+                        None,
+                    ]
+                ),
+                "assertions": assertions_arg,
+            },
+        )
+    )
+    small_entry = {
+        "key": "batch:big",
+        "legs": [
+            {"account": "usd:a", "amount": 1, "currency": "USD"},
+            {"account": "usd:c", "amount": -1, "currency": "USD"},
+        ],
+    }
+    entries = weighted(
+        (8, st.lists(batch_entry, min_size=1, max_size=4)),
+        (1, st.sampled_from([[], {}, "entries", 5, None, Raw("NaN"), [None], [[]]])),
+        (1, st.sampled_from([1000, 1001]).map(lambda n: [small_entry] * n)),
+    )
+    post_entries = st.builds(
+        lambda *a: Call("post_entries", a, frozenset({0})), entries, st.one_of(st.booleans(), st.none()), books
+    )
     return weighted(
-        (24, post_entry),
+        (20, post_entry),
+        (6, post_entries),
         (4, st.builds(lambda *a: Call("reverse_entry", a), entry_ids, keys, descriptions, books)),
         (3, st.builds(lambda *a: Call("get_balance", a), codes([a.code for a in ACCOUNTS]), books)),
         (3, st.builds(lambda *a: Call("get_entry", a), entry_ids, books)),
@@ -461,6 +514,15 @@ def calls() -> st.SearchStrategy[Call]:
         (1, st.builds(lambda *a: Call("get_currency", a), codes(CURRENCIES))),
         (1, st.just(Call("books_check", ()))),
         (3, st.builds(lambda *a: Call("sequence_deferred", a), maybe(sql_int(INT_MIN, INT_MAX) | st.integers(-2, 50)))),
+        (
+            2,
+            st.builds(
+                lambda *a: Call("seal_journal", a),
+                maybe(sql_int(INT_MIN, INT_MAX) | st.integers(-2, 50)),
+                maybe(st.integers(0, 20) | st.sampled_from([-1, 600_000, 600_001, INT_MAX])),
+            ),
+        ),
+        (1, st.just(Call("audit_verify", ()))),
         (
             2,
             st.builds(
@@ -503,10 +565,12 @@ def has_nul(value: Any) -> bool:
 class Fuzzer:
     app: psycopg.Connection[Any]
     sequencer: psycopg.Connection[Any]
+    auditor: psycopg.Connection[Any]
     admin: psycopg.Connection[Any]
     stats: Counter[str] = field(default_factory=Counter)
     entries: list[int] = field(default_factory=list)
     examples: int = 0
+    _journal_before: int = 0
     _digest: tuple[Any, ...] | None = None
 
     def digest(self) -> tuple[Any, ...]:
@@ -518,12 +582,20 @@ class Fuzzer:
         self.stats["calls"] += 1
         self.stats[f"calls {call.fn}"] += 1
         before = self._digest if self._digest is not None else self.digest()
-        conn = self.sequencer if call.fn == "sequence_deferred" else self.app
+        conn = (
+            self.sequencer
+            if call.fn in SEQUENCER_FUNCTIONS
+            else self.auditor
+            if call.fn in AUDITOR_FUNCTIONS
+            else self.app
+        )
         text_args = [a for i, a in enumerate(call.args) if i not in call.json_args]
         if any(has_nul(a) for a in text_args):
             self.refused_client_side(conn, call)
             assert self.digest() == before
             return
+        if call.fn == "post_entries":
+            self._journal_before = self.journal_size()
         try:
             # one statement, one transaction (autocommit; SERIALIZABLE by default_transaction_isolation)
             rows = conn.execute(SQL[call.fn], call.params()).fetchall()
@@ -570,8 +642,18 @@ class Fuzzer:
         if fn == "books_check":
             assert self.unexpected_violations(rows) == []
             return
+        if fn == "post_entries":
+            self.check_batch(args, rows)
+            return
         if fn == "sequence_deferred":
-            assert len(rows) == 1 and rows[0][0] >= 0
+            assert len(rows) == 1 and (rows[0][0] is None or rows[0][0] >= 0)
+            return
+        if fn == "seal_journal":
+            assert len(rows) == 1 and rows[0][0] in ("sealed", "idle", "busy", "waiting"), rows
+            return
+        if fn == "audit_verify":
+            findings = [(r[1].removeprefix("books:"), r[2], r[5]) for r in rows]
+            assert self.unexpected_violations(findings) == [], rows[:5]
             return
         assert len(rows) == 1, (fn, rows)
         row = rows[0]
@@ -600,6 +682,27 @@ class Fuzzer:
         elif fn == "get_currency":
             assert row[0] == args[0] and 0 <= row[1] <= 18
 
+    def check_batch(self, args: tuple[Any, ...], rows: list[tuple[Any, ...]]) -> None:
+        """One row per entry, in order; a rejected entry carries a documented code and wrote nothing (the journal
+        grew by exactly the posted entries); a posted one holds the requested legs; atomic rejects nothing."""
+        entries, atomic, book = args
+        assert isinstance(entries, list) and [r[0] for r in rows] == list(range(1, len(entries) + 1)), rows[:3]
+        posted = 0
+        for (_, status, entry_id, created, _, _, code, _, _), entry in zip(rows, entries, strict=True):
+            if status == "rejected":
+                assert not atomic and code in CONTRACT["post_entry"], (code, entry)
+                self.stats[f"{code} (one entry of a batch)"] += 1
+                continue
+            assert status in ("posted", "replayed") and entry_id > 0 and created == (status == "posted")
+            self.entries.append(entry_id)
+            if created:
+                posted += 1
+                self.check_posted(entry_id, entry["legs"], book)
+        assert self.journal_size() == self._journal_before + posted
+
+    def journal_size(self) -> int:
+        return int(self.admin.execute("SELECT count(*) FROM ledger_private.entry").fetchone()[0])  # type: ignore[index]
+
     def check_posted(self, entry_id: int, legs: Any, book: str) -> None:
         """The stored legs are the requested ones: same accounts, currencies and integer amounts, in order."""
         posted = self.admin.execute(
@@ -616,7 +719,7 @@ class Fuzzer:
 
     def check_books(self) -> None:
         """No invariant is broken — except the one documented limit of deferred accounts: the write path
-        range-checks a deferred account's stored balance, not its queued legs (docs/design.md §7), so a backlog
+        range-checks a deferred account's stored balance, not its queued legs (docs/design.md §6.6), so a backlog
         of queued legs can take it beyond 64 bits; books_check() reports it as balance_range, get_balance()
         raises LD211 for it and the sequencer leaves it queued. Counted, and accepted for deferred accounts only."""
         violations = self.admin.execute("SELECT * FROM ledger.books_check()").fetchall()
@@ -657,15 +760,16 @@ def _digest_sql(admin: psycopg.Connection[Any]) -> str:
 
 
 @pytest.fixture
-def fuzzer(db_url: str, app_url: str, sequencer_url: str) -> Iterator[Fuzzer]:
+def fuzzer(db_url: str, app_url: str, sequencer_url: str, auditor_url: str) -> Iterator[Fuzzer]:
     global DIGEST_SQL
     with (
         psycopg.connect(app_url, autocommit=True) as app,
         psycopg.connect(sequencer_url, autocommit=True) as seq,
+        psycopg.connect(auditor_url, autocommit=True) as aud,
         psycopg.connect(db_url, autocommit=True) as admin,
     ):
         app.execute("SET default_transaction_isolation = serializable")
-        for c in (app, seq, admin):
+        for c in (app, seq, aud, admin):
             set_json_loads(lambda s: s, c)  # raw text: parsed exactly by the oracle
         assert app.execute("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone() == (
             roles.APP,
@@ -682,12 +786,16 @@ def fuzzer(db_url: str, app_url: str, sequencer_url: str) -> Iterator[Fuzzer]:
                     (a.code, a.currency, a.type, a.lower, a.upper, a.book, a.deferred),
                 )
             app.execute("SELECT ledger.close_account('usd:closed')")
-        yield Fuzzer(app, seq, admin)
+        yield Fuzzer(app, seq, aud, admin)
 
 
-def test_app_role_cannot_run_the_sequencer(app_url: str) -> None:
+@pytest.mark.parametrize(
+    "stmt",
+    ["SELECT ledger.sequence_deferred()", "SELECT * FROM ledger.seal_journal()", "SELECT * FROM ledger.audit_verify()"],
+)
+def test_app_role_cannot_run_other_roles_functions(app_url: str, stmt: str) -> None:
     with psycopg.connect(app_url, autocommit=True) as app, pytest.raises(psycopg.errors.InsufficientPrivilege):
-        app.execute("SELECT ledger.sequence_deferred()")
+        app.execute(stmt)
 
 
 def test_fuzz_every_public_function(fuzzer: Fuzzer, request: pytest.FixtureRequest) -> None:

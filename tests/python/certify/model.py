@@ -2,8 +2,11 @@
 
 The model predicts only what the database decides from state it can see: which error a request gets (in the
 order of the checks documented in docs/sql-api.md §2.5/§2.6), the balances after an entry, replays and
-idempotency conflicts. It never predicts entry ids (they are allocated, with gaps) or serialization failures
-(the test accepts a 40001 on an interleaved transaction, and then the model must not apply that transaction).
+idempotency conflicts. Deferred (hot) accounts (§1.8): their balance is stored + queued legs, always exact, so the
+model keeps one balance for them as for any account, plus how many of their legs wait in the queue; they have no
+limits and are left out of a posting's ``balances``. It never predicts entry ids (they are allocated, with gaps)
+or serialization failures (the test accepts a 40001 on an interleaved transaction, and then the model must not
+apply that transaction).
 """
 
 from __future__ import annotations
@@ -34,8 +37,10 @@ class Account:
     account_id: int
     status: str = "open"
     debit: int = 0
-    seq: int = 0
+    seq: int = 0  # postings on the account, queued ones included (ledger.accounts.postings, get_balance().seq)
     closed_at: datetime | None = None
+    deferred: bool = False
+    queued: int = 0  # legs waiting for the sequencer (deferred accounts only)
 
     @property
     def balance(self) -> int:
@@ -128,18 +133,24 @@ class Books:
             balance = normal_balance(acc.type, acc.debit + sum(a for a, _ in mine))
             if limit_error is None and acc.lower_limit is not None and balance < acc.lower_limit:
                 limit_error = code
-            after[code] = balance
+            if not acc.deferred:  # a deferred account's balance is not read on the write path: not reported
+                after[code] = balance
         if limit_error is not None:
             return Outcome("LD203", account=limit_error, detail={"balance": str(after[limit_error])})
         return Outcome(None, legs=legs, balances=after)
 
-    def predict_create(self, code: str, currency: str, account_type: str, lower_limit: int | None) -> str:
-        """'created', 'exists' (same attributes, created=false), 'LD206' (other attributes) or 'LD202' (the same
-        attributes, but the account is closed: it is never reopened)."""
+    def predict_create(
+        self, code: str, currency: str, account_type: str, lower_limit: int | None, deferred: bool = False
+    ) -> str:
+        """'created', 'exists' (same attributes, created=false), 'LD206' (other attributes), 'LD202' (the same
+        attributes, but the account is closed: it is never reopened) or 'LD101' (a deferred account with a limit,
+        checked before the code is looked up)."""
+        if deferred and lower_limit is not None:
+            return "LD101"
         acc = self.accounts.get(code)
         if acc is None:
             return "created"
-        if (acc.currency, acc.type, acc.lower_limit) != (currency, account_type, lower_limit):
+        if (acc.currency, acc.type, acc.lower_limit, acc.deferred) != (currency, account_type, lower_limit, deferred):
             return "LD206"
         return "LD202" if acc.status == "closed" else "exists"
 
@@ -160,10 +171,15 @@ class Books:
             acc = self.accounts[account]
             acc.debit += amount
             acc.seq += 1
+            acc.queued += acc.deferred
         self.entries[entry.entry_id] = entry
         self.keys[entry.key] = entry.entry_id
         if entry.reverses is not None:
             self.reversed_by[entry.reverses] = entry.entry_id
+
+    def queued(self) -> int:
+        """Legs of this book waiting for the sequencer."""
+        return sum(a.queued for a in self.accounts.values())
 
     def acks(self, book: str = "default") -> dict[str, AckRecord]:
         return {e.key: AckRecord(e.entry_id, e.legs, book) for e in self.entries.values()}

@@ -19,7 +19,7 @@ import psycopg
 from psycopg import IsolationLevel
 from psycopg.pq import TransactionStatus
 
-from dualbook import Ledger
+from dualbook import Ledger, calls
 
 HANG_SECONDS = 60.0
 
@@ -37,17 +37,23 @@ SKIPPED = Skipped()
 @dataclass
 class Step:
     session: int
-    kind: str  # "begin" | "post" | "commit" | "rollback" | "terminate"
+    # "begin" | "post" | "batch" (post_entries) | "commit" | "rollback" | "terminate" | "sequence" (the sequencer's)
+    kind: str
     args: tuple[Any, ...] = ()
     future: Future[Any] | None = None
+    meta: Any = None  # the driver's own note about the step (a batch's entries as the model sees them)
 
 
 class Session:
-    """One SERIALIZABLE connection and the thread that drives it."""
+    """One SERIALIZABLE connection and the thread that drives it; or, with ``sequencer=True``, an autocommit READ
+    COMMITTED connection that runs ``ledger.sequence_deferred`` (each call its own transaction, as documented)."""
 
-    def __init__(self, url: str, name: str, ledger: Ledger) -> None:
-        self.conn = psycopg.connect(url, autocommit=False, application_name=name, options="-c deadlock_timeout=50ms")
-        self.conn.isolation_level = IsolationLevel.SERIALIZABLE
+    def __init__(self, url: str, name: str, ledger: Ledger, *, sequencer: bool = False) -> None:
+        self.conn = psycopg.connect(
+            url, autocommit=sequencer, application_name=name, options="-c deadlock_timeout=50ms"
+        )
+        if not sequencer:
+            self.conn.isolation_level = IsolationLevel.SERIALIZABLE
         self.pid = self.conn.info.backend_pid
         self.ledger = ledger  # only its SQL calls are used (post_entry(..., conn=)): no pool, no retries
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
@@ -72,6 +78,14 @@ class Session:
             return SKIPPED
         return self.ledger.post_entry(key, legs, description=description, conn=self.conn)
 
+    def batch(self, entries: list[dict[str, Any]], atomic: bool) -> Any:
+        if self.conn.info.transaction_status == TransactionStatus.INERROR:
+            return SKIPPED
+        return self.ledger.post_entries(entries, atomic=atomic, conn=self.conn)
+
+    def sequence(self, max_legs: int) -> Any:
+        return self.ledger.execute(calls.sequence_deferred(max_legs), self.conn)[0]
+
     def commit(self) -> str:
         if self.conn.info.transaction_status == TransactionStatus.INERROR:
             self.conn.rollback()
@@ -94,6 +108,10 @@ def run_step(session: Session, step: Step) -> Future[Any]:
         fn = lambda: session.begin(*step.args)  # noqa: E731
     elif step.kind == "post":
         fn = lambda: session.post(*step.args)  # noqa: E731
+    elif step.kind == "batch":
+        fn = lambda: session.batch(*step.args)  # noqa: E731
+    elif step.kind == "sequence":
+        fn = lambda: session.sequence(*step.args)  # noqa: E731
     elif step.kind == "commit":
         fn = session.commit
     elif step.kind == "rollback":

@@ -4,11 +4,31 @@ every step the invariant checker (invariants 1-4 over the whole database, 5 for 
 must be exactly the model's) and a Python model of the books (every account's balance, posting count, status,
 limit; the entry count) must agree with the database.
 
-Rules: create accounts (with and without a lower limit of 0), close accounts, post valid and invalid entries
-(unbalanced, zero amount, one leg, overdraft, unknown and closed accounts, currency mismatch), replay keys with the
-same and with a different request, reuse the key of a refused request, reverse entries (and unknown ones),
-interleave two or three SERIALIZABLE connections explicitly, roll back after a successful post_entry, and
-terminate a backend in the middle of its transaction (pg_terminate_backend from another connection).
+Rules: create accounts (with and without a lower limit of 0, ordinary and deferred ("hot"), and a deferred one with
+a limit: LD101), close accounts, post valid and invalid entries (unbalanced, zero amount, one leg, overdraft, unknown
+and closed accounts, currency mismatch), replay keys with the same and with a different request, reuse the key of a
+refused request, reverse entries (and unknown ones), post batches with ``ledger.post_entries`` (1-30 entries mixing
+valid, invalid and replayed ones, duplicate keys inside the batch, several entries on the same accounts, a limited
+account drained to its limit and past it in the middle of the batch; per-entry results with ``p_atomic => false``,
+all or nothing with ``p_atomic => true``), run the sequencer of deferred accounts (``ledger.sequence_deferred`` with
+a small or the default ``p_max``, on its own and inside interleavings), read balances with ``get_balance``,
+interleave two or three SERIALIZABLE connections explicitly (their transactions post single entries and now and
+then a batch), roll back after a successful post_entry, and terminate a backend in the middle of its transaction
+(pg_terminate_backend from another connection).
+
+Deferred accounts: their balance is stored + queued legs at all times, so the model keeps one balance per account
+whatever the sequencer did; it also counts each deferred account's queued legs. A sequencer run must fold exactly
+min(p_max, legs queued) legs (each example starts with an empty queue); after a run that leaves legs queued (or
+runs inside an interleaving, where uncommitted legs are invisible to it) the per-account counts are read back and
+must have fallen by exactly the number of legs folded, no account's count rising. books_check (through the
+checker) verifies the sequences and running balances it assigned.
+
+Batches: the model processes the entries in order, each seeing the effects of the ones before it (a posted entry
+is applied to a copy of the model, a rejected one writes nothing), and predicts every entry's result exactly:
+status, entry id of a replay, balances, and a rejection's code and account; an atomic batch that has a failing
+entry must raise that entry's error (DETAIL ``entry`` = its position) and leave nothing behind. Inside an
+interleaved transaction a batch is predicted like a post (against the committed model plus the transaction's own
+earlier entries); its rejected entries leave the transaction usable, a raised error fails it.
 
 How the model stays honest with interleaved transactions. Steps run in a drawn schedule; a step may block on a row
 or key lock held by another session, and the schedule then goes on (that session's later steps wait for it, as
@@ -29,7 +49,7 @@ import os
 import time
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, TypeVar
 
 import psycopg
@@ -43,7 +63,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from dualbook import Ledger, PostResult, RetryPolicy
+from dualbook import BatchResult, Ledger, PostResult, RetryPolicy
 from dualbook import errors as E
 from dualbook.certify import (
     Certification,
@@ -65,6 +85,14 @@ CURRENCIES = ("USD", "USD", "EUR")
 DESCRIPTIONS = (None, "invoice", "refund")
 REASONS = (None, "mistake")
 INVALID_KINDS = ("unbalanced", "zero", "one_leg", "overdraft", "unknown", "closed", "mismatch")
+#: what one entry of a post_entries batch is (weights by repetition)
+BATCH_KINDS = (
+    ("valid",) * 6
+    + ("invalid",) * 2
+    + ("spend",) * 2
+    + ("replay", "replay_different", "duplicate", "duplicate_different", "refused_key")
+)
+SEQUENCER_MAX = st.sampled_from([1, 2, 3, 5, 10_000])
 INDEX = st.integers(0, 2**16 - 1)  # an index into a list of the model's, taken modulo its length
 LIMITS = st.sampled_from([None, 0])
 PHASES_NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.explain]
@@ -84,6 +112,16 @@ class ModelStats:
     terminations: int = 0
     rollbacks: int = 0
     blocked_steps: int = 0
+    deferred_accounts: int = 0
+    sequencer_runs: int = 0
+    legs_folded: int = 0
+    balance_reads: int = 0
+    batches: int = 0
+    atomic_batches: int = 0
+    interleaved_batches: int = 0
+    atomic_batches_refused: int = 0
+    batch_entries: int = 0
+    batch_results: Counter[str] = field(default_factory=Counter)
     refusals: Counter[str] = field(default_factory=Counter)
 
 
@@ -100,6 +138,35 @@ def pick(seq: Sequence[T], i: int) -> T:
 
 def legs_json(legs: tuple[LegTuple, ...]) -> list[dict[str, Any]]:
     return [{"account": a, "amount": n, "currency": c} for a, n, c in legs]
+
+
+#: one entry of a post_entries batch: (key, legs, description)
+BatchEntry = tuple[str, tuple[LegTuple, ...], str | None]
+
+
+def batch_json(batch: list[BatchEntry]) -> list[dict[str, Any]]:
+    payload: list[dict[str, Any]] = []
+    for key, legs, description in batch:
+        entry: dict[str, Any] = {"key": key, "legs": legs_json(legs)}
+        if description is not None:
+            entry["description"] = description
+        payload.append(entry)
+    return payload
+
+
+def predict_batch(base: Books, batch: list[BatchEntry], atomic: bool) -> list[Outcome]:
+    """The model's outcome of each entry, in order, each seeing the ones before it (an atomic batch stops at its
+    first failing entry). A replay of an entry posted earlier in the batch names it by -(its position)."""
+    view = base.copy()
+    outcomes: list[Outcome] = []
+    for idx, (key, legs, description) in enumerate(batch, start=1):
+        outcome = view.predict_post(key, legs, description)
+        outcomes.append(outcome)
+        if outcome.error is None and outcome.replay_of is None:
+            view.apply(Entry(-idx, key, legs, ("post", legs, description), None, dict(outcome.balances)))
+        if atomic and outcome.error is not None:
+            break
+    return outcomes
 
 
 @dataclass
@@ -164,12 +231,22 @@ class LedgerMachine(RuleBasedStateMachine):
         self.refused_keys: list[tuple[str, Request]] = []
         self.keys = itertools.count(1)
         self.next_session = itertools.count(1)
+        self.sequencer: Session | None = None  # the READ COMMITTED session of interleaved sequencer runs
+        self.folded = 0  # legs folded by the sequencer runs of the current interleaving
+        # The sequencer folds legs of every book: start with an empty queue (an earlier example in this database
+        # may have left legs queued), so that the number a run folds is the model's to predict.
+        self.ledger.drain_deferred()
+        self.stats.transactions += 1
 
     def teardown(self) -> None:
         for s in self.sessions:
             if s.busy():  # a failed example may leave a statement waiting on a lock
                 terminate(self.monitor, s)
             s.close()
+        if self.sequencer is not None:
+            if self.sequencer.busy():
+                terminate(self.monitor, self.sequencer)
+            self.sequencer.close()
         self.ledger.close()
         try:
             sound = self.agree() is None
@@ -187,10 +264,10 @@ class LedgerMachine(RuleBasedStateMachine):
     def new_key(self) -> str:
         return f"{self.book}:k{next(self.keys)}"
 
-    def open_accounts(self, currency: str | None = None) -> list[Account]:
+    def open_accounts(self, currency: str | None = None, books: Books | None = None) -> list[Account]:
         return [
             a
-            for a in sorted(self.books.accounts.values(), key=lambda a: a.code)
+            for a in sorted((books or self.books).accounts.values(), key=lambda a: a.code)
             if a.status == "open" and (currency is None or a.currency == currency)
         ]
 
@@ -253,13 +330,13 @@ class LedgerMachine(RuleBasedStateMachine):
     # the database's decisions about interleaved transactions (a 40001 or not), which vary from run to run, and
     # hypothesis requires the same choices to be drawn the same way. A choice among the model's accounts or keys
     # is therefore an index drawn from a fixed range and taken modulo the length of the list.
-    def draw_valid_legs(self, data: st.DataObject) -> tuple[LegTuple, ...]:
+    def draw_valid_legs(self, data: st.DataObject, books: Books | None = None) -> tuple[LegTuple, ...]:
         c = data.draw(INDEX)
         n = data.draw(st.integers(2, 3))
         picks = [data.draw(INDEX) for _ in range(3)]
         amounts = [data.draw(st.integers(-500, 500).filter(bool)) for _ in range(2)]
         by_currency: dict[str, list[str]] = {}
-        for a in self.open_accounts():
+        for a in self.open_accounts(books=books):
             by_currency.setdefault(a.currency, []).append(a.code)
         usable = sorted(cur for cur, accs in by_currency.items() if len(accs) >= 2)
         if not usable:  # nothing valid is possible yet: whatever the model says will happen
@@ -278,11 +355,17 @@ class LedgerMachine(RuleBasedStateMachine):
         legs_amounts.append(last)
         return tuple((code, amount, currency) for code, amount in zip(codes, legs_amounts, strict=True))
 
-    def draw_invalid_legs(self, data: st.DataObject, kind: str) -> tuple[LegTuple, ...]:
-        legs = list(self.draw_valid_legs(data))
+    def draw_invalid_legs(
+        self, data: st.DataObject, kind: str, books: Books | None = None, excess: int | None = None
+    ) -> tuple[LegTuple, ...]:
+        """Legs that break one rule (``kind``). ``excess``: for an overdraft, how far below the limit (0 or less:
+        a spend that stays within it)."""
+        books = books or self.books
+        legs = list(self.draw_valid_legs(data, books))
         i = data.draw(INDEX)
         delta = data.draw(st.sampled_from([-2, -1, 1, 3]))
-        excess = data.draw(st.integers(1, 100))
+        drawn_excess = data.draw(st.integers(1, 100))
+        excess = drawn_excess if excess is None else excess
         if kind == "unbalanced":
             a, n, c = legs[0]
             legs[0] = (a, n + delta if n + delta != 0 else n + 2 * delta, c)
@@ -292,20 +375,22 @@ class LedgerMachine(RuleBasedStateMachine):
         elif kind == "one_leg":
             legs = legs[:1]
         elif kind == "overdraft":
-            limited = [a for a in self.open_accounts() if a.lower_limit is not None]
+            limited = [a for a in self.open_accounts(books=books) if a.lower_limit is not None]
             if limited:
                 acc = pick(limited, i)
-                others = [a for a in self.open_accounts(acc.currency) if a.code != acc.code]
+                others = [a for a in self.open_accounts(acc.currency, books) if a.code != acc.code]
                 out = acc.balance + excess  # take the normal balance below 0
+                if out == 0:  # a spend of nothing would be a zero amount: spend one more
+                    out = 1
                 amount = out if acc.type in ("asset", "expense") else -out
                 other = others[0].code if others else pick(CODES, i)
                 legs = [(acc.code, -amount, acc.currency), (other, amount, acc.currency)]
         elif kind == "unknown":
-            ghosts = [c for c in CODES if c not in self.books.accounts] or ["ghost:1"]
+            ghosts = [c for c in CODES if c not in books.accounts] or ["ghost:1"]
             a, n, c = legs[-1]
             legs[-1] = (pick(ghosts, i), n, c)
         elif kind == "closed":
-            closed = sorted((a for a in self.books.accounts.values() if a.status == "closed"), key=lambda a: a.code)
+            closed = sorted((a for a in books.accounts.values() if a.status == "closed"), key=lambda a: a.code)
             if closed:
                 acc = pick(closed, i)
                 a, n, _ = legs[-1]
@@ -326,15 +411,21 @@ class LedgerMachine(RuleBasedStateMachine):
     # --- rules: accounts ------------------------------------------------------------------------------
     @initialize(data=st.data())
     def open_books(self, data: st.DataObject) -> None:
-        """Start with a few accounts (two of them in USD) so that most drawn entries can be valid."""
+        """Start with a few accounts (two of them in USD) so that most drawn entries can be valid; about one in four
+        is deferred (a deferred account has no limit)."""
         n = data.draw(st.integers(2, 5))
         codes = data.draw(st.permutations(CODES))
         attributes = [
-            (data.draw(st.sampled_from(CURRENCIES)), data.draw(st.sampled_from(TYPES)), data.draw(LIMITS))
+            (
+                data.draw(st.sampled_from(CURRENCIES)),
+                data.draw(st.sampled_from(TYPES)),
+                data.draw(LIMITS),
+                data.draw(st.integers(0, 3)) == 0,
+            )
             for _ in range(5)
         ]
-        for i, (code, (currency, typ, lower)) in enumerate(zip(codes[:n], attributes, strict=False)):
-            self.create(code, "USD" if i < 2 else currency, typ, lower)
+        for i, (code, (currency, typ, lower, deferred)) in enumerate(zip(codes[:n], attributes, strict=False)):
+            self.create(code, "USD" if i < 2 else currency, typ, None if deferred else lower, deferred)
 
     @rule(
         code=st.sampled_from(CODES),
@@ -342,26 +433,38 @@ class LedgerMachine(RuleBasedStateMachine):
         currency=st.sampled_from(CURRENCIES),
         typ=st.sampled_from(TYPES),
         lower=LIMITS,
+        deferred=st.sampled_from(["no", "no", "yes", "yes", "with_limit"]),
     )
-    def create_account(self, code: str, same: bool, currency: str, typ: str, lower: int | None) -> None:
+    def create_account(self, code: str, same: bool, currency: str, typ: str, lower: int | None, deferred: str) -> None:
+        """A new account (deferred ones without a limit, but now and then with one: LD101), or an existing code
+        again with the same attributes (idempotent, or LD202 if closed) or other ones (LD206)."""
+        is_deferred = deferred != "no"
+        if deferred == "yes":
+            lower = None
         existing = self.books.accounts.get(code)
         if existing is not None and same:  # the same attributes again: idempotent (or LD202 if closed)
-            currency, typ, lower = existing.currency, existing.type, existing.lower_limit
-        self.create(code, currency, typ, lower)
+            currency, typ, lower, is_deferred = (
+                existing.currency,
+                existing.type,
+                existing.lower_limit,
+                existing.deferred,
+            )
+        self.create(code, currency, typ, lower, is_deferred)
 
-    def create(self, code: str, currency: str, typ: str, lower: int | None) -> None:
-        expected = self.books.predict_create(code, currency, typ, lower)
+    def create(self, code: str, currency: str, typ: str, lower: int | None, deferred: bool = False) -> None:
+        expected = self.books.predict_create(code, currency, typ, lower, deferred)
         self.stats.transactions += 1
-        what = f"create_account({code!r}, {currency}, {typ}, lower_limit={lower})"
+        what = f"create_account({code!r}, {currency}, {typ}, lower_limit={lower}, deferred={deferred})"
         try:
-            r = self.ledger.create_account(code, currency, typ, lower_limit=lower)
+            r = self.ledger.create_account(code, currency, typ, lower_limit=lower, deferred=deferred)
         except E.LedgerError as exc:
             if exc.code != expected:
                 self.fail(f"{what}: model {expected}, database raised {exc.code} {exc}")
             self.stats.refusals[expected] += 1
             return
         if expected == "created" and r.created:
-            self.books.accounts[code] = Account(code, currency, typ, lower, r.account_id)
+            self.books.accounts[code] = Account(code, currency, typ, lower, r.account_id, deferred=deferred)
+            self.stats.deferred_accounts += deferred
         elif expected == "exists" and not r.created:
             if r.account_id != self.books.accounts[code].account_id:
                 self.fail(f"{what}: returned account {r.account_id}, model {self.books.accounts[code].account_id}")
@@ -480,6 +583,235 @@ class LedgerMachine(RuleBasedStateMachine):
         key = pick(sorted(self.books.keys), j) if ids and reuse_key == 0 else self.new_key()
         self.call_reverse(entry_id, key, reason)
 
+    # --- rules: deferred accounts --------------------------------------------------------------------------
+    @rule(max_legs=SEQUENCER_MAX, i=INDEX, code=st.sampled_from(CODES))
+    def run_sequencer(self, max_legs: int, i: int, code: str) -> None:
+        """One sequencer run (READ COMMITTED, its own transaction): it folds exactly min(p_max, queued) legs; then
+        a balance read through get_balance (one rule, not two: every rule costs a step and its invariant check)."""
+        self.sequence(max_legs)
+        self.read_balance(i, code)
+
+    def sequence(self, max_legs: int) -> None:
+        queued = self.books.queued()
+        self.stats.transactions += 1
+        self.stats.sequencer_runs += 1
+        n = self.ledger.sequence_deferred(max_legs)
+        if n != min(max_legs, queued):
+            self.fail(f"sequence_deferred({max_legs}) folded {n} legs, model: {min(max_legs, queued)} of {queued}")
+        self.stats.legs_folded += n
+        if n == queued:
+            for acc in self.books.accounts.values():
+                acc.queued = 0
+        else:
+            self.resync_queue(n, f"sequence_deferred({max_legs})")
+
+    def resync_queue(self, folded: int, what: str) -> None:
+        """After a run that left legs queued, or runs the model cannot order (interleaved with postings): each
+        deferred account's queued count may only have fallen, by ``folded`` legs in all; the model takes them."""
+        rows = dict(
+            self.monitor.execute(
+                "SELECT code, queued FROM ledger.accounts WHERE book = %s AND deferred", (self.book,)
+            ).fetchall()
+        )
+        fell = 0
+        for code, acc in sorted(self.books.accounts.items()):
+            if not acc.deferred:
+                continue
+            now = rows.get(code)
+            if now is None or now > acc.queued:
+                self.fail(f"{what}: {code} has {now} legs queued, the model {acc.queued} before the run")
+            fell += acc.queued - int(now)
+            acc.queued = int(now)
+        if fell != folded:
+            self.fail(f"{what}: queued legs fell by {fell}, but the runs folded {folded}")
+
+    def read_balance(self, i: int, code: str) -> None:
+        """get_balance: a deferred account's balance is stored + queued (exact at all times), its seq counts every
+        leg; mostly a deferred account of the model, sometimes any code (LD201 if unknown)."""
+        deferred = sorted(c for c, a in self.books.accounts.items() if a.deferred)
+        if deferred and i % 4:
+            code = pick(deferred, i)
+        acc = self.books.accounts.get(code)
+        self.stats.balance_reads += 1
+        try:
+            b = self.ledger.get_balance(code)
+        except E.LedgerError as exc:
+            if acc is not None or exc.code != "LD201":
+                self.fail(f"get_balance({code!r}): {exc.code} {exc}")
+            return
+        if acc is None:
+            self.fail(f"get_balance({code!r}): the model has no such account, the database says {b}")
+            return
+        got = (b.account_id, b.balance, b.seq, b.status, b.lower_limit)
+        want = (acc.account_id, acc.balance, acc.seq, acc.status, acc.lower_limit)
+        if got != want:
+            self.fail(f"get_balance({code!r}): (id, balance, seq, status, lower) {got}, model {want}")
+
+    # --- rules: batches (ledger.post_entries) --------------------------------------------------------------
+    def draw_batch_entry(
+        self,
+        data: st.DataObject,
+        view: Books,
+        batch: list[tuple[str, tuple[LegTuple, ...], str | None]],
+        clean: bool,
+    ) -> tuple[str, tuple[LegTuple, ...], str | None]:
+        """One entry of a batch, drawn against ``view`` (the model with the batch's earlier entries applied as
+        the model predicts them). The draws are the same whatever the state (see draw_valid_legs). ``clean``: an
+        entry the model expects to succeed where it can find one (so that atomic batches do not almost always
+        fail): a new valid entry, else its legs negated, else a replay."""
+        entry = self.draw_batch_entry_of_kind(data, view, batch)
+        valid = self.draw_valid_legs(data, view)  # drawn whether needed or not: the draws must not depend on state
+        if not clean or view.predict_post(*entry).error is None:
+            return entry
+        key, _, description = entry
+        if key in view.keys or any(key == k for k, _, _ in batch):
+            key = self.new_key()
+        for candidate in (valid, tuple((a, -n, c) for a, n, c in valid)):
+            if view.predict_post(key, candidate, description).error is None:
+                return key, candidate, description
+        posted = sorted(k for k, e in view.keys.items() if view.entries[e].request[0] == "post")
+        if posted:
+            request = view.entries[view.keys[pick(posted, len(batch))]].request
+            return pick(posted, len(batch)), request[1], request[2]
+        return key, valid, description
+
+    def draw_batch_entry_of_kind(
+        self, data: st.DataObject, view: Books, batch: list[tuple[str, tuple[LegTuple, ...], str | None]]
+    ) -> tuple[str, tuple[LegTuple, ...], str | None]:
+        kind = data.draw(st.sampled_from(BATCH_KINDS))
+        i = data.draw(INDEX)
+        excess = data.draw(st.integers(-1, 1))
+        description = data.draw(st.sampled_from(DESCRIPTIONS))
+        valid = self.draw_valid_legs(data, view)
+        invalid = self.draw_invalid_legs(data, data.draw(st.sampled_from(INVALID_KINDS)), view)
+        spend = self.draw_invalid_legs(data, "overdraft", view, excess=excess)
+        if kind == "invalid":
+            return self.new_key(), invalid, description
+        if kind == "spend":  # a limited account to its limit, one below it or one past it (LD203)
+            return self.new_key(), spend, description
+        if kind in ("replay", "replay_different") and view.keys:
+            key = pick(sorted(view.keys), i)
+            request = view.entries[view.keys[key]].request
+            legs, desc = (request[1], request[2]) if request[0] == "post" else (valid, None)
+            if kind == "replay_different":
+                desc = "changed" if desc != "changed" else None
+            return key, legs, desc
+        if kind in ("duplicate", "duplicate_different") and batch:
+            key, legs, desc = pick(batch, i)
+            if kind == "duplicate_different":
+                legs = valid if legs != valid else legs
+                desc = "changed" if desc != "changed" else None
+            return key, legs, desc
+        if kind == "refused_key" and self.refused_keys:
+            return pick(self.refused_keys, i)[0], valid, description
+        return self.new_key(), valid, description
+
+    @rule(data=st.data(), n=st.integers(1, 30), atomic=st.booleans(), clean=st.sampled_from([False, True, True]))
+    def post_entries(self, data: st.DataObject, n: int, atomic: bool, clean: bool) -> None:
+        """A batch of 1-30 entries, each one of BATCH_KINDS; an atomic batch is mostly ``clean`` (every entry
+        expected to succeed, so that it posts), sometimes not (it fails whole, at a point in the middle)."""
+        view = self.books.copy()
+        batch: list[tuple[str, tuple[LegTuple, ...], str | None]] = []
+        for k in range(n):
+            key, legs, description = self.draw_batch_entry(data, view, batch, clean and atomic)
+            batch.append((key, legs, description))
+            outcome = view.predict_post(key, legs, description)
+            if outcome.error is None and outcome.replay_of is None:  # so that later draws see it (an id of its own)
+                view.apply(Entry(-(k + 1), key, legs, ("post", legs, description), None, dict(outcome.balances)))
+        self.call_post_entries(batch, atomic)
+
+    def call_post_entries(self, batch: list[BatchEntry], atomic: bool) -> None:
+        self.stats.transactions += 1
+        self.count_batch(batch, atomic)
+        what = f"post_entries(atomic={atomic}, {len(batch)} entries)"
+        outcomes = predict_batch(self.books, batch, atomic)
+        try:
+            results = self.ledger.post_entries(batch_json(batch), atomic=atomic)
+        except E.LedgerError as exc:
+            self.check_batch_error(what, self.books, batch, outcomes, atomic, exc)
+            return
+        for entry in self.check_batch_results(what, batch, outcomes, atomic, results):
+            self.books.apply(entry)
+            self.stats.committed_entries += 1
+
+    def count_batch(self, batch: list[BatchEntry], atomic: bool) -> None:
+        self.stats.batches += 1
+        self.stats.atomic_batches += atomic
+        self.stats.batch_entries += len(batch)
+
+    def check_batch_error(
+        self,
+        what: str,
+        base: Books,
+        batch: list[BatchEntry],
+        outcomes: list[Outcome],
+        atomic: bool,
+        exc: E.LedgerError,
+    ) -> None:
+        """The batch raised: only an atomic batch with a failing entry may, with that entry's error."""
+        failing = next((i for i, o in enumerate(outcomes, start=1) if o.error is not None), None)
+        if not atomic or failing is None:
+            self.fail(f"{what}: raised {exc.code} {exc}, model: {[o.describe() for o in outcomes]}")
+            return
+        outcome = outcomes[failing - 1]
+        if outcome.replay_of is not None and outcome.replay_of < 0:
+            # LD205 on a key posted earlier in this batch: that entry's id was rolled back with the batch
+            entry_id = exc.context.get("entry_id")
+            if not isinstance(entry_id, int) or entry_id <= max(base.entries, default=0):
+                self.fail(f"{what}: LD205 names entry {entry_id}, not one posted earlier in this batch")
+            outcome = replace(outcome, replay_of=entry_id)
+        self.check_error(f"{what} entry {failing}", outcome, exc)
+        if exc.context.get("entry") != failing:
+            self.fail(f"{what}: the error names entry {exc.context.get('entry')}, the model entry {failing}")
+        self.stats.atomic_batches_refused += 1
+        self.refused_keys.extend((key, ("post", legs, d)) for key, legs, d in batch)
+
+    def check_batch_results(
+        self,
+        what: str,
+        batch: list[BatchEntry],
+        outcomes: list[Outcome],
+        atomic: bool,
+        results: list[BatchResult],
+    ) -> list[Entry]:
+        """Compare every row with the model's prediction; returns the entries the batch wrote, in order."""
+        failing = next((i for i, o in enumerate(outcomes, start=1) if o.error is not None), None)
+        if atomic and failing is not None:
+            self.fail(f"{what}: posted, but the model predicted entry {failing}: {outcomes[failing - 1].describe()}")
+        if len(results) != len(batch):
+            self.fail(f"{what}: {len(results)} results for {len(batch)} entries")
+        written: list[Entry] = []
+        ids: dict[str, int] = {}  # key -> entry id, of the entries this batch wrote
+        for idx, ((key, legs, description), outcome, res) in enumerate(
+            zip(batch, outcomes, results, strict=True), start=1
+        ):
+            where = f"{what} entry {idx} {key!r} {list(legs)} {description!r}"
+            if res.idx != idx:
+                self.fail(f"{where}: result idx {res.idx}")
+            self.stats.batch_results[res.status] += 1
+            if outcome.replay_of is not None and outcome.replay_of < 0:  # a key posted earlier in this batch
+                outcome = replace(outcome, replay_of=ids[key])
+            if outcome.error is not None:
+                error = res.error
+                if res.status != "rejected" or error is None or res.entry_id is not None:
+                    self.fail(f"{where}: model predicted {outcome.describe()}, database {res}")
+                    return written
+                self.check_error(where, outcome, error)
+                self.refused_keys.append((key, ("post", legs, description)))
+                continue
+            if res.error_code is not None or res.status != ("replayed" if outcome.replay_of is not None else "posted"):
+                self.fail(f"{where}: model predicted {outcome.describe()}, database {res}")
+            assert res.entry_id is not None and res.created is not None
+            self.check_success(
+                where, outcome, PostResult(res.entry_id, res.created, res.recorded_at, res.balances or {})
+            )
+            if res.created:
+                written.append(
+                    Entry(res.entry_id, key, legs, ("post", legs, description), None, dict(res.balances or {}))
+                )
+                ids[key] = res.entry_id
+        return written
+
     # --- rules: interleaved transactions ----------------------------------------------------------------
     @rule(data=st.data())
     def interleave(self, data: st.DataObject) -> None:
@@ -489,6 +821,14 @@ class LedgerMachine(RuleBasedStateMachine):
         for s in range(n):
             plan = [Step(s, "begin", (data.draw(st.booleans()),))]
             for _ in range(data.draw(st.integers(1, 3))):
+                if data.draw(st.integers(0, 4)) == 0:  # a post_entries batch inside the transaction
+                    batch: list[BatchEntry] = []
+                    view = self.books.copy()
+                    for _ in range(data.draw(st.integers(1, 8))):
+                        batch.append(self.draw_batch_entry(data, view, batch, clean=False))
+                    atomic = data.draw(st.booleans())
+                    plan.append(Step(s, "batch", (batch_json(batch), atomic), meta=batch))
+                    continue
                 key, legs, description = self.draw_post(data)
                 if used and data.draw(st.integers(0, 4)) == 0:  # the same key in two sessions
                     other = data.draw(st.sampled_from(used))
@@ -499,6 +839,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 plan.append(Step(s, "post", (key, legs_json(legs), description)))
             plan.append(Step(s, data.draw(st.sampled_from(["commit", "commit", "commit", "rollback", "terminate"]))))
             plans.append(plan)
+        # now and then the sequencer runs in between (READ COMMITTED: it folds only committed legs)
+        plans.append([Step(n, "sequence", (data.draw(SEQUENCER_MAX),)) for _ in range(data.draw(st.integers(0, 2)))])
         schedule: list[Step] = []
         while any(plans):
             i = data.draw(st.sampled_from([i for i, p in enumerate(plans) if p]))
@@ -553,8 +895,16 @@ class LedgerMachine(RuleBasedStateMachine):
         sessions = self.sessions[:n]
         self.stats.interleavings += n > 1
         self.stats.transactions += n
-        backlog: list[deque[Step]] = [deque() for _ in range(n)]
-        current: list[Step | None] = [None] * n
+        sequencer_runs = sum(1 for step in schedule if step.kind == "sequence")
+        if sequencer_runs:  # session n: the sequencer's own READ COMMITTED connection
+            if self.sequencer is None:
+                self.sequencer = Session(self.url, f"model-seq{next(self.next_session)}", self.ledger, sequencer=True)
+            sessions = [*sessions, self.sequencer]
+            self.stats.transactions += sequencer_runs
+            self.stats.sequencer_runs += sequencer_runs
+        n_all = len(sessions)
+        backlog: list[deque[Step]] = [deque() for _ in range(n_all)]
+        current: list[Step | None] = [None] * n_all
         order: list[Step] = []
 
         def busy(i: int) -> bool:
@@ -575,7 +925,7 @@ class LedgerMachine(RuleBasedStateMachine):
             progress = True
             while progress:
                 progress = False
-                for i in range(n):
+                for i in range(n_all):
                     if backlog[i] and not busy(i):
                         start(backlog[i].popleft())
                         progress = True
@@ -592,15 +942,19 @@ class LedgerMachine(RuleBasedStateMachine):
                 start(step)
             pump()
         deadline = time.monotonic() + HANG_SECONDS
-        while any(backlog) or any(busy(i) for i in range(n)):
+        while any(backlog) or any(busy(i) for i in range(n_all)):
             if time.monotonic() > deadline:
                 self.fail("interleaved sessions did not finish")
             time.sleep(0.001)
             pump()
-        states = [TxState() for _ in range(n)]
+        states = [TxState() for _ in range(n_all)]
+        self.folded = 0
         for step in order:
             self.process(step, states[step.session], sessions[step.session])
-        for i, sess in enumerate(sessions):
+        if sequencer_runs:
+            self.stats.legs_folded += self.folded
+            self.resync_queue(self.folded, f"{sequencer_runs} sequencer run(s) interleaved with postings")
+        for i, sess in enumerate(sessions[:n]):
             if sess.dead:
                 sess.close()
                 self.sessions[i] = Session(self.url, f"model-s{next(self.next_session)}", self.ledger)
@@ -609,7 +963,13 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def process(self, step: Step, tx: TxState, sess: Session) -> None:
         result = step.future.result() if step.future is not None else None
-        what = f"session {step.session} {step.kind}{step.args if step.kind == 'post' else ''}"
+        what = f"session {step.session} {step.kind}{step.args if step.kind in ('post', 'sequence', 'batch') else ''}"
+        if step.kind == "sequence":
+            # How many legs were committed when its statement began is not the model's to know: at most p_max.
+            if not isinstance(result, int) or isinstance(result, bool) or not 0 <= result <= step.args[0]:
+                self.fail(f"{what}: {result!r}")
+            self.folded += result
+            return
         if step.kind == "terminate":
             tx.dead = True
             return
@@ -629,6 +989,27 @@ class LedgerMachine(RuleBasedStateMachine):
         if step.kind == "begin":
             if result != "begun":
                 self.fail(f"{what}: {result!r}")
+        elif step.kind == "batch":
+            batch, atomic = step.meta, step.args[1]
+            if result is SKIPPED:
+                if not tx.failed:
+                    self.fail(f"{what}: skipped although its transaction had not failed")
+                return
+            if tx.failed or tx.dead:
+                self.fail(f"{what}: ran after its transaction failed: {result!r}")
+            self.count_batch(batch, atomic)
+            self.stats.interleaved_batches += 1
+            view = self.books.copy()
+            for entry in tx.pending:
+                view.apply(entry)
+            outcomes = predict_batch(view, batch, atomic)
+            if isinstance(result, E.LedgerError):
+                self.check_batch_error(what, view, batch, outcomes, atomic, result)
+                tx.failed = True
+            elif isinstance(result, list):
+                tx.pending += self.check_batch_results(what, batch, outcomes, atomic, result)
+            else:
+                self.fail(f"{what}: unexpected {result!r}")
         elif step.kind == "post":
             key, legs_j, description = step.args
             legs = tuple((leg["account"], leg["amount"], leg["currency"]) for leg in legs_j)
@@ -686,7 +1067,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if not report.ok:
             raise InvariantViolation(report, "model-based step")
         rows = self.monitor.execute(
-            "SELECT code, account_id, currency, type, status, debit_balance, postings, lower_limit, "
+            "SELECT code, account_id, currency, type, status, debit_balance, postings, lower_limit, deferred, queued, "
             "       (SELECT count(*) FROM ledger.entries WHERE book = %(book)s) "
             "FROM ledger.accounts WHERE book = %(book)s ORDER BY code",
             {"book": self.book},
@@ -694,7 +1075,7 @@ class LedgerMachine(RuleBasedStateMachine):
         entries = rows[0][-1] if rows else 0
         rows = [r[:-1] for r in rows]
         model = [
-            (a.code, a.account_id, a.currency, a.type, a.status, a.debit, a.seq, a.lower_limit)
+            (a.code, a.account_id, a.currency, a.type, a.status, a.debit, a.seq, a.lower_limit, a.deferred, a.queued)
             for a in sorted(self.books.accounts.values(), key=lambda a: a.code)
         ]
         if rows != model:
@@ -745,5 +1126,16 @@ def test_model_based(cluster: Cluster, certification: Certification, database_fa
             row.note("40001/40P01 accepted", stats.serialization_failures)
             row.note("rollbacks after a successful post", stats.rollbacks)
             row.note("backends terminated", stats.terminations)
+            row.note("deferred accounts", stats.deferred_accounts)
+            row.note("sequencer runs", stats.sequencer_runs)
+            row.note("legs folded", stats.legs_folded)
+            row.note("get_balance reads", stats.balance_reads)
+            row.note("post_entries batches", stats.batches)
+            row.note("of them atomic", stats.atomic_batches)
+            row.note("inside interleavings", stats.interleaved_batches)
+            row.note("atomic batches refused whole", stats.atomic_batches_refused)
+            row.note("batch entries", stats.batch_entries)
+            for status in ("posted", "replayed", "rejected"):
+                row.note(f"batch entries {status}", stats.batch_results[status])
             print(f"model-based: {stats.transactions} transactions, {stats} ")
         assert stats.transactions >= PROFILE.model_transactions
