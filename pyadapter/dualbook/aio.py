@@ -37,8 +37,9 @@ AConn = psycopg.AsyncConnection[Any]
 
 
 async def configure_async_connection(conn: AConn) -> None:
+    """As :func:`dualbook.ledger.configure_connection`: autocommit, SERIALIZABLE by default."""
     await conn.set_isolation_level(IsolationLevel.SERIALIZABLE)
-    await conn.set_autocommit(False)
+    await conn.set_autocommit(True)
 
 
 class AsyncLedger:
@@ -62,7 +63,7 @@ class AsyncLedger:
         timeout: float = 30.0,
     ) -> AsyncLedger:
         pool = AsyncConnectionPool(
-            url,
+            calls.serializable_conninfo(url),
             min_size=min_size,
             max_size=max_size,
             configure=configure_async_connection,
@@ -94,15 +95,21 @@ class AsyncLedger:
             attempts.next()
             try:
                 async with self.pool.connection() as c:
-                    if call.isolation is not None:
-                        await c.set_isolation_level(call.isolation)
-                    try:
-                        async with c.transaction():
-                            cur = await c.execute(call.sql, call.params)
-                            rows = await cur.fetchall()
-                    finally:
-                        if call.isolation is not None and not c.closed:
-                            await c.set_isolation_level(IsolationLevel.SERIALIZABLE)
+                    if call.isolation is None and c.autocommit:
+                        # one statement in autocommit: its own SERIALIZABLE transaction, one round trip (a pool
+                        # not configured by connect() gets an explicit transaction below)
+                        cur = await c.execute(call.sql, call.params)
+                        rows = await cur.fetchall()
+                    else:
+                        if call.isolation is not None:
+                            await c.set_isolation_level(call.isolation)
+                        try:
+                            async with c.transaction():
+                                cur = await c.execute(call.sql, call.params)
+                                rows = await cur.fetchall()
+                        finally:
+                            if call.isolation is not None and not c.closed:
+                                await c.set_isolation_level(IsolationLevel.SERIALIZABLE)
                 attempts.done()
                 return call.parse(rows), attempts.n, attempts.lost > 0
             except psycopg.Error as exc:

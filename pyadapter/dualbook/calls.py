@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 import psycopg
+import psycopg.conninfo
 from psycopg import IsolationLevel
 from psycopg.types.json import Jsonb
 
@@ -37,6 +38,19 @@ class Leg:
         if isinstance(self.amount, bool) or not isinstance(self.amount, int):
             raise errors.InvalidArgument(f"leg amount must be an int of minor units, not {self.amount!r}")
         return {"account": self.account, "amount": self.amount, "currency": self.currency}
+
+
+SERIALIZABLE_OPTION = "-c default_transaction_isolation=serializable"
+
+
+def serializable_conninfo(url: str) -> str:
+    """``url`` with ``default_transaction_isolation=serializable`` added to its startup options: on such a
+    connection in autocommit mode a single statement is a SERIALIZABLE transaction of its own, so a ledger call
+    is one round trip (no BEGIN, no COMMIT) and the setting costs no query. The URL's own options are kept."""
+    params = psycopg.conninfo.conninfo_to_dict(url)
+    options = str(params.get("options") or "").strip()
+    params["options"] = f"{options} {SERIALIZABLE_OPTION}".strip()
+    return psycopg.conninfo.make_conninfo("", **params)
 
 
 def debit(account: str, amount: int, currency: str) -> Leg:

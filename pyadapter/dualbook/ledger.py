@@ -41,9 +41,10 @@ T = TypeVar("T")
 
 
 def configure_connection(conn: psycopg.Connection[Any]) -> None:
-    """Pool connections: SERIALIZABLE transactions, not autocommit."""
+    """Pool connections: autocommit, each statement a SERIALIZABLE transaction (the session default, set by
+    :func:`dualbook.calls.serializable_conninfo`); explicit transactions (``conn.transaction()``) SERIALIZABLE too."""
     conn.isolation_level = IsolationLevel.SERIALIZABLE
-    conn.autocommit = False
+    conn.autocommit = True
 
 
 def run_serializable(
@@ -104,9 +105,11 @@ class Ledger:
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
     ) -> Ledger:
-        """A client with its own pool of SERIALIZABLE connections to ``url``."""
+        """A client with its own pool of connections to ``url``: each call is one statement in autocommit
+        mode, a SERIALIZABLE transaction of its own (one round trip); ``transaction()`` and ``run_serializable``
+        open explicit SERIALIZABLE transactions."""
         pool = ConnectionPool(
-            url,
+            calls.serializable_conninfo(url),
             min_size=min_size,
             max_size=max_size,
             configure=configure_connection,
@@ -141,14 +144,19 @@ class Ledger:
             attempts.next()
             try:
                 with self.pool.connection() as c:
-                    if call.isolation is not None:
-                        c.isolation_level = call.isolation
-                    try:
-                        with c.transaction():
-                            rows = c.execute(call.sql, call.params).fetchall()
-                    finally:
-                        if call.isolation is not None and not c.closed:
-                            c.isolation_level = IsolationLevel.SERIALIZABLE
+                    if call.isolation is None and c.autocommit:
+                        # one statement in autocommit: its own SERIALIZABLE transaction, one round trip (a pool
+                        # not configured by connect() gets an explicit transaction below)
+                        rows = c.execute(call.sql, call.params).fetchall()
+                    else:
+                        if call.isolation is not None:
+                            c.isolation_level = call.isolation
+                        try:
+                            with c.transaction():
+                                rows = c.execute(call.sql, call.params).fetchall()
+                        finally:
+                            if call.isolation is not None and not c.closed:
+                                c.isolation_level = IsolationLevel.SERIALIZABLE
                 attempts.done()
                 return call.parse(rows), attempts.n, attempts.lost > 0
             except psycopg.Error as exc:

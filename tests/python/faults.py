@@ -1,5 +1,7 @@
 """Real faults for tests: a TCP proxy between a client and PostgreSQL that can drop the connection right after
-forwarding a COMMIT, so the server commits but the client never hears the answer."""
+forwarding what commits a transaction -- a COMMIT, or (``on="statement"``) the next statement, which commits by
+itself on an autocommit connection such as the adapter's -- so the server commits but the client never hears the
+answer."""
 
 from __future__ import annotations
 
@@ -9,13 +11,22 @@ import socket
 import threading
 import time
 
+_SSL_REQUEST = (80877103).to_bytes(4, "big")
+_GSSENC_REQUEST = (80877104).to_bytes(4, "big")
+
 
 class CommitDroppingProxy:
-    """Forward 127.0.0.1:<port> to the server; when armed, the next client message containing COMMIT is forwarded
-    and then both sockets are closed before the server's reply reaches the client."""
+    """Forward 127.0.0.1:<port> to the server. When armed, the next client packet that ends a transaction is
+    forwarded and then both sockets are closed before the server's reply reaches the client: with ``on="commit"``
+    a packet containing COMMIT; with ``on="statement"`` a packet that completes a statement (a simple Query, or an
+    extended-protocol Sync), which on an autocommit connection commits it. The client's byte stream is split into
+    protocol messages (the first is the startup message, without a type byte) to find them."""
 
-    def __init__(self, server_port: int) -> None:
+    def __init__(self, server_port: int, on: str = "commit") -> None:
+        if on not in ("commit", "statement"):
+            raise ValueError(f"on must be 'commit' or 'statement', not {on!r}")
         self.server_port = server_port
+        self.on = on
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
@@ -29,7 +40,7 @@ class CommitDroppingProxy:
 
     def url(self, dbname: str, user: str = "postgres") -> str:
         # sslmode=disable: the proxy looks at plain protocol bytes
-        return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname}?sslmode=disable"
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname}?sslmode=disable&gssencmode=disable"
 
     def _accept_loop(self) -> None:
         self.listener.settimeout(0.2)
@@ -43,8 +54,39 @@ class CommitDroppingProxy:
             server = socket.create_connection(("127.0.0.1", self.server_port))
             threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
 
+    def _ends_transaction(self, data: bytes, types: list[bytes]) -> bool:
+        if self.on == "commit":
+            return b"COMMIT" in data.upper()
+        return b"Q" in types or b"S" in types
+
+    @staticmethod
+    def _swallow_answer(server: socket.socket, timeout: float = 30.0) -> None:
+        """Read the server's answer up to its ReadyForQuery ('Z') without forwarding it. Waiting for it (rather
+        than closing at once) makes sure the server has read and committed what was forwarded: a connection reset
+        before the server reads its input would discard it. The server's stream starts at a message boundary here:
+        the client sent the statement after the whole previous answer."""
+        answer = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pos = 0
+            while len(answer) - pos >= 5:
+                kind, size = answer[pos : pos + 1], 1 + int.from_bytes(answer[pos + 1 : pos + 5], "big")
+                if len(answer) - pos < size:
+                    break
+                if kind == b"Z":
+                    return
+                pos += size
+            readable, _, _ = select.select([server], [], [], 0.2)
+            if readable:
+                chunk = server.recv(65536)
+                if not chunk:
+                    return
+                answer += chunk
+
     def _pump(self, client: socket.socket, server: socket.socket) -> None:
         socks = [client, server]
+        pending = b""  # the client's bytes not yet split into messages
+        started = False  # the startup message (no type byte) has been seen
         try:
             while not self._stop.is_set():
                 readable, _, _ = select.select(socks, [], [], 0.2)
@@ -53,11 +95,29 @@ class CommitDroppingProxy:
                     if not data:
                         return
                     if s is client:
+                        pending += data
+                        types: list[bytes] = []
+                        while True:
+                            if not started and len(pending) >= 8:
+                                size = int.from_bytes(pending[:4], "big")
+                                if len(pending) < size:
+                                    break
+                                # an SSL or GSSAPI encryption request comes before the startup message
+                                started = pending[4:8] not in (_SSL_REQUEST, _GSSENC_REQUEST)
+                                pending = pending[size:]
+                            elif started and len(pending) >= 5:
+                                size = 1 + int.from_bytes(pending[1:5], "big")
+                                if len(pending) < size:
+                                    break
+                                types.append(pending[:1])
+                                pending = pending[size:]
+                            else:
+                                break
                         server.sendall(data)
-                        if self.armed.is_set() and b"COMMIT" in data.upper():
+                        if self.armed.is_set() and self._ends_transaction(data, types):
                             self.armed.clear()
                             self.dropped += 1
-                            time.sleep(0.2)  # the server has the COMMIT; the client never gets the reply
+                            self._swallow_answer(server)  # the server committed and answered; nobody hears it
                             return
                     else:
                         client.sendall(data)

@@ -254,11 +254,12 @@ def test_retries_are_bounded(ledger: Ledger, db_url: str) -> None:
 
 
 def test_lost_commit_is_resolved_by_replay(ledger: Ledger, cluster: Cluster, db_url: str) -> None:
-    """The connection dies after COMMIT reached the server: the posting committed, the client never heard.
+    """The connection dies after the call (an autocommit statement: it commits by itself) reached the server: the
+    posting committed, the client never heard.
     The adapter retries with the same key, gets the original entry back, and reports success exactly once."""
     dbname = db_url.rsplit("/", 1)[1]
     assert cluster.port is not None
-    proxy = CommitDroppingProxy(cluster.port)
+    proxy = CommitDroppingProxy(cluster.port, on="statement")
     try:
         with Ledger.connect(proxy.url(dbname, roles.APP), max_size=2) as lg:
             proxy.armed.set()

@@ -1,5 +1,6 @@
-"""Torn input: the adapter's connection is dropped right after COMMIT reached the server and before its answer came
-back (tests/python/faults.py, a real TCP proxy). The outcome is unknown to the client; the adapter retries with the
+"""Torn input: the adapter's connection is dropped right after the statement that commits reached the server (the
+adapter's calls are single autocommit statements, so the call itself) and before its answer came back
+(tests/python/faults.py, a real TCP proxy). The outcome is unknown to the client; the adapter retries with the
 same key, and every posting ends exactly once: a replay of the committed entry, reported as recovered."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def test_torn_commit(cluster: Cluster, db_url: str, certification: Certification
     acks: dict[str, AckRecord] = {}
     assert cluster.port is not None
     with certification.scenario(f"torn input ({n} COMMIT answers dropped)") as row:
-        proxy = CommitDroppingProxy(cluster.port)
+        proxy = CommitDroppingProxy(cluster.port, on="statement")
         try:
             with Ledger.connect(proxy.url(db_url.rsplit("/", 1)[1]), max_size=2) as lg:
                 lg.create_account("bank", "USD", "asset")
