@@ -234,17 +234,24 @@ def _server_cpu_s(postmaster: int | None) -> tuple[float | None, int]:
     """
     if postmaster is None:
         return None, 0
-    top = _proc_stat(postmaster)
-    if top is None:
-        return None, 0
-    total = top[1] + top[2]
-    children = 0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            st = _proc_stat(int(entry.name))
-            if st is not None and st[0] == postmaster:
-                total += st[1] + st[2]
-                children += 1
+    total, children = 0.0, 0
+    for _ in range(20):
+        top = _proc_stat(postmaster)
+        if top is None:
+            return None, 0
+        total = top[1] + top[2]
+        children = 0
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                st = _proc_stat(int(entry.name))
+                if st is not None and st[0] == postmaster:
+                    total += st[1] + st[2]
+                    children += 1
+        # A child reaped while /proc was being read has moved its CPU into the postmaster's 'children' counters
+        # after they were read: it would be counted nowhere. Read again until nothing was reaped meanwhile.
+        again = _proc_stat(postmaster)
+        if again is None or again[2] == top[2]:
+            break
     return total, children
 
 

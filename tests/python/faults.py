@@ -18,9 +18,9 @@ _GSSENC_REQUEST = (80877104).to_bytes(4, "big")
 class CommitDroppingProxy:
     """Forward 127.0.0.1:<port> to the server. When armed, the next client packet that ends a transaction is
     forwarded and then both sockets are closed before the server's reply reaches the client: with ``on="commit"``
-    a packet containing COMMIT; with ``on="statement"`` a packet that completes a statement (a simple Query, or an
-    extended-protocol Sync), which on an autocommit connection commits it. The client's byte stream is split into
-    protocol messages (the first is the startup message, without a type byte) to find them."""
+    a packet containing COMMIT; with ``on="statement"`` a packet that runs a statement (a simple Query, or an
+    extended-protocol Execute with its Sync), which on an autocommit connection commits it. The client's byte
+    stream is split into protocol messages (the first is the startup message, without a type byte) to find them."""
 
     def __init__(self, server_port: int, on: str = "commit") -> None:
         if on not in ("commit", "statement"):
@@ -57,7 +57,9 @@ class CommitDroppingProxy:
     def _ends_transaction(self, data: bytes, types: list[bytes]) -> bool:
         if self.on == "commit":
             return b"COMMIT" in data.upper()
-        return b"Q" in types or b"S" in types
+        # a statement that runs: a simple Query, or an extended-protocol Execute (psycopg prepares a statement it
+        # has run 5 times with a Parse + Sync round trip of its own, which must not count)
+        return b"Q" in types or b"E" in types
 
     @staticmethod
     def _swallow_answer(server: socket.socket, timeout: float = 30.0) -> None:
