@@ -20,7 +20,7 @@ def test_torn_commit(cluster: Cluster, db_url: str, certification: Certification
     rnd = random.Random(5)
     acks: dict[str, AckRecord] = {}
     assert cluster.port is not None
-    with certification.scenario(f"torn input ({n} COMMIT answers dropped)") as row:
+    with certification.scenario(f"torn input ({n} answers to a committing call dropped)") as row:
         proxy = CommitDroppingProxy(cluster.port, on="statement")
         try:
             with Ledger.connect(proxy.url(db_url.rsplit("/", 1)[1]), max_size=2) as lg:
@@ -35,7 +35,7 @@ def test_torn_commit(cluster: Cluster, db_url: str, certification: Certification
                         proxy.armed.set()
                     r = lg.post_entry(f"torn:{i}", legs)
                     if torn:
-                        assert proxy.dropped == dropped + 1, "the proxy did not drop the COMMIT answer"
+                        assert proxy.dropped == dropped + 1, "the proxy did not drop the answer"
                         assert r.recovered and not r.created and r.attempts == 2, r
                         row.faults += 1
                         row.add("recovered by replay")
