@@ -307,6 +307,8 @@ BEGIN
         FOR v_i IN 1 .. v_n LOOP
             v_cur := v_i;
             v_state := NULL;
+            v_message := NULL;
+            v_detail := NULL;
             IF p_atomic THEN
                 SELECT * INTO v_entry_id, v_created, v_recorded_at, v_balances
                   FROM ledger_private.post_batch_entry(p_book, p_entries -> (v_i - 1));
@@ -320,28 +322,22 @@ BEGIN
                     IF v_state NOT LIKE 'LD%' THEN
                         RAISE;  -- 40001, 40P01, ...: the caller retries the whole batch
                     END IF;
+                    -- a rejected entry has no result: not the previous entry's
+                    v_entry_id := NULL;
+                    v_created := NULL;
+                    v_recorded_at := NULL;
+                    v_balances := NULL;
                 END;
             END IF;
             idx := v_i;
-            IF v_state IS NULL THEN
-                status := CASE WHEN v_created THEN 'posted' ELSE 'replayed' END;
-                entry_id := v_entry_id;
-                created := v_created;
-                recorded_at := v_recorded_at;
-                balances := v_balances;
-                error_code := NULL;
-                error_message := NULL;
-                error_detail := NULL;
-            ELSE
-                status := 'rejected';
-                entry_id := NULL;
-                created := NULL;
-                recorded_at := NULL;
-                balances := NULL;
-                error_code := v_state;
-                error_message := v_message;
-                error_detail := v_detail;
-            END IF;
+            status := CASE WHEN v_state IS NOT NULL THEN 'rejected' WHEN v_created THEN 'posted' ELSE 'replayed' END;
+            entry_id := v_entry_id;
+            created := v_created;
+            recorded_at := v_recorded_at;
+            balances := v_balances;
+            error_code := v_state;
+            error_message := v_message;
+            error_detail := v_detail;
             RETURN NEXT;
         END LOOP;
     EXCEPTION WHEN OTHERS THEN

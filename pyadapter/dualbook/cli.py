@@ -23,6 +23,7 @@ import click
 import psycopg
 
 from dualbook import __version__, migrate
+from dualbook import bench as benchmod
 from dualbook.calls import Balance, BalanceAssertion, Entry, Leg, PostResult
 from dualbook.cluster import Cluster, default_datadir
 from dualbook.config import check_connect, resolve
@@ -1156,62 +1157,66 @@ def sequencer(datadir: Path | None, every: float | None, max_legs: int, passes: 
 
 # --- bench --------------------------------------------------------------------------------------------------
 def _batch_sizes(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
-    from dualbook.bench import parse_batch_sizes
-
     try:
-        return parse_batch_sizes(value)
+        return benchmod.parse_batch_sizes(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
 
 
 def _settings(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    from dualbook.bench import parse_setting
-
     try:
-        return tuple(parse_setting(v) for v in value)
+        return tuple(benchmod.parse_setting(v) for v in value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
 
 
 @main.command()
 @click.option(
-    "--seconds", type=click.IntRange(min=1), default=15, show_default=True, help="Duration of each measured point."
+    "--seconds",
+    type=click.IntRange(min=1),
+    default=benchmod.DEFAULT_SECONDS,
+    show_default=True,
+    help="Duration of each measured point.",
 )
 @click.option(
     "--accounts",
     type=click.IntRange(min=2),
-    default=100_000,
+    default=benchmod.DEFAULT_ACCOUNTS,
     show_default=True,
     help="Accounts the uniform workloads spread over.",
 )
 @click.option(
     "--clients",
     type=click.IntRange(min=1),
-    default=32,
+    default=benchmod.DEFAULT_CLIENTS,
     show_default=True,
     help="pgbench clients of the ceiling, P1, P2, P2b and P5.",
 )
 @click.option(
     "--batch-sizes",
     callback=_batch_sizes,
-    default="1,10,100",
+    default=",".join(map(str, benchmod.DEFAULT_BATCH_SIZES)),
     show_default=True,
     help="P4: entries per post_entries call, comma-separated (1-1000).",
 )
 @click.option(
     "--batch-clients",
     type=click.IntRange(min=1),
-    default=2,  # dualbook.bench.DEFAULT_BATCH_CLIENTS (imported lazily): one per core of the reference machine
+    default=benchmod.DEFAULT_BATCH_CLIENTS,
     show_default=True,
     help="P4: pgbench clients.",
 )
 @click.option(
-    "--adapter-threads", type=click.IntRange(min=1), default=16, show_default=True, help="P3: Python threads."
+    "--adapter-threads",
+    type=click.IntRange(min=1),
+    default=benchmod.DEFAULT_ADAPTER_THREADS,
+    show_default=True,
+    help="P3: Python threads.",
 )
 @click.option(
     "--scale-postings",
     type=click.IntRange(min=1),
-    default=5_000_000,
+    default=benchmod.DEFAULT_SCALE_POSTINGS,
     show_default=True,
     help="P5: load the journal to this many postings, then repeat P1.",
 )
@@ -1219,7 +1224,7 @@ def _settings(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 @click.option(
     "--loader-connections",
     type=click.IntRange(min=1),
-    default=2,
+    default=benchmod.DEFAULT_LOADER_CONNECTIONS,
     show_default=True,
     help="P5: connections of the loader.",
 )
@@ -1266,8 +1271,6 @@ def bench(
     Example:
         dualbook bench --seconds 5 --skip-scale --out /tmp/bench
     """
-    from dualbook import bench as benchmod
-
     opts = benchmod.BenchOptions(
         seconds=seconds,
         accounts=accounts,

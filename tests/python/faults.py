@@ -15,6 +15,19 @@ _SSL_REQUEST = (80877103).to_bytes(4, "big")
 _GSSENC_REQUEST = (80877104).to_bytes(4, "big")
 
 
+def _split_messages(buffer: bytes) -> tuple[list[bytes], bytes]:
+    """The type bytes of the complete protocol messages at the start of ``buffer`` (each: a type byte, then its
+    length as 4 bytes, counting itself), and what is left of ``buffer`` after them."""
+    types: list[bytes] = []
+    while len(buffer) >= 5:
+        size = 1 + int.from_bytes(buffer[1:5], "big")
+        if len(buffer) < size:
+            break
+        types.append(buffer[:1])
+        buffer = buffer[size:]
+    return types, buffer
+
+
 class CommitDroppingProxy:
     """Forward 127.0.0.1:<port> to the server. When armed, the next client packet that ends a transaction is
     forwarded and then both sockets are closed before the server's reply reaches the client: with ``on="commit"``
@@ -67,23 +80,18 @@ class CommitDroppingProxy:
         than closing at once) makes sure the server has read and committed what was forwarded: a connection reset
         before the server reads its input would discard it. The server's stream starts at a message boundary here:
         the client sent the statement after the whole previous answer."""
-        answer = b""
+        pending = b""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            pos = 0
-            while len(answer) - pos >= 5:
-                kind, size = answer[pos : pos + 1], 1 + int.from_bytes(answer[pos + 1 : pos + 5], "big")
-                if len(answer) - pos < size:
-                    break
-                if kind == b"Z":
-                    return
-                pos += size
+            types, pending = _split_messages(pending)
+            if b"Z" in types:
+                return
             readable, _, _ = select.select([server], [], [], 0.2)
             if readable:
                 chunk = server.recv(65536)
                 if not chunk:
                     return
-                answer += chunk
+                pending += chunk
 
     def _pump(self, client: socket.socket, server: socket.socket) -> None:
         socks = [client, server]
@@ -98,23 +106,13 @@ class CommitDroppingProxy:
                         return
                     if s is client:
                         pending += data
+                        # untyped messages first: an SSL or GSSAPI encryption request, then the startup message
+                        while not started and len(pending) >= 8 and len(pending) >= int.from_bytes(pending[:4], "big"):
+                            started = pending[4:8] not in (_SSL_REQUEST, _GSSENC_REQUEST)
+                            pending = pending[int.from_bytes(pending[:4], "big") :]
                         types: list[bytes] = []
-                        while True:
-                            if not started and len(pending) >= 8:
-                                size = int.from_bytes(pending[:4], "big")
-                                if len(pending) < size:
-                                    break
-                                # an SSL or GSSAPI encryption request comes before the startup message
-                                started = pending[4:8] not in (_SSL_REQUEST, _GSSENC_REQUEST)
-                                pending = pending[size:]
-                            elif started and len(pending) >= 5:
-                                size = 1 + int.from_bytes(pending[1:5], "big")
-                                if len(pending) < size:
-                                    break
-                                types.append(pending[:1])
-                                pending = pending[size:]
-                            else:
-                                break
+                        if started:
+                            types, pending = _split_messages(pending)
                         server.sendall(data)
                         if self.armed.is_set() and self._ends_transaction(data, types):
                             self.armed.clear()
