@@ -29,7 +29,7 @@ from dualbook.ledger import Ledger, run_serializable
 from dualbook.money import Money, format_amount, parse_amount
 from dualbook.retry import RetryPolicy, RetryStats
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AccountResult",
