@@ -11,7 +11,7 @@ help:
 	@echo "make demo       start the embedded cluster (or use DATABASE_URL), deploy, run the main job"
 	@echo "make test       lint + types + pgTAP + pytest on throwaway clusters"
 	@echo "make bench-sql  pgbench: commit ceiling vs post_entry at 8 and 32 clients"
-	@echo "make bench      issue 7's workloads in one run (ceiling, P1-P5): table, bench-results.json/.md"
+	@echo "make bench      the workloads in one run (ceiling, P1-P5): table, bench-results.json/.md"
 	@echo "                (BENCH_ARGS='--seconds 5 --skip-scale' for a quick run; 10-15 min with the 5M load)"
 	@echo "make deploy|revert|status|db-start|db-stop"
 
@@ -31,7 +31,7 @@ lint: setup
 	@bash scripts/lint-shell.sh
 
 pgtap: setup
-	$(PY) -m dualbook.testing pgtap tests/pgtap
+	PYTHONPATH=pyadapter $(PY) tests/pgtap_run.py tests/pgtap
 
 pytest: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -52,7 +52,7 @@ db-stop: setup
 	$(BIN)/dualbook db stop
 
 bench-sql: setup
-	$(PY) -m dualbook.benchsql $(BENCH_ARGS)
+	$(PY) -m dualbook.tools.bench.sql $(BENCH_ARGS)
 
 bench: setup
 	$(BIN)/dualbook bench $(BENCH_ARGS)
@@ -61,7 +61,7 @@ clean:
 	-$(BIN)/dualbook db stop 2>/dev/null
 	rm -rf .dualbook .pytest_cache .mypy_cache .ruff_cache
 
-# The certification suite of issue 6 with the long profile (100,000+ model transactions, 20 crash cycles, ...);
+# The certification suite with the long profile (100,000+ model transactions, 20 crash cycles, ...);
 # writes certification.md and prints it. `make test` runs the same suite with the short profile.
 .PHONY: certify
 certify: setup

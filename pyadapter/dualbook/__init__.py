@@ -9,25 +9,66 @@ the schema with Sqitch, and calls the API::
         ledger.post_entry("payment:1", [debit("wallet:1", 500, "USD"), credit("merchant:7", 500, "USD")])
 """
 
-from dualbook.aio import AsyncLedger
-from dualbook.calls import (
-    AccountResult,
-    AccountRow,
-    Balance,
-    BalanceAssertion,
-    BatchResult,
-    Entry,
-    EntryLeg,
-    EntryRequest,
-    Leg,
-    PostResult,
-    Violation,
-    credit,
-    debit,
-)
-from dualbook.ledger import Ledger, run_serializable
-from dualbook.money import Money, format_amount, parse_amount
-from dualbook.retry import RetryPolicy, RetryStats
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # for type checkers and editors; at run time the names below load on first use
+    from dualbook.aio import AsyncLedger
+    from dualbook.calls import (
+        AccountResult,
+        AccountRow,
+        Balance,
+        BalanceAssertion,
+        BatchResult,
+        Entry,
+        EntryLeg,
+        EntryRequest,
+        Leg,
+        PostResult,
+        Violation,
+        credit,
+        debit,
+    )
+    from dualbook.ledger import Ledger, run_serializable
+    from dualbook.money import Money, format_amount, parse_amount
+    from dualbook.retry import RetryPolicy, RetryStats
+
+# Where each public name lives. Importing ``dualbook`` itself imports nothing else, so a sub-package that needs
+# only the standard library (the offline audit verifier, ``python -m dualbook.audit.verify``) runs without the
+# database driver installed.
+_EXPORTS: dict[str, str] = {
+    "AccountResult": "dualbook.calls",
+    "AccountRow": "dualbook.calls",
+    "AsyncLedger": "dualbook.aio",
+    "Balance": "dualbook.calls",
+    "BalanceAssertion": "dualbook.calls",
+    "BatchResult": "dualbook.calls",
+    "Entry": "dualbook.calls",
+    "EntryLeg": "dualbook.calls",
+    "EntryRequest": "dualbook.calls",
+    "Ledger": "dualbook.ledger",
+    "Leg": "dualbook.calls",
+    "Money": "dualbook.money",
+    "PostResult": "dualbook.calls",
+    "RetryPolicy": "dualbook.retry",
+    "RetryStats": "dualbook.retry",
+    "Violation": "dualbook.calls",
+    "credit": "dualbook.calls",
+    "debit": "dualbook.calls",
+    "format_amount": "dualbook.money",
+    "parse_amount": "dualbook.money",
+    "run_serializable": "dualbook.ledger",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dualbook' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __version__ = "0.2.0"
 

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from dualbook import Ledger, credit, debit
-from dualbook.audit import SealResult, _seal_result
+from dualbook.audit.journal import SealResult, _seal_result
 
 SEAL_SQL = "SELECT status, entries, seals, sealed_through, waiting_for FROM ledger.seal_journal(%s, %s)"
 

@@ -15,9 +15,9 @@ import psycopg
 import pytest
 
 import dualbook
-from dualbook import roles
-from dualbook.cluster import Cluster
-from dualbook.config import project_root
+from dualbook.db import roles
+from dualbook.db.cluster import Cluster
+from dualbook.db.migrate import migrations_dir
 from dualbook.testing import deploy_template, drop_database, fresh_database, throwaway_cluster
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,12 +27,13 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "pyadapter"), 
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
-    # The schema deployed is the one of the checkout the imported package lives in: it must be these tests' own
-    # (a virtualenv shared between worktrees may import another worktree's package; pyproject's pytest
-    # ``pythonpath`` puts this checkout's first).
-    assert project_root().resolve() == ROOT, (
-        f"the tests of {ROOT} would deploy the schema of {project_root()} (dualbook imported from "
-        f"{Path(dualbook.__file__).parent}): run pytest from this checkout, or set PYTHONPATH={ROOT / 'pyadapter'}"
+    # The schema deployed is the one shipped with the imported package: it must be this checkout's (a virtualenv
+    # shared between worktrees may import another worktree's package; pyproject's pytest ``pythonpath`` puts this
+    # checkout's first).
+    plan = (migrations_dir() / "sqitch.plan").resolve()
+    assert plan == ROOT / "sqitch.plan", (
+        f"the tests of {ROOT} would deploy {plan} (dualbook imported from {Path(dualbook.__file__).parent}): "
+        f"run pytest from this checkout, or set PYTHONPATH={ROOT / 'pyadapter'}"
     )
     with throwaway_cluster() as c:
         deploy_template(c)

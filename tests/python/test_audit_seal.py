@@ -14,8 +14,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from dualbook import Ledger, RetryPolicy, audit, auditspec, credit, debit
+from dualbook import Ledger, RetryPolicy, credit, debit
 from dualbook import errors as E
+from dualbook.audit import journal as audit
+from dualbook.audit import verify as auditspec
 
 from .auditkit import chart, history, seal_on
 

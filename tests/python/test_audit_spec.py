@@ -16,8 +16,10 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from dualbook import Ledger, audit, auditspec, credit, debit
-from dualbook.auditspec import Entry, Leg, Seal, field_bytes, merkle_root
+from dualbook import Ledger, credit, debit
+from dualbook.audit import journal as audit
+from dualbook.audit import verify as auditspec
+from dualbook.audit.verify import Entry, Leg, Seal, field_bytes, merkle_root
 
 # The test vector of docs/audit.md (also asserted by tests/pgtap/audit_encoding.sql against the SQL).
 VECTOR_LEGS = [

@@ -14,8 +14,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dualbook import Ledger, audit, auditspec, credit, debit
+from dualbook import Ledger, credit, debit
 from dualbook import errors as E
+from dualbook.audit import journal as audit
+from dualbook.audit import verify as auditspec
 
 from .auditkit import account_id, chart, history, tamper
 

@@ -12,10 +12,10 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from dualbook import bench
 from dualbook.cli import main
-from dualbook.cluster import Cluster
+from dualbook.db.cluster import Cluster
 from dualbook.testing import drop_database, fresh_database
+from dualbook.tools.bench import results as bench
 
 REQUIRED_KEYS = {"name", "clients", "tps", "retried_pct", "failed_pct", "p50_ms", "p99_ms", "ratio", "ratio_of"}
 

@@ -1,11 +1,11 @@
-"""python -m dualbook.benchcost (what each index and CHECK on the write path costs): a small run on a real
+"""python -m dualbook.tools.bench.cost (what each index and CHECK on the write path costs): a small run on a real
 deployed database reports every index and CHECK constraint of the tables a posting writes, and cleans up."""
 
 from __future__ import annotations
 
 import psycopg
 
-from dualbook import benchcost
+from dualbook.tools.bench import cost as benchcost
 
 
 def test_reports_every_index_and_check_and_cleans_up(db_url: str) -> None:

@@ -10,9 +10,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dualbook import benchsql
-from dualbook.cluster import Cluster
+from dualbook.db.cluster import Cluster
 from dualbook.testing import drop_database, fresh_database
+from dualbook.tools.bench import pgbench
+from dualbook.tools.bench import sql as benchsql
 
 PGBENCH_15_REPORT = """\
 pgbench (15.18 (Debian 15.18-0+deb12u1))
@@ -37,7 +38,7 @@ tps = 1988.378722 (without initial connection time)
 
 
 def test_parse_pgbench_15_report() -> None:
-    s = benchsql.parse_pgbench(PGBENCH_15_REPORT)
+    s = pgbench.parse_pgbench(PGBENCH_15_REPORT)
     assert s.transactions == 10000
     assert s.tps == pytest.approx(1988.378722)
     assert s.latency_avg_ms == pytest.approx(15.564)
@@ -47,13 +48,13 @@ def test_parse_pgbench_15_report() -> None:
 
 
 def test_parse_rejects_a_truncated_report() -> None:
-    with pytest.raises(benchsql.BenchError, match="tps"):
-        benchsql.parse_pgbench(PGBENCH_15_REPORT.split("latency average")[0])
+    with pytest.raises(pgbench.BenchError, match="tps"):
+        pgbench.parse_pgbench(PGBENCH_15_REPORT.split("latency average")[0])
 
 
 def test_account_codes_match_the_workload_script() -> None:
-    assert benchsql.account_code("bench", 1, 100_000) == "bench:000001"
-    assert benchsql.account_code("bench", 1_234_567, 2_000_000) == "bench:1234567"
+    assert pgbench.account_code("bench", 1, 100_000) == "bench:000001"
+    assert pgbench.account_code("bench", 1_234_567, 2_000_000) == "bench:1234567"
 
 
 def test_harness_runs_end_to_end(

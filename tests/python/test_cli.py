@@ -15,7 +15,8 @@ from click.testing import CliRunner, Result
 
 from dualbook import Ledger
 from dualbook import errors as E
-from dualbook.cli import (
+from dualbook.cli import main
+from dualbook.cli.common import (
     EXIT_CLUSTER,
     EXIT_CONFIG,
     EXIT_CONFLICT,
@@ -24,10 +25,9 @@ from dualbook.cli import (
     error_line,
     exit_code,
     handle_errors,
-    main,
 )
-from dualbook.cluster import Cluster
-from dualbook.output import UNBOUNDED_WIDTH, Col, console, print_table
+from dualbook.cli.output import UNBOUNDED_WIDTH, Col, console, print_table
+from dualbook.db.cluster import Cluster
 from dualbook.testing import drop_database
 
 Run = Callable[..., Result]
@@ -85,7 +85,10 @@ def fails(r: Result, code: int, *fragments: str) -> str:
 
 # --- help ---------------------------------------------------------------------------------------------------
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # the root group loads each command's module on first use
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, name
         yield (*path, name), cmd
         if isinstance(cmd, click.Group):
             yield from _commands(cmd, (*path, name))
@@ -570,7 +573,7 @@ def test_demo_options_are_passed_through(monkeypatch: pytest.MonkeyPatch) -> Non
     def fake_run_demo(datadir: Path | None, seconds: float = 20.0, clients: int = 8) -> None:
         calls.append((datadir, seconds, clients))
 
-    monkeypatch.setattr("dualbook.demo.run_demo", fake_run_demo)
+    monkeypatch.setattr("dualbook.tools.demo.run_demo", fake_run_demo)
     ok(CliRunner().invoke(main, ["demo"]))
     ok(CliRunner().invoke(main, ["demo", "--seconds", "2.5", "--clients", "3", "--datadir", "/tmp/x"]))
     assert calls == [(None, 20.0, 8), (Path("/tmp/x"), 2.5, 3)]

@@ -9,8 +9,9 @@ import threading
 import psycopg
 import pytest
 
-from dualbook import Ledger, RetryPolicy, credit, debit, roles
+from dualbook import Ledger, RetryPolicy, credit, debit
 from dualbook import errors as E
+from dualbook.db import roles
 
 
 def _house_workload(db_url: str, deferred: bool, threads: int = 8, per_thread: int = 40) -> int:

@@ -12,7 +12,7 @@ def test_short_demo_run_balances(role_env: dict[str, str], monkeypatch: pytest.M
     """DATABASE_URL is the application's; deploy, sequencer and report get their own roles' URLs."""
     for name, value in role_env.items():
         monkeypatch.setenv(name, value)
-    from dualbook.demo import run_demo
+    from dualbook.tools.demo import run_demo
 
     run_demo(None, seconds=3, clients=4)  # raises click's Exit(1) if an invariant fails
 
@@ -31,8 +31,8 @@ def test_demo_report_uses_the_invariant_checker(db_url: str, app_url: str, reade
     from rich.console import Console
 
     from dualbook import Ledger, credit, debit
-    from dualbook.certify import AckRecord
-    from dualbook.demo import Outcomes, report
+    from dualbook.tools.certify import AckRecord
+    from dualbook.tools.demo import Outcomes, report
 
     with Ledger.connect(app_url, max_size=1) as ledger, Ledger.connect(reader_url, max_size=1) as reader:
         ledger.create_account("bank", "USD", "asset")

@@ -39,7 +39,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from psycopg.types.json import set_json_loads
 
-from dualbook import roles
+from dualbook.db import roles
 
 from .conftest import FUZZ_STATS
 

@@ -10,9 +10,10 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from dualbook import AsyncLedger, BalanceAssertion, Ledger, RetryPolicy, credit, debit, roles, run_serializable
+from dualbook import AsyncLedger, BalanceAssertion, Ledger, RetryPolicy, credit, debit, run_serializable
 from dualbook import errors as E
-from dualbook.cluster import Cluster
+from dualbook.db import roles
+from dualbook.db.cluster import Cluster
 from dualbook.money import format_amount, parse_amount
 
 from .faults import CommitDroppingProxy

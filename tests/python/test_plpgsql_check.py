@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from dualbook.sqlcheck import plpgsql_findings
+from .sqlcheck import plpgsql_findings
 
 
 def test_every_plpgsql_function_is_clean(conn: psycopg.Connection) -> None:

@@ -2,7 +2,7 @@
 sometimes through the per-entry one when an entry overdraws a wallet) race threads posting single entries and the
 sequencer, over a few no-overdraft wallets and a deferred fee account. Every acknowledgement and refusal is
 recorded; afterwards the books pass every certification invariant and hold exactly what was acknowledged.
-The checker is dualbook.certify.check_invariants, the one the certification suite and the demo use."""
+The checker is dualbook.tools.certify.check_invariants, the one the certification suite and the demo use."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from dualbook import EntryRequest, Ledger, Leg, RetryPolicy, credit, debit
 from dualbook import errors as E
-from dualbook.certify import AckRecord, check_invariants, leg_tuples
+from dualbook.tools.certify import AckRecord, check_invariants, leg_tuples
 
 WALLETS = [f"wallet:{i}" for i in range(8)]
 SEED = 5_000

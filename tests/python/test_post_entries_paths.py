@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from dualbook.cluster import Cluster
+from dualbook.db.cluster import Cluster
 from dualbook.testing import drop_database, fresh_database
 
 ACCOUNTS: list[tuple[str, str, str, dict[str, Any]]] = [

@@ -12,12 +12,15 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from dualbook import Ledger, credit, debit, migrate, roles
-from dualbook.cli import EXIT_INFRASTRUCTURE, main
-from dualbook.cluster import Cluster
-from dualbook.config import embedded_urls
-from dualbook.sqlcheck import plpgsql_findings
+from dualbook import Ledger, credit, debit
+from dualbook.cli import main
+from dualbook.cli.common import EXIT_INFRASTRUCTURE
+from dualbook.db import migrate, roles
+from dualbook.db.cluster import Cluster
+from dualbook.db.config import embedded_urls
 from dualbook.testing import drop_database
+
+from .sqlcheck import plpgsql_findings
 
 APP_LIMITS = {"statement_timeout": "5s", "lock_timeout": "2s", "idle_in_transaction_session_timeout": "30s"}
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from dualbook.certify import Certification, render_certification
-from dualbook.cluster import Cluster
+from dualbook.db.cluster import Cluster
 from dualbook.testing import drop_database, fresh_database
+from dualbook.tools.certify import Certification, render_certification
 
 from .profile import PROFILE
 

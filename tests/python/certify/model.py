@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dualbook.certify import AckRecord, LegTuple
+from dualbook.tools.certify import AckRecord, LegTuple
 
 DEBIT_NORMAL = frozenset({"asset", "expense"})
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 
 from dualbook import Ledger
-from dualbook.certify import AckRecord, Certification, leg_tuples
+from dualbook.tools.certify import AckRecord, Certification, leg_tuples
 
 from .client_proc import ACCOUNTS, requests_for
 from .profile import PROFILE

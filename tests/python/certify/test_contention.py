@@ -9,7 +9,7 @@ import threading
 
 from dualbook import Ledger, RetryPolicy, credit, debit
 from dualbook import errors as E
-from dualbook.certify import AckRecord, Certification
+from dualbook.tools.certify import AckRecord, Certification
 
 from .profile import PROFILE
 

@@ -13,9 +13,9 @@ import pytest
 from psycopg import sql
 
 from dualbook import Ledger, credit, debit
-from dualbook.certify import AckRecord, Certification, SelfTestRow, check_invariants
-from dualbook.cluster import Cluster
+from dualbook.db.cluster import Cluster
 from dualbook.testing import drop_database
+from dualbook.tools.certify import AckRecord, Certification, SelfTestRow, check_invariants
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ import psycopg
 
 from dualbook import Ledger, RetryPolicy
 from dualbook import errors as E
-from dualbook.certify import AckRecord, Certification, LegTuple, ScenarioRow
-from dualbook.cluster import Cluster
+from dualbook.db.cluster import Cluster
 from dualbook.testing import deploy_template, throwaway_cluster
+from dualbook.tools.certify import AckRecord, Certification, LegTuple, ScenarioRow
 
 from .profile import PROFILE
 

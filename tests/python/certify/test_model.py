@@ -65,14 +65,14 @@ from hypothesis.stateful import (
 
 from dualbook import BatchResult, Ledger, PostResult, RetryPolicy
 from dualbook import errors as E
-from dualbook.certify import (
+from dualbook.db.cluster import Cluster
+from dualbook.tools.certify import (
     Certification,
     InvariantViolation,
     LegTuple,
     ScenarioRow,
     check_invariants,
 )
-from dualbook.cluster import Cluster
 
 from .conftest import DatabaseFactory
 from .model import Account, Books, Entry, Outcome, Request

@@ -8,8 +8,8 @@ from __future__ import annotations
 import random
 
 from dualbook import Ledger, credit, debit
-from dualbook.certify import AckRecord, Certification
-from dualbook.cluster import Cluster
+from dualbook.db.cluster import Cluster
+from dualbook.tools.certify import AckRecord, Certification
 
 from ..faults import CommitDroppingProxy
 from .profile import PROFILE

@@ -1,13 +1,28 @@
-"""Sqitch, wrapped: deploy / revert / status of the ledger schema against a database URL."""
+"""Sqitch, wrapped: deploy / revert / status of the ledger schema against a database URL.
+
+The migrations ship inside the package (``dualbook/db/migrations``: ``sqitch.plan``, ``sqitch.conf``, ``deploy/``,
+``revert/``, ``verify/``), so an installed wheel deploys with no checkout; in a checkout they are links to the
+repository's top-level files.
+"""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from importlib import resources
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from dualbook.config import mask_url, project_root
+from dualbook.db.config import mask_url
 from dualbook.errors import ConfigError
+
+
+def migrations_dir() -> Path:
+    """The directory holding ``sqitch.plan`` and the deploy/revert/verify scripts of this version of dualbook."""
+    path = Path(str(resources.files("dualbook.db") / "migrations"))
+    if not (path / "sqitch.plan").is_file():
+        raise ConfigError(f"the migrations are missing from the installed package (no {path / 'sqitch.plan'})")
+    return path
 
 
 def sqitch_target(url: str) -> str:
@@ -24,7 +39,7 @@ def run_sqitch(command: str, url: str, *args: str, capture: bool = False) -> sub
     if exe is None:
         raise ConfigError("sqitch is not installed (run 'make setup')")
     cmd = [exe, command, *args, sqitch_target(url)]
-    proc = subprocess.run(cmd, cwd=project_root(), text=True, capture_output=capture)
+    proc = subprocess.run(cmd, cwd=migrations_dir(), text=True, capture_output=capture)
     ok = {0, 1} if command == "status" else {0}
     if proc.returncode not in ok:
         out = ((proc.stderr or "") + (proc.stdout or "")).strip().splitlines() if capture else []

@@ -1,6 +1,6 @@
 """The database roles of dualbook, created by the Sqitch change ``role_dualbook`` (see docs/security.md).
 
-Each kind of client connects as the role made for its job; :mod:`dualbook.config` turns a *purpose* into the URL
+Each kind of client connects as the role made for its job; :mod:`dualbook.db.config` turns a *purpose* into the URL
 to connect with: the embedded cluster derives it (``Cluster.url(user=...)``, trust authentication on loopback),
 an external server gets it from the environment.
 """

@@ -1,4 +1,4 @@
-"""`make bench` / `dualbook bench`: issue 7's workloads measured side by side in one run.
+"""`make bench` / `dualbook bench`: the ledger's workloads measured side by side in one run.
 
 One run, on one server, in the same minutes (absolute numbers drift between runs and machines; the targets are
 ratios measured side by side):
@@ -10,7 +10,7 @@ ratios measured side by side):
 * ``P2`` hot account -- ``sql/bench/hot_account.sql``: a 3-leg payment whose fee leg credits ONE house account
   (an income account created deferred, no limits) while a sequencer thread calls ``ledger.sequence_deferred()``
   as ``dualbook sequencer --every 0.2`` does; afterwards the queue is drained and the certification invariants
-  (``dualbook.certify.check_invariants``) are checked; ratio of P1;
+  (``dualbook.tools.certify.check_invariants``) are checked; ratio of P1;
 * ``P2b`` hot limited -- ``sql/bench/hot_limited.sql``: every entry debits one of 10 funded liabilities with
   ``lower_limit 0``; the inherent floor of hot accounts with limits; ratio of P1;
 * ``P3`` adapter -- ``--adapter-threads`` Python threads, each its own :class:`~dualbook.ledger.Ledger` (one
@@ -23,546 +23,93 @@ ratios measured side by side):
   the window moving on with every batch) until it holds
   ``--scale-postings`` postings, then P1 again; ratio of P1 (on the small journal).
 
-A *posting* here is one entry (a journal entry of 2 or 3 legs), as in the issue's "postings/s". Percentiles of
+A *posting* here is one entry (a journal entry of 2 or 3 legs), as in "postings/s" of the targets. Percentiles of
 the pgbench workloads come from pgbench's per-transaction log (``--log``): the latency of each successful
 transaction including its retries; P3's are measured around each ``Ledger.post_entry`` call.
 
 The database: ``DATABASE_URL`` (ledger deployed; accounts prefixed ``dualbook-bench``) or a throwaway cluster with
-the settings of ``make bench-sql`` (``dualbook.benchsql.BENCH_SETTINGS``), removed afterwards unless ``keep``.
+the settings of ``make bench-sql`` (``dualbook.tools.bench.pgbench.BENCH_SETTINGS``), removed afterwards unless
+``keep``.
 Results: a table on stdout, progress on stderr, ``bench-results.json`` and ``bench-results.md`` in ``out``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import math
 import os
-import platform
 import random
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
-from dualbook import benchsql, certify, migrate
-from dualbook.benchsql import BenchError, CpuSample, PgbenchSummary
-from dualbook.config import mask_url
+from dualbook.db import migrate
+from dualbook.db.config import mask_url
 from dualbook.errors import DualbookError
 from dualbook.ledger import Ledger
 from dualbook.retry import RetryPolicy
 from dualbook.testing import throwaway_cluster
-
-DEFAULT_SECONDS = 15
-DEFAULT_ACCOUNTS = 100_000
-DEFAULT_CLIENTS = 32
-DEFAULT_BATCH_SIZES = (1, 10, 100)
-DEFAULT_BATCH_CLIENTS = 2
-DEFAULT_ADAPTER_THREADS = 16
-DEFAULT_SCALE_POSTINGS = 5_000_000
-DEFAULT_LOADER_CONNECTIONS = 2
-LOADER_BATCH = 1000  # post_entries' maximum
-LOADER_SPAN = 100  # consecutive accounts one loader batch posts between
-LIMITED_ACCOUNTS = 10
-LIMITED_FUNDING = 10**14  # minor units per limited account: far more than a run can debit
-SEQUENCER_EVERY = 0.2  # seconds between sequencer passes, as `dualbook sequencer --every 0.2`
-SEQUENCER_MAX = 10_000
-JSON_NAME = "bench-results.json"
-MD_NAME = "bench-results.md"
-
-CEILING = "ceiling"
-P1 = "P1"
-P2 = "P2"
-P2B = "P2b"
-P3 = "P3"
-P5 = "P5"
-
-Progress = Callable[[str], None]
-
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def batch_name(n: int) -> str:
-    """The workload name of the batch point with n entries per call."""
-    return f"P4x{n}"
-
-
-@dataclass(frozen=True)
-class BenchOptions:
-    """What one run measures (the command line's options)."""
-
-    seconds: int = DEFAULT_SECONDS
-    accounts: int = DEFAULT_ACCOUNTS
-    clients: int = DEFAULT_CLIENTS
-    batch_sizes: tuple[int, ...] = DEFAULT_BATCH_SIZES
-    batch_clients: int = DEFAULT_BATCH_CLIENTS
-    adapter_threads: int = DEFAULT_ADAPTER_THREADS
-    scale_postings: int = DEFAULT_SCALE_POSTINGS
-    skip_scale: bool = False
-    loader_connections: int = DEFAULT_LOADER_CONNECTIONS
-    out: Path = Path(".")
-    keep: bool = False
-    #: extra server settings of the throwaway cluster (NAME, VALUE), on top of benchsql.BENCH_SETTINGS
-    server_settings: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass
-class Result:
-    """One measured workload. ``tps`` counts postings (entries) per second; ``ratio`` = tps / tps of
-    ``ratio_of`` (None for the ceiling's own reference)."""
-
-    name: str
-    title: str
-    clients: int
-    tps: float
-    retried_pct: float
-    failed_pct: float
-    p50_ms: float | None
-    p99_ms: float | None
-    ratio: float | None
-    ratio_of: str | None
-    calls_per_s: float
-    entries_per_call: int
-    calls: int
-    retried: int
-    failed: int
-    seconds: float
-    other_cpu_pct: float | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Target:
-    """One row of the issue's targets table, evaluated on a run."""
-
-    figure: str
-    target: str
-    measured: str
-    met: bool | None  # None: not measured in this run
-
-
-# --- small pure helpers (unit-tested) -----------------------------------------------------------------------
-def percentile(sorted_values: Sequence[float], pct: float) -> float | None:
-    """Nearest-rank percentile of an ascending sequence (None when empty)."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(pct / 100 * len(sorted_values)))
-    return float(sorted_values[min(rank, len(sorted_values)) - 1])
-
-
-def parse_pgbench_log_line(line: str) -> float | None:
-    """The latency in ms of one line of pgbench's per-transaction log, None for a failed transaction.
-
-    pgbench 15 writes ``client_id transaction_no time script_no time_epoch time_us [schedule_lag] [retries]``;
-    ``time`` is the latency in microseconds (including retries), or ``serialization`` / ``deadlock`` /
-    ``failed`` / ``skipped`` when the transaction did not succeed.
-    """
-    parts = line.split()
-    if len(parts) < 3 or not parts[2].isdigit():
-        return None
-    return int(parts[2]) / 1000.0
-
-
-def log_latencies(paths: Iterable[Path]) -> list[float]:
-    """Every successful transaction's latency (ms) in pgbench log files, ascending."""
-    values: list[float] = []
-    for path in paths:
-        with path.open() as f:
-            for line in f:
-                v = parse_pgbench_log_line(line)
-                if v is not None:
-                    values.append(v)
-    values.sort()
-    return values
-
-
-def parse_setting(text: str) -> tuple[str, str]:
-    """'name=value' -> ('name', 'value') for --set."""
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip() or not value.strip():
-        raise ValueError(f"expected NAME=VALUE, not {text!r}")
-    return name.strip(), value.strip()
-
-
-def parse_batch_sizes(text: str) -> tuple[int, ...]:
-    """'1,10,100' -> (1, 10, 100); each between 1 and 1000 (post_entries' limit), no duplicates."""
-    try:
-        sizes = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError as exc:
-        raise ValueError(f"not a comma-separated list of batch sizes: {text!r}") from exc
-    if not sizes:
-        raise ValueError("no batch size given")
-    if min(sizes) < 1 or max(sizes) > LOADER_BATCH:
-        raise ValueError(f"batch sizes must be between 1 and {LOADER_BATCH}")
-    if len(set(sizes)) != len(sizes):
-        raise ValueError("batch sizes must be distinct")
-    return sizes
-
-
-def set_ratios(results: list[Result]) -> None:
-    """Fill ``ratio`` of every result from its ``ratio_of`` reference measured in the same run."""
-    by_name = {r.name: r for r in results}
-    for r in results:
-        ref = by_name.get(r.ratio_of) if r.ratio_of else None
-        r.ratio = round(r.tps / ref.tps, 4) if ref is not None and ref.tps > 0 else None
-
-
-def evaluate_targets(results: Sequence[Result]) -> list[Target]:
-    """The issue's targets table evaluated on one run's results."""
-    by = {r.name: r for r in results}
-
-    def ratio(name: str) -> str:
-        r = by[name]
-        return f"{r.ratio:.3f}" if r.ratio is not None else "n/a"
-
-    out: list[Target] = []
-    p1 = by.get(P1)
-    if p1 is not None:
-        ok = p1.ratio is not None and p1.ratio >= 0.5 and p1.retried_pct < 0.5 and p1.failed == 0
-        out.append(
-            Target(
-                "P1 / ceiling",
-                "≥ 0.5, retried < 0.5%, failed 0",
-                f"{ratio(P1)}, retried {p1.retried_pct:.3f}%, failed {p1.failed}",
-                ok,
-            )
-        )
-    p2 = by.get(P2)
-    if p2 is not None:
-        check = p2.extras.get("invariants_ok")
-        ok = p2.ratio is not None and p2.ratio >= 0.8 and p2.failed == 0
-        out.append(
-            Target(
-                "P2 / P1",
-                "≥ 0.8, failed 0",
-                f"{ratio(P2)}, failed {p2.failed} (invariants {'hold' if check else 'VIOLATED'})",
-                ok,
-            )
-        )
-    p3 = by.get(P3)
-    if p3 is not None:
-        ok = p3.ratio is not None and p3.ratio >= 0.7 and p3.p99_ms is not None and p3.p99_ms <= 11.0
-        p99 = f"{p3.p99_ms:.2f} ms" if p3.p99_ms is not None else "n/a"
-        out.append(Target("P3 / P1, P3 p99", "≥ 0.7, p99 ≤ 11 ms", f"{ratio(P3)}, p99 {p99}", ok))
-    p4 = by.get(batch_name(100))
-    out.append(
-        Target("P4 (100 per call) / ceiling", "≥ 2.0", ratio(p4.name), p4.ratio is not None and p4.ratio >= 2.0)
-        if p4 is not None
-        else Target("P4 (100 per call) / ceiling", "≥ 2.0", "not measured (100 not in --batch-sizes)", None)
-    )
-    p5 = by.get(P5)
-    out.append(
-        Target("P5 / P1", "≥ 0.9", ratio(P5), p5.ratio is not None and p5.ratio >= 0.9)
-        if p5 is not None
-        else Target("P5 / P1", "≥ 0.9", "not measured (--skip-scale)", None)
-    )
-    return out
-
-
-def _ms(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.2f}"
-
-
-def format_table(results: Sequence[Result]) -> str:
-    """The results as an aligned text table."""
-    header = ("workload", "clients", "postings/s", "calls/s", "retried", "failed", "p50 ms", "p99 ms", "ratio")
-    rows = [
-        (
-            f"{r.name} {r.title}",
-            str(r.clients),
-            f"{r.tps:,.0f}",
-            f"{r.calls_per_s:,.0f}",
-            f"{r.retried_pct:.3f}%",
-            f"{r.failed_pct:.3f}%",
-            _ms(r.p50_ms),
-            _ms(r.p99_ms),
-            f"{r.ratio:.3f}x {r.ratio_of}" if r.ratio is not None and r.ratio_of else "-",
-        )
-        for r in results
-    ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    left = {0, 8}
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(row) for row in rows)])
-
-
-def _verdict(met: bool | None) -> str:
-    return "not measured" if met is None else ("met" if met else "**missed**")
-
-
-def format_markdown(results: Sequence[Result], targets: Sequence[Target], meta: dict[str, Any]) -> str:
-    """bench-results.md: the results table, the targets with their verdicts, and the machine."""
-    lines = [
-        "# dualbook `make bench` results",
-        "",
-        f"Run finished {meta.get('finished_at', '?')}, {meta.get('elapsed_s', '?')} s; "
-        f"{meta.get('seconds')} s per point, {meta.get('accounts'):,} accounts. A posting = one entry.",
-        "",
-        "| workload | clients | postings/s | calls/s | retried | failed | p50 ms | p99 ms | ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for r in results:
-        ratio = f"{r.ratio:.3f}x {r.ratio_of}" if r.ratio is not None and r.ratio_of else "-"
-        lines.append(
-            f"| {r.name} {r.title} | {r.clients} | {r.tps:,.0f} | {r.calls_per_s:,.0f} | {r.retried_pct:.3f}% | "
-            f"{r.failed_pct:.3f}% | {_ms(r.p50_ms)} | {_ms(r.p99_ms)} | {ratio} |"
-        )
-    lines += ["", "## Targets", "", "| figure | target | measured | verdict |", "|---|---|---|---|"]
-    lines += [f"| {t.figure} | {t.target} | {t.measured} | {_verdict(t.met)} |" for t in targets]
-    cost = [r for r in results if "wal_bytes_per_call" in r.extras or "server_cpu_us_per_call" in r.extras]
-    if cost:
-        lines += [
-            "",
-            "## Server cost per call",
-            "",
-            "Per successful call during the point: the server's CPU (all its processes), WAL written (records, "
-            "full-page images, bytes; pg_stat_wal), blocks read into shared_buffers and found there "
-            "(pg_stat_database).",
-            "",
-            "| workload | server CPU µs | WAL records | full-page images | WAL bytes | blocks read | blocks hit |",
-            "|---|---:|---:|---:|---:|---:|---:|",
-        ]
-
-        def cell(r: Result, key: str) -> str:
-            v = r.extras.get(key)
-            return "n/a" if v is None else f"{v:,.1f}"
-
-        for r in cost:
-            keys = ("server_cpu_us", "wal_records", "wal_fpi", "wal_bytes", "blks_read", "blks_hit")
-            lines.append(f"| {r.name} | " + " | ".join(cell(r, f"{k}_per_call") for k in keys) + " |")
-    notes = [f"- {r.name}: {r.extras['note']}" for r in results if r.extras.get("note")]
-    if notes:
-        lines += ["", "## Notes", "", *notes]
-    lines += ["", "## Machine", ""]
-    machine = meta.get("machine_info", {})
-    lines += [f"- {k}: {v}" for k, v in machine.items()]
-    lines += [
-        "- others' CPU per point (% of all CPUs used by processes other than the server and the bench): "
-        + ", ".join(f"{r.name} {r.other_cpu_pct}%" for r in results if r.other_cpu_pct is not None),
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def machine_info(conninfo: str, database: str) -> dict[str, Any]:
-    """What the results depend on: CPUs, kernel, PostgreSQL, load, where the database runs."""
-    info: dict[str, Any] = {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "database": database,
-    }
-    with contextlib.suppress(OSError, StopIteration):
-        info["cpu_model"] = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    with contextlib.suppress(OSError, IndexError):
-        info["memory"] = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
-    info["load_average_at_start"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT current_setting('server_version'), current_setting('shared_buffers'), "
-            "current_setting('max_connections'), current_setting('synchronous_commit'), current_setting('fsync')"
-        ).fetchone()
-    if row is not None:
-        info["server_version"] = row[0]
-        info["server_settings"] = (
-            f"shared_buffers={row[1]}, max_connections={row[2]}, synchronous_commit={row[3]}, fsync={row[4]}"
-        )
-    return info
-
-
-# --- preparation --------------------------------------------------------------------------------------------
-def _serializable(conninfo: str) -> psycopg.Connection[Any]:
-    conn = psycopg.connect(conninfo)
-    conn.isolation_level = psycopg.IsolationLevel.SERIALIZABLE
-    return conn
-
-
-def prepare(conninfo: str, prefix: str, accounts: int, progress: Progress = _stderr) -> None:
-    """bench-sql's preparation (ceiling table, the uniform accounts), plus the house account (deferred income),
-    the 10 limited liabilities (lower_limit 0) and their funding -- all through the API, idempotently."""
-    benchsql.prepare(conninfo, prefix, accounts, progress)
-    with _serializable(conninfo) as conn, conn.transaction():
-        conn.execute(
-            "SELECT * FROM ledger.create_account(%s, 'USD', 'income', p_deferred => true)", (f"{prefix}:house",)
-        )
-        conn.execute("SELECT * FROM ledger.create_account(%s, 'USD', 'asset')", (f"{prefix}:funding",))
-        for i in range(1, LIMITED_ACCOUNTS + 1):
-            code = f"{prefix}:limited:{i:02d}"
-            conn.execute("SELECT * FROM ledger.create_account(%s, 'USD', 'liability', p_lower_limit => 0)", (code,))
-            legs = [
-                {"account": f"{prefix}:funding", "amount": LIMITED_FUNDING, "currency": "USD"},
-                {"account": code, "amount": -LIMITED_FUNDING, "currency": "USD"},
-            ]
-            conn.execute(
-                "SELECT * FROM ledger.post_entry(%s, %s)",
-                (f"{prefix}:fund:{i:02d}", Jsonb(legs)),
-            )
-    progress(f"  house account '{prefix}:house' (deferred) and {LIMITED_ACCOUNTS} funded limited accounts ready")
-
-
-def check_owner(conninfo: str) -> None:
-    """Raise BenchError unless the connection may read ledger_private (the journal's size) -- the owner's or
-    migrator's URL, not the application role's."""
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        row = conn.execute("SELECT has_schema_privilege('ledger_private', 'USAGE')").fetchone()
-    if row is None or not row[0]:
-        raise BenchError(
-            "the bench counts the journal in ledger_private and creates its own schema: set DATABASE_URL to the "
-            "ledger owner's (migrator's) URL, not the application role's"
-        )
-
-
-def journal_size(conninfo: str) -> tuple[int, int]:
-    """(entries, postings) in the journal (every book)."""
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT (SELECT count(*) FROM ledger_private.entry), (SELECT count(*) FROM ledger_private.posting)"
-        ).fetchone()
-    return (int(row[0]), int(row[1])) if row is not None else (0, 0)
-
-
-# --- the sequencer ------------------------------------------------------------------------------------------
-class Sequencer(threading.Thread):
-    """The sequencer as ``dualbook sequencer --every 0.2`` runs it: ``SELECT ledger.sequence_deferred()`` on its
-    own READ COMMITTED autocommit connection, again at once while a call folds ``max_legs``, else after
-    ``every`` seconds."""
-
-    def __init__(self, conninfo: str, every: float = SEQUENCER_EVERY, max_legs: int = SEQUENCER_MAX) -> None:
-        super().__init__(name="dualbook-bench-sequencer", daemon=True)
-        self.conninfo = conninfo
-        self.every = every
-        self.max_legs = max_legs
-        self.halt = threading.Event()
-        self.calls = 0
-        self.folded = 0
-        self.busy_s = 0.0
-        self.error: BaseException | None = None
-
-    def one_pass(self, conn: psycopg.Connection[Any]) -> int | None:
-        row = conn.execute("SELECT ledger.sequence_deferred(%s)", (self.max_legs,)).fetchone()
-        self.calls += 1
-        n = None if row is None or row[0] is None else int(row[0])
-        self.folded += n or 0
-        return n
-
-    def run(self) -> None:
-        try:
-            with psycopg.connect(self.conninfo, autocommit=True) as conn:
-                conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
-                while not self.halt.is_set():
-                    started = time.monotonic()
-                    n = self.one_pass(conn)
-                    self.busy_s += time.monotonic() - started
-                    if n is None or n < self.max_legs:
-                        self.halt.wait(self.every)
-        except BaseException as exc:  # reported by the harness after the point
-            self.error = exc
-
-    def drain(self) -> int:
-        """Fold everything queued (after the workload); returns how many legs this drain folded."""
-        before = self.folded
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
-            while True:
-                n = self.one_pass(conn)
-                if n is None:
-                    time.sleep(0.05)
-                elif n < self.max_legs:
-                    return self.folded - before
-
-
-def queued_legs(conninfo: str, code: str) -> int:
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        row = conn.execute("SELECT queued FROM ledger.accounts WHERE code = %s", (code,)).fetchone()
-    return int(row[0]) if row is not None else 0
-
-
-# --- pgbench points -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Measured:
-    summary: PgbenchSummary
-    latencies: list[float]
-    before: CpuSample
-    after: CpuSample
-    counters: dict[str, float]
-
-
-_COUNTERS_SQL = (
-    "SELECT w.wal_records, w.wal_fpi, w.wal_bytes, d.blks_read, d.blks_hit "
-    "FROM pg_stat_wal AS w, pg_stat_database AS d WHERE d.datname = current_database()"
+from dualbook.tools import certify
+from dualbook.tools.bench import pgbench as benchsql
+from dualbook.tools.bench import procstat
+from dualbook.tools.bench.pgbench import BenchError
+from dualbook.tools.bench.results import (
+    CEILING,
+    JSON_NAME,
+    LIMITED_ACCOUNTS,
+    LOADER_BATCH,
+    LOADER_SPAN,
+    MD_NAME,
+    P1,
+    P2,
+    P2B,
+    P3,
+    P5,
+    SEQUENCER_EVERY,
+    BenchOptions,
+    Progress,
+    Result,
+    batch_name,
+    evaluate_targets,
+    fmt_ms,
+    format_markdown,
+    format_table,
+    json_doc,
+    log_latencies,
+    percentile,
+    progress_to_stderr,
+    set_ratios,
+    verdict_text,
 )
-_COUNTER_NAMES = ("wal_records", "wal_fpi", "wal_bytes", "blks_read", "blks_hit")
-
-
-def server_counters(conninfo: str) -> dict[str, float] | None:
-    """The server's cumulative WAL and buffer counters (pg_stat_wal, pg_stat_database), or None if unreadable."""
-    try:
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute("SELECT pg_stat_clear_snapshot()")
-            row = conn.execute(_COUNTERS_SQL).fetchone()
-    except psycopg.Error:
-        return None
-    return None if row is None else {k: float(v) for k, v in zip(_COUNTER_NAMES, row, strict=True)}
-
-
-def per_call(
-    before: CpuSample,
-    after: CpuSample,
-    c0: dict[str, float] | None,
-    c1: dict[str, float] | None,
-    calls: int,
-) -> dict[str, float]:
-    """What one successful call cost the server during a point: CPU (µs; None when the server is not a local
-    process), WAL records, full-page images and bytes, and blocks read from outside shared_buffers / found in it."""
-    out: dict[str, float] = {}
-    n = max(calls, 1)
-    if before.server_s is not None and after.server_s is not None:
-        out["server_cpu_us_per_call"] = round(1e6 * (after.server_s - before.server_s) / n, 1)
-    if c0 is not None and c1 is not None:
-        for k in _COUNTER_NAMES:
-            out[f"{k}_per_call"] = round((c1[k] - c0[k]) / n, 2)
-    return out
-
-
-def _other_cpu_pct(before: CpuSample, after: CpuSample) -> float | None:
-    if after.server_s is None or before.server_s is None or after.machine_busy_s is None:
-        return None
-    if before.machine_busy_s is None:
-        return None
-    others = (after.machine_busy_s - before.machine_busy_s) - (after.server_s - before.server_s)
-    others -= after.ours_s - before.ours_s
-    return round(max(0.0, 100 * others / ((after.wall - before.wall) * (os.cpu_count() or 1))), 1)
+from dualbook.tools.bench.server import (
+    Measured,
+    Sequencer,
+    check_owner,
+    journal_size,
+    machine_info,
+    other_cpu_pct,
+    per_call,
+    prepare,
+    queued_legs,
+    serializable_connection,
+    server_counters,
+)
 
 
 class Runner:
     """Runs the points against one database and collects the results."""
 
-    def __init__(self, conninfo: str, prefix: str, opts: BenchOptions, progress: Progress = _stderr) -> None:
+    def __init__(self, conninfo: str, prefix: str, opts: BenchOptions, progress: Progress = progress_to_stderr) -> None:
         self.conninfo = conninfo
         self.prefix = prefix
         self.opts = opts
         self.progress = progress
         self.run_tag = f"{prefix}-{int(time.time())}-{os.getpid()}"
-        self.postmaster = benchsql.local_postmaster_pid(conninfo)
+        self.postmaster = procstat.local_postmaster_pid(conninfo)
         self.point = 0
 
     def defines(self, **more: int) -> dict[str, str]:
@@ -578,10 +125,10 @@ class Runner:
         return d
 
     def pgbench(self, script: str, clients: int, isolation: str, defines: dict[str, str] | None = None) -> Measured:
-        benchsql._checkpoint(self.conninfo)
+        benchsql.checkpoint(self.conninfo)
         with tempfile.TemporaryDirectory(prefix="dualbook-bench-log-") as logdir:
             c0 = server_counters(self.conninfo)
-            before = benchsql._cpu_sample(self.postmaster)
+            before = procstat.cpu_sample(self.postmaster)
             summary = benchsql.run_pgbench(
                 self.conninfo,
                 benchsql.bench_dir() / script,
@@ -592,8 +139,8 @@ class Runner:
                 self.progress,
                 extra_args=("--log", f"--log-prefix={Path(logdir) / 'tx'}"),
             )
-            benchsql._wait_backends_gone(self.postmaster, before.server_children)
-            after = benchsql._cpu_sample(self.postmaster)
+            procstat.wait_backends_gone(self.postmaster, before.server_children)
+            after = procstat.cpu_sample(self.postmaster)
             c1 = server_counters(self.conninfo)
             latencies = log_latencies(sorted(Path(logdir).glob("tx*")))
         return Measured(summary, latencies, before, after, per_call(before, after, c0, c1, summary.transactions))
@@ -626,7 +173,7 @@ class Runner:
             retried=s.retried,
             failed=s.failed,
             seconds=float(self.opts.seconds),
-            other_cpu_pct=_other_cpu_pct(m.before, m.after),
+            other_cpu_pct=other_cpu_pct(m.before, m.after),
             extras={**m.counters, **(extras or {})},
         )
         self.report(r)
@@ -635,7 +182,7 @@ class Runner:
     def report(self, r: Result) -> None:
         self.progress(
             f"      -> {r.tps:,.0f} postings/s ({r.calls_per_s:,.0f} calls/s), {r.retried_pct:.3f}% retried, "
-            f"{r.failed_pct:.3f}% failed, p50 {_ms(r.p50_ms)} ms, p99 {_ms(r.p99_ms)} ms, "
+            f"{r.failed_pct:.3f}% failed, p50 {fmt_ms(r.p50_ms)} ms, p99 {fmt_ms(r.p99_ms)} ms, "
             f"others' CPU {r.other_cpu_pct if r.other_cpu_pct is not None else 'n/a'}%"
         )
         if "server_cpu_us_per_call" in r.extras or "wal_bytes_per_call" in r.extras:
@@ -699,7 +246,7 @@ class Runner:
             "invariant_findings": [str(f) for f in report.findings[:20]],
             "note": (
                 f"the sequencer folded {during:,} legs during the point, {backlog:,} were queued at its end; after "
-                f"draining, dualbook.certify.check_invariants: " + str(report).splitlines()[0]
+                f"draining, dualbook.tools.certify.check_invariants: " + str(report).splitlines()[0]
             ),
         }
         return self.result(P2, "hot account (deferred house)", self.opts.clients, m, P1, extras=extras)
@@ -727,7 +274,7 @@ class Runner:
     def adapter(self) -> Result:
         threads = self.opts.adapter_threads
         self.progress(f"[P3] Python adapter, {threads} threads, Ledger.post_entry, 2 legs uniform ...")
-        benchsql._checkpoint(self.conninfo)
+        benchsql.checkpoint(self.conninfo)
         run = f"{self.run_tag}-adapter"
         accounts, width = self.opts.accounts, benchsql.code_width(self.opts.accounts)
         latencies: list[list[float]] = [[] for _ in range(threads)]
@@ -769,19 +316,19 @@ class Runner:
             for w in workers:
                 w.start()
             c0 = server_counters(self.conninfo)
-            before = benchsql._cpu_sample(self.postmaster)
+            before = procstat.cpu_sample(self.postmaster)
             t0 = time.perf_counter()
             deadline[0] = t0 + self.opts.seconds
             start.wait()
             for w in workers:
                 w.join()
             elapsed = time.perf_counter() - t0
-            after = benchsql._cpu_sample(self.postmaster)
+            after = procstat.cpu_sample(self.postmaster)
         finally:
             for led in ledgers:
                 led.close()
         # the pools' backends exit and flush their statistics
-        benchsql._wait_backends_gone(self.postmaster, max(0, before.server_children - threads))
+        procstat.wait_backends_gone(self.postmaster, max(0, before.server_children - threads))
         c1 = server_counters(self.conninfo)
         ok = sorted(v for lat in latencies for v in lat)
         n_ok, n_failed, n_retried = len(ok), sum(failed), sum(retried)
@@ -810,7 +357,7 @@ class Runner:
             retried=n_retried,
             failed=n_failed,
             seconds=round(elapsed, 2),
-            other_cpu_pct=_other_cpu_pct(before, after),
+            other_cpu_pct=other_cpu_pct(before, after),
             extras=extras,
         )
         self.report(r)
@@ -854,7 +401,7 @@ class Runner:
             span = min(size, LOADER_SPAN)
             k = 0
             try:
-                with _serializable(self.conninfo) as conn:
+                with serializable_connection(self.conninfo) as conn:
                     while (job := take()) is not None:
                         number, entries = job
                         params = {
@@ -910,7 +457,7 @@ class Runner:
         self.progress("    VACUUM (ANALYZE) and CHECKPOINT after the load ...")
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
             conn.execute("VACUUM (ANALYZE) ledger_private.account, ledger_private.entry, ledger_private.posting")
-        benchsql._checkpoint(self.conninfo)
+        benchsql.checkpoint(self.conninfo)
         entries1, postings1 = journal_size(self.conninfo)
         self.progress(
             f"    loaded {entries1 - entries0:,} entries in {took:,.1f} s ({(entries1 - entries0) / took:,.0f}/s); "
@@ -937,7 +484,7 @@ class Runner:
         return r
 
 
-def run_points(conninfo: str, prefix: str, opts: BenchOptions, progress: Progress = _stderr) -> list[Result]:
+def run_points(conninfo: str, prefix: str, opts: BenchOptions, progress: Progress = progress_to_stderr) -> list[Result]:
     """Prepare the database and measure every workload, in order; ratios filled in."""
     if opts.accounts < 2:
         raise BenchError("--accounts must be at least 2")
@@ -952,15 +499,7 @@ def run_points(conninfo: str, prefix: str, opts: BenchOptions, progress: Progres
     return results
 
 
-def _json_doc(results: Sequence[Result], targets: Sequence[Target], meta: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "meta": meta,
-        "targets": [asdict(t) for t in targets],
-        "workloads": [asdict(r) for r in results],
-    }
-
-
-def run(opts: BenchOptions, progress: Progress = _stderr) -> bool:
+def run(opts: BenchOptions, progress: Progress = progress_to_stderr) -> bool:
     """Run the benchmark, print the tables (stdout), write the results; returns whether the P2 correctness check
     passed. Raises BenchError / psycopg.Error when the run could not complete."""
     url = os.environ.get("DATABASE_URL")
@@ -1008,12 +547,12 @@ def run(opts: BenchOptions, progress: Progress = _stderr) -> bool:
     print(format_table(results))
     print()
     for t in targets:
-        print(f"{t.figure}: target {t.target}; measured {t.measured}: {_verdict(t.met).strip('*').upper()}")
+        print(f"{t.figure}: target {t.target}; measured {t.measured}: {verdict_text(t.met).strip('*').upper()}")
     p2 = next((r for r in results if r.name == P2), None)
     invariants_ok = bool(p2 is not None and p2.extras.get("invariants_ok"))
     print(f"P2 correctness (certification invariants after draining): {'PASS' if invariants_ok else 'FAIL'}")
     json_path, md_path = opts.out / JSON_NAME, opts.out / MD_NAME
-    json_path.write_text(json.dumps(_json_doc(results, targets, meta), indent=2, ensure_ascii=False) + "\n")
+    json_path.write_text(json.dumps(json_doc(results, targets, meta), indent=2, ensure_ascii=False) + "\n")
     md_path.write_text(format_markdown(results, targets, meta))
     progress(f"wrote {json_path} and {md_path}")
     return invariants_ok

@@ -1,6 +1,6 @@
-"""What each index and constraint on the write path costs: ``python -m dualbook.benchcost``.
+"""What each index and constraint on the write path costs: ``python -m dualbook.tools.bench.cost``.
 
-Issue 7 asks to keep every index and check the rules need and to say what each costs. Under concurrency those
+Every index and check the rules need stays, and docs/performance.md says what each costs. Under concurrency those
 costs drown in noise (a few microseconds each against ~700 us of server CPU per posting on a shared machine), so
 this measures them in isolation, in one session: for each table a posting writes, a scratch copy with all of the
 table's indexes and CHECK constraints (``CREATE TABLE ... (LIKE ... INCLUDING ALL)``) and, for each index or
@@ -27,8 +27,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dualbook.benchsql import BENCH_SETTINGS, _proc_stat
 from dualbook.testing import deploy_template, throwaway_cluster
+from dualbook.tools.bench.pgbench import BENCH_SETTINGS
+from dualbook.tools.bench.procstat import proc_stat
 
 SCHEMA = "dualbook_cost"
 
@@ -84,7 +85,7 @@ def _backend_cpu_s(pid: int) -> float:
         return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
     except (OSError, ValueError, IndexError):
         pass
-    st = _proc_stat(pid)
+    st = proc_stat(pid)
     if st is None:
         raise RuntimeError("cannot read the backend's CPU time: the server must run on this machine")
     return st[1]
@@ -195,7 +196,7 @@ def format_table(costs: Sequence[Cost]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m dualbook.benchcost", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m dualbook.tools.bench.cost", description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", type=int, default=200_000, help="rows written per measurement (default 200,000)")
     p.add_argument("--rounds", type=int, default=5, help="measurements per copy; the median counts (default 5)")
     p.add_argument("--url", help="a database with the ledger deployed, as a superuser (default: a throwaway cluster)")

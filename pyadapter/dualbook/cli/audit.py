@@ -1,5 +1,5 @@
 """``dualbook audit``: seal the journal, verify it (in the database, or an export offline), export it, show the
-chains (docs/audit.md, docs/cli.md). Registered on the root group by :mod:`dualbook.cli`."""
+chains (docs/audit.md, docs/cli.md). Registered on the root group by :mod:`dualbook.cli.main`."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from typing import Any
 
 import click
 
-from dualbook import audit, auditspec
-from dualbook.audit import SealResult
-from dualbook.auditspec import Report
-from dualbook.cli import EXIT_FAILED, datadir_option, handle_errors, open_ledger
-from dualbook.output import Col, echo_json, print_table
+from dualbook.audit import journal as audit
+from dualbook.audit import verify as auditspec
+from dualbook.audit.journal import SealResult
+from dualbook.audit.verify import Report
+from dualbook.cli.common import EXIT_FAILED, datadir_option, handle_errors, open_ledger
+from dualbook.cli.output import Col, echo_json, print_table
 
 json_flag = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 

@@ -2,7 +2,7 @@
 comparison of the database with an earlier export (docs/audit.md).
 
 The hashing itself lives twice, on purpose: in SQL (``deploy/function_audit_hash.sql``, used by the sealer and by
-``ledger.audit_verify()``) and in :mod:`dualbook.auditspec` (plain Python, used to verify an export offline). This
+``ledger.audit_verify()``) and in :mod:`dualbook.audit.verify` (plain Python, used to verify an export offline). This
 module only moves data between the two: it calls the SQL functions, and it writes an export that auditspec reads.
 
 Example::
@@ -30,8 +30,8 @@ from typing import IO, Any
 import psycopg
 from psycopg import IsolationLevel
 
-from dualbook import auditspec
-from dualbook.auditspec import ENCODING, FORMAT, VERSION, ExportData, Finding, Report
+from dualbook.audit import verify as auditspec
+from dualbook.audit.verify import ENCODING, FORMAT, VERSION, ExportData, Finding, Report
 from dualbook.calls import Call, Row
 from dualbook.ledger import Ledger
 

@@ -7,10 +7,10 @@
 3. a concurrent workload for ``seconds`` with ``clients`` threads: top-ups, payments with a fee leg, refunds
    by reversal, deliberate replays (same and different payload) and deliberately invalid requests;
 4. a report: outcomes by kind, retries, throughput and latency, the trial balance per currency, and the verdict of
-   the certification suite's invariant checker, ``dualbook.certify.check_invariants`` (invariants 1-5 of issue 6:
-   the database's ``books_check()``, the trial balance, and the workload's own record — every acknowledged key
-   posted exactly once as the entry id and legs it was told, every refused key absent). Exit status 1 if any
-   invariant fails (or an invalid request was accepted).
+   the certification suite's invariant checker, ``dualbook.tools.certify.check_invariants`` (the five invariants of
+   docs/certification-suite.md: the database's ``books_check()``, the trial balance, and the workload's own
+   record — every acknowledged key posted exactly once as the entry id and legs it was told, every refused key
+   absent). Exit status 1 if any invariant fails (or an invalid request was accepted).
 
 Least privilege (docs/security.md): the workload connects as dualbook_app, the sequencer thread as
 dualbook_sequencer and the report (the checker included: it reads the views and ``books_check()``) as
@@ -37,13 +37,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dualbook import errors, migrate
+from dualbook import errors
 from dualbook.calls import Leg, PostResult, credit, debit
-from dualbook.certify import AckRecord, InvariantReport, check_invariants
-from dualbook.config import check_connect, resolve
+from dualbook.db import migrate
+from dualbook.db.config import check_connect, resolve
 from dualbook.ledger import Ledger
 from dualbook.money import format_amount
 from dualbook.retry import RetryPolicy
+from dualbook.tools.certify import AckRecord, InvariantReport, check_invariants
 
 CURRENCIES = ("USD", "EUR")
 WALLETS_PER_CURRENCY = 500
@@ -321,7 +322,7 @@ def run_workload(
 def print_invariants(report: InvariantReport, who: str, console: Console) -> None:
     """The checker's verdict, one line per invariant, then every finding (at most 50)."""
     console.print(
-        f"invariant check (dualbook.certify.check_invariants, as {who}): {report.entries:,} entries, "
+        f"invariant check (dualbook.tools.certify.check_invariants, as {who}): {report.entries:,} entries, "
         f"{report.accounts:,} accounts; the workload's record: {report.acknowledged:,} acknowledged keys, "
         f"{report.refused:,} refused keys"
     )
@@ -389,7 +390,7 @@ def report(ledger: Ledger, reader: Ledger, reader_url: str, out: Outcomes, elaps
     return ok
 
 
-#: The invariants of issue 6 as the demo prints them, with the checker's finding names that break each one.
+#: The certification invariants as the demo prints them, with the checker's finding names that break each one.
 INVARIANTS: tuple[tuple[int, str, frozenset[str]], ...] = (
     (
         1,

@@ -452,8 +452,9 @@ def render_certification(cert: Certification, *, title: str = "dualbook certific
         "",
         f"Profile: `{cert.profile}`. Every figure below was counted during this run. Transactions: database "
         "transactions attempted that called a ledger write function (committed, refused, rolled back, killed, or "
-        "retried). Invariant checks: runs of `dualbook.certify.check_invariants`, each checking invariants 1-5 of "
-        "issue 6. Acknowledged lost, double posts and drift: what those runs (and the model) found.",
+        "retried). Invariant checks: runs of `dualbook.tools.certify.check_invariants`, each checking the five "
+        "invariants of docs/certification-suite.md. Acknowledged lost, double posts and drift: what those runs "
+        "(and the model) found.",
         "",
     ]
     if cert.rows:

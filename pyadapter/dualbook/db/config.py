@@ -17,9 +17,9 @@ from pathlib import Path
 
 import psycopg
 
-from dualbook.cluster import DEFAULT_DBNAME, SUPERUSER, Cluster, default_datadir
+from dualbook.db.cluster import DEFAULT_DBNAME, SUPERUSER, Cluster, default_datadir
+from dualbook.db.roles import EMBEDDED_ROLE, PURPOSES, URL_VARIABLE, Purpose
 from dualbook.errors import ConfigError
-from dualbook.roles import EMBEDDED_ROLE, PURPOSES, URL_VARIABLE, Purpose
 
 
 def mask_url(url: str) -> str:
@@ -89,15 +89,3 @@ def check_connect(target: Target, purpose: Purpose = "app", timeout: int = 5) ->
         if target.embedded is not None and purpose != "migrator" and "does not exist" in cause:
             hint = " (is the ledger deployed? 'dualbook deploy' creates the roles)"
         raise ConfigError(f"cannot connect to {target.display_for(purpose)}: {cause}{hint}") from exc
-
-
-def project_root() -> Path:
-    """The directory holding sqitch.plan: $DUALBOOK_PROJECT_DIR, else the source checkout of this package."""
-    env = os.environ.get("DUALBOOK_PROJECT_DIR")
-    candidates = [Path(env)] if env else []
-    here = Path(__file__).resolve()
-    candidates += [here.parents[2], Path.cwd()]
-    for c in candidates:
-        if (c / "sqitch.plan").exists():
-            return c
-    raise ConfigError("cannot find sqitch.plan: run from the dualbook checkout or set DUALBOOK_PROJECT_DIR")

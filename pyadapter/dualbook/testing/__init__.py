@@ -1,4 +1,5 @@
-"""Throwaway PostgreSQL clusters for tests and benchmarks, and the pgTAP runner.
+"""Throwaway PostgreSQL clusters for tests and benchmarks (and, through :mod:`dualbook.testing.plugin`, for the
+tests of an application that uses dualbook).
 
 Every test session gets its own cluster in a temporary directory on its own port and socket, so tests never
 touch a running demo cluster or the machine's default port. The ledger is deployed once (with Sqitch) into a
@@ -7,12 +8,10 @@ template database; each test that needs a fresh ledger gets ``CREATE DATABASE ..
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import itertools
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -21,9 +20,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from dualbook import migrate
-from dualbook.cluster import SUPERUSER, Cluster
-from dualbook.config import project_root
+from dualbook.db import migrate
+from dualbook.db.cluster import Cluster
 
 TEMPLATE_DB = "dualbook_template"
 _counter = itertools.count()
@@ -73,60 +71,3 @@ def drop_database(cluster: Cluster, url: str) -> None:
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def run_pgtap(cluster: Cluster, paths: list[str]) -> int:
-    """Deploy into a fresh database, install pgTAP there, run pg_prove over paths; returns its exit code."""
-    url = fresh_database(cluster, prefix="pgtap")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS pgtap")
-    dbname = url.rsplit("/", 1)[1]
-    cmd = [
-        "pg_prove",
-        "--host",
-        str(cluster.socket_dir),
-        "--port",
-        str(cluster.port),
-        "--username",
-        SUPERUSER,
-        "--dbname",
-        dbname,
-        "--ext",
-        ".sql",
-        "--recurse",
-        "--failures",
-        *paths,
-    ]
-    return subprocess.run(cmd).returncode
-
-
-def _checkout_of(paths: list[str]) -> Path | None:
-    """The directory holding sqitch.plan above the first test path, if any."""
-    for path in paths[:1]:
-        for d in [Path(path).resolve(), *Path(path).resolve().parents]:
-            if (d / "sqitch.plan").exists():
-                return d
-    return None
-
-
-def _main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m dualbook.testing")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("pgtap", help="run the pgTAP suite on a throwaway cluster")
-    p.add_argument("paths", nargs="*", default=["tests/pgtap"])
-    args = parser.parse_args()
-    if args.cmd == "pgtap":
-        # Deploy the schema of the checkout the test files belong to, not that of the checkout the imported
-        # package happens to live in (a virtualenv shared between worktrees): the two must be the same commit.
-        root = _checkout_of(args.paths)
-        if root is not None and not os.environ.get("DUALBOOK_PROJECT_DIR"):
-            os.environ["DUALBOOK_PROJECT_DIR"] = str(root)
-        print(f"pgtap: deploying the schema of {project_root()}", file=sys.stderr)
-        with throwaway_cluster() as cluster:
-            deploy_template(cluster)
-            return run_pgtap(cluster, args.paths)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(_main())

@@ -1,0 +1,165 @@
+"""Shared by every command: the documented exit codes, error lines, the shared options, opening a Ledger."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import psycopg
+
+from dualbook.db.config import check_connect, resolve
+from dualbook.db.roles import Purpose
+from dualbook.errors import (
+    ClusterError,
+    ConflictError,
+    DualbookError,
+    InvalidArgument,
+    LedgerError,
+    ValidationError,
+)
+from dualbook.ledger import Ledger
+from dualbook.money import parse_amount
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Documented exit codes (docs/cli.md): one per error class.
+EXIT_OK = 0
+EXIT_FAILED = 1  # `check` found violations; `db status`: the cluster is not running
+EXIT_USAGE = 2  # click's own: bad options or arguments
+EXIT_CONFIG = 3  # configuration / cannot connect
+EXIT_CLUSTER = 4  # the embedded cluster could not be created, started or stopped
+EXIT_VALIDATION = 5  # ValidationError: the request itself is wrong
+EXIT_CONFLICT = 6  # ConflictError: the request clashes with the ledger's state
+EXIT_INFRASTRUCTURE = 7  # InfrastructureError (NotSerializable, RetriesExhausted, ...) or another database error
+
+#: SQLSTATEs that usually mean the ledger schema is not deployed in the database.
+_NOT_DEPLOYED = frozenset({"3F000", "42883", "42P01"})
+
+
+def exit_code(exc: BaseException) -> int:
+    """The documented exit code for an error."""
+    if isinstance(exc, ClusterError):
+        return EXIT_CLUSTER
+    if isinstance(exc, ValidationError):
+        return EXIT_VALIDATION
+    if isinstance(exc, ConflictError):
+        return EXIT_CONFLICT
+    if isinstance(exc, (LedgerError, psycopg.Error)):
+        return EXIT_INFRASTRUCTURE
+    return EXIT_CONFIG  # ConfigError and any other DualbookError
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def error_line(exc: BaseException) -> str:
+    """'dualbook: error: <message> (<SQLSTATE> <name>, account: A, leg: N) hint: H' — always one line."""
+    if isinstance(exc, LedgerError):
+        tags = [f"{exc.code} {exc.name}" if exc.code else exc.name]
+        if exc.account is not None:
+            tags.append(f"account: {exc.account}")
+        if exc.leg is not None:
+            tags.append(f"leg: {exc.leg}")
+        text = f"{exc.message} ({', '.join(tags)})"
+        if exc.hint:
+            text += f" hint: {exc.hint}"
+    elif isinstance(exc, psycopg.Error):
+        message = exc.diag.message_primary or str(exc) or type(exc).__name__
+        state = exc.sqlstate
+        text = f"{message} ({state} {type(exc).__name__})" if state else f"{message} ({type(exc).__name__})"
+        if state in _NOT_DEPLOYED:
+            text += " hint: is the ledger schema deployed? Run 'dualbook deploy'."
+        elif state == "42501":
+            text += (
+                " hint: this connection's role may not do that: writes use DATABASE_URL (dualbook_app), reads "
+                "DUALBOOK_READER_URL (dualbook_reader), see docs/security.md."
+            )
+    else:
+        text = str(exc) or type(exc).__name__
+    return "dualbook: error: " + _one_line(text)
+
+
+def handle_errors(func: F) -> F:
+    """Turn dualbook and database errors into one line on stderr and a documented exit code (no traceback,
+    unless the root --debug flag is given)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (DualbookError, psycopg.Error) as exc:
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None and ctx.find_root().params.get("debug"):
+                raise
+            click.echo(error_line(exc), err=True)
+            sys.exit(exit_code(exc))
+
+    return wrapper  # type: ignore[return-value]
+
+
+# --- shared options (every read command gets the same flags) -----------------------------------------------
+datadir_option = click.option(
+    "--datadir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Embedded cluster data directory (default: $DUALBOOK_DATADIR or ./.dualbook/pgdata).",
+)
+
+book_option = click.option(
+    "--book",
+    default="default",
+    show_default=True,
+    envvar="DUALBOOK_BOOK",
+    show_envvar=True,
+    help="The book (a separate ledger) to work in.",
+)
+
+json_option = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON: amounts as integers of minor units plus *_formatted strings in major units.",
+)
+
+
+def ledger_options(func: F) -> F:
+    """--book, --datadir and --json: the options of every ledger command."""
+    return book_option(datadir_option(json_option(func)))
+
+
+def json_object(ctx: click.Context, param: click.Parameter, value: str | None) -> dict[str, Any] | None:
+    """Option callback: a JSON object given as text on the command line."""
+    if value is None:
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc}", ctx, param) from exc
+    if not isinstance(parsed, dict):
+        raise click.BadParameter("""must be a JSON object, e.g. '{"source": "card"}'""", ctx, param)
+    return parsed
+
+
+@contextmanager
+def open_ledger(datadir: Path | None, book: str, purpose: Purpose = "app") -> Iterator[Ledger]:
+    """A Ledger on DATABASE_URL, else on the running embedded cluster (never started here), connected as the
+    role for `purpose`: write commands as the app, read commands as the reader (docs/security.md)."""
+    target = resolve(datadir)
+    check_connect(target, purpose)
+    with Ledger.connect(target.url_for(purpose), max_size=2, book=book) as ledger:
+        yield ledger
+
+
+def parse_major(text: str, exponent: int, what: str, context: dict[str, Any] | None = None) -> int:
+    """Major-unit text -> minor units, exactly; the error names what was being parsed."""
+    try:
+        return parse_amount(text, exponent)
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"{what}: {exc.message}", context=context or {}) from exc

@@ -1,0 +1,151 @@
+"""`dualbook db` (the embedded cluster) and the migrations: `deploy`, `revert`, `status`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from dualbook.cli.common import EXIT_FAILED, datadir_option, handle_errors
+from dualbook.db import migrate
+from dualbook.db.cluster import Cluster, default_datadir
+from dualbook.db.config import check_connect, resolve
+from dualbook.db.roles import PURPOSES, Purpose
+
+
+# --- db -----------------------------------------------------------------------------------------------------
+@click.group()
+def db() -> None:
+    """Manage the embedded PostgreSQL cluster.
+
+    \b
+    Example:
+        dualbook db start; dualbook db url; dualbook db stop
+    """
+
+
+def _cluster(datadir: Path | None) -> Cluster:
+    return Cluster(datadir or default_datadir())
+
+
+@db.command("start")
+@datadir_option
+@handle_errors
+def db_start(datadir: Path | None) -> None:
+    """Create (if needed) and start the embedded cluster; prints its URL.
+
+    \b
+    Example:
+        dualbook db start --datadir /var/lib/dualbook/pgdata
+    """
+    target = resolve(datadir, start=True)
+    assert target.embedded is not None
+    click.echo(f"running: {target.embedded.datadir} -> {target.url}")
+
+
+@db.command("stop")
+@datadir_option
+@handle_errors
+def db_stop(datadir: Path | None) -> None:
+    """Stop the embedded cluster.
+
+    \b
+    Example:
+        dualbook db stop
+    """
+    cluster = _cluster(datadir)
+    click.echo("stopped" if cluster.stop() else f"not running: {cluster.datadir}")
+
+
+@db.command("status")
+@datadir_option
+@handle_errors
+def db_status(datadir: Path | None) -> None:
+    """Say whether the embedded cluster runs (exit 0) or not (exit 1).
+
+    \b
+    Example:
+        dualbook db status || dualbook db start
+    """
+    cluster = _cluster(datadir)
+    if cluster.running():
+        click.echo(f"running: {cluster.datadir} -> {cluster.url()} (pid {cluster.postmaster_pid()})")
+    else:
+        click.echo(f"not running: {cluster.datadir}")
+        sys.exit(EXIT_FAILED)
+
+
+@db.command("url")
+@datadir_option
+@click.option(
+    "--as",
+    "purpose",
+    type=click.Choice(PURPOSES),
+    default="migrator",
+    show_default=True,
+    help="Whose URL: the migrator (on the embedded cluster its superuser), the app, the reader, the sequencer "
+    "or the auditor role.",
+)
+@handle_errors
+def db_url(datadir: Path | None, purpose: Purpose) -> None:
+    """Print a database URL: the running embedded cluster's for that role, else (DATABASE_URL set) the
+    role's variable (DUALBOOK_MIGRATOR_URL, ...) or DATABASE_URL.
+
+    \b
+    Example:
+        psql "$(dualbook db url)"
+        psql "$(dualbook db url --as app)"
+    """
+    click.echo(resolve(datadir).url_for(purpose))
+
+
+# --- migrations ---------------------------------------------------------------------------------------------
+@click.command()
+@datadir_option
+@handle_errors
+def deploy(datadir: Path | None) -> None:
+    """Deploy every Sqitch change (verified) to the database; starts the embedded cluster if needed.
+
+    Runs as the migrator: DUALBOOK_MIGRATOR_URL, else DATABASE_URL; on the embedded cluster its superuser
+    (the first deploy creates the roles).
+
+    \b
+    Example:
+        dualbook deploy
+        DUALBOOK_MIGRATOR_URL=postgresql://dualbook_migrator@db.internal/ledger dualbook deploy
+    """
+    target = resolve(datadir, start=True)
+    check_connect(target, "migrator")
+    migrate.deploy(target.url_for("migrator"))
+
+
+@click.command()
+@datadir_option
+@click.option("--to", "to", default=None, help="Revert down to this change (default: everything).")
+@handle_errors
+def revert(datadir: Path | None, to: str | None) -> None:
+    """Revert deployed Sqitch changes.
+
+    \b
+    Example:
+        dualbook revert --to function_read_api
+    """
+    target = resolve(datadir)
+    check_connect(target, "migrator")
+    migrate.revert(target.url_for("migrator"), to=to)
+
+
+@click.command()
+@datadir_option
+@handle_errors
+def status(datadir: Path | None) -> None:
+    """Show the deployed Sqitch status of the database.
+
+    \b
+    Example:
+        dualbook status
+    """
+    target = resolve(datadir)
+    check_connect(target, "migrator")
+    migrate.status(target.url_for("migrator"))
