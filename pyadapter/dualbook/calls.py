@@ -452,12 +452,19 @@ def list_accounts(*, book: str = "default", prefix: str = "", limit: int = 1000)
     )
 
 
+def _exact_int(value: Any) -> int:
+    """A numeric total (Decimal, any size) as an exact int; sums of 64-bit balances need not fit 64 bits."""
+    as_int = int(value)
+    if as_int != value:
+        raise ValueError(f"not an integral amount: {value!r}")
+    return as_int
+
+
 def trial_balance(*, book: str = "default") -> Call[list[tuple[str, int, int, int]]]:
     return Call(
-        "SELECT currency, debits::bigint, credits::bigint, net::bigint FROM ledger.trial_balance "
-        "WHERE book = %s ORDER BY currency",
+        "SELECT currency, debits, credits, net FROM ledger.trial_balance WHERE book = %s ORDER BY currency",
         (book,),
-        lambda rows: [(r[0], r[1], r[2], r[3]) for r in rows],
+        lambda rows: [(r[0], _exact_int(r[1]), _exact_int(r[2]), _exact_int(r[3])) for r in rows],
         write=False,
     )
 
