@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import psycopg
@@ -35,9 +36,8 @@ class Leg:
     currency: str
 
     def as_json(self) -> dict[str, Any]:
-        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
-            raise errors.InvalidArgument(f"leg amount must be an int of minor units, not {self.amount!r}")
-        return {"account": self.account, "amount": self.amount, "currency": self.currency}
+        amount = _minor_units(self.amount, {"field": "amount"}, strict=True)
+        return {"account": self.account, "amount": amount, "currency": self.currency}
 
 
 SERIALIZABLE_OPTION = "-c default_transaction_isolation=serializable"
@@ -72,7 +72,7 @@ class BalanceAssertion:
     balance: int
 
     def as_json(self) -> dict[str, Any]:
-        return {"account": self.account, "op": self.op, "balance": self.balance}
+        return {"account": self.account, "op": self.op, "balance": _minor_units(self.balance, {"field": "balance"})}
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,9 @@ class EntryRequest:
     effective_date: date | None = None
     assertions: Sequence[BalanceAssertion | Mapping[str, Any]] | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"key": self.key, "legs": _legs_list(self.legs)}
+    def as_json(self, idx: int | None = None) -> dict[str, Any]:
+        """The entry as JSON; ``idx`` (its 1-based position in a batch) names it in an InvalidArgument."""
+        out: dict[str, Any] = {"key": self.key, "legs": self.legs}
         if self.description is not None:
             out["description"] = self.description
         if self.metadata is not None:
@@ -113,8 +114,8 @@ class EntryRequest:
         if self.effective_date is not None:
             out["effective_date"] = self.effective_date.isoformat()
         if self.assertions:
-            out["assertions"] = _assertions_list(self.assertions)
-        return out
+            out["assertions"] = self.assertions
+        return _entry_json(out, idx)
 
 
 @dataclass(frozen=True)
@@ -267,12 +268,65 @@ def _entry(row: Row) -> Entry:
     )
 
 
-def _legs_list(legs: Iterable[Leg | Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [leg.as_json() if isinstance(leg, Leg) else dict(leg) for leg in legs]
+def _minor_units(value: Any, where: dict[str, Any], *, strict: bool = False) -> Any:
+    """An amount as the database takes it: an int, or an integral Decimal as that int. A float or a fractional
+    Decimal raises InvalidArgument naming the field (no binary fraction ever reaches the database); with
+    ``strict`` (a Leg) anything else too. Other values in a plain dict (a string, None) are the database's to
+    judge."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    if strict or isinstance(value, (float, Decimal, bool)):
+        place = " ".join(f"{k} {v}" for k, v in where.items() if k != "field")
+        raise errors.InvalidArgument(
+            f"{place + ': ' if place else ''}{where['field']} must be an integer of minor units, not {value!r}",
+            context=where,
+        )
+    return value
 
 
-def _assertions_list(assertions: Iterable[BalanceAssertion | Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [a.as_json() if isinstance(a, BalanceAssertion) else dict(a) for a in assertions]
+def _legs_list(legs: Iterable[Leg | Mapping[str, Any]], entry: int | None = None) -> list[dict[str, Any]]:
+    out = []
+    for i, leg in enumerate(legs, 1):
+        where = ({"entry": entry} if entry else {}) | {"leg": i, "field": "amount"}
+        item = (
+            {"account": leg.account, "amount": leg.amount, "currency": leg.currency}
+            if isinstance(leg, Leg)
+            else dict(leg)
+        )
+        if "amount" in item:
+            item["amount"] = _minor_units(item["amount"], where, strict=isinstance(leg, Leg))
+        out.append(item)
+    return out
+
+
+def _assertions_list(
+    assertions: Iterable[BalanceAssertion | Mapping[str, Any]], entry: int | None = None
+) -> list[dict[str, Any]]:
+    out = []
+    for i, a in enumerate(assertions, 1):
+        item = {"account": a.account, "op": a.op, "balance": a.balance} if isinstance(a, BalanceAssertion) else dict(a)
+        if "balance" in item:
+            where = ({"entry": entry} if entry else {}) | {"assertion": i, "field": "balance"}
+            item["balance"] = _minor_units(item["balance"], where)
+        out.append(item)
+    return out
+
+
+def _entry_json(entry: Mapping[str, Any], idx: int | None = None) -> dict[str, Any]:
+    """A batch entry (an EntryRequest's fields or a plain dict) as JSON: Leg and BalanceAssertion objects, integral
+    Decimal amounts and a date are converted; ``idx`` (1-based) names the entry in an error."""
+    out = dict(entry)
+    if isinstance(out.get("legs"), (list, tuple)):
+        out["legs"] = _legs_list(out["legs"], idx)
+    if isinstance(out.get("assertions"), (list, tuple)):
+        out["assertions"] = _assertions_list(out["assertions"], idx)
+    if isinstance(out.get("effective_date"), date):
+        out["effective_date"] = out["effective_date"].isoformat()
+    if isinstance(out.get("metadata"), Mapping):
+        out["metadata"] = dict(out["metadata"])
+    return out
 
 
 def _detail_context(detail: str | None) -> dict[str, Any]:
@@ -304,9 +358,7 @@ def post_entry(
             description,
             Jsonb(dict(metadata)) if metadata is not None else None,
             effective_date,
-            Jsonb([a.as_json() if isinstance(a, BalanceAssertion) else dict(a) for a in assertions])
-            if assertions
-            else None,
+            Jsonb(_assertions_list(assertions)) if assertions else None,
             book,
         ),
         _one(_post_result),
@@ -320,7 +372,13 @@ def post_entries(
     return Call(
         "SELECT idx, status, entry_id, created, recorded_at, balances, error_code, error_message, error_detail "
         "FROM ledger.post_entries(%s, %s, %s)",
-        (Jsonb([e.as_json() if isinstance(e, EntryRequest) else dict(e) for e in entries]), atomic, book),
+        (
+            Jsonb(
+                [e.as_json(i) if isinstance(e, EntryRequest) else _entry_json(e, i) for i, e in enumerate(entries, 1)]
+            ),
+            atomic,
+            book,
+        ),
         lambda rows: [BatchResult(*r) for r in rows],
         write=True,
     )
