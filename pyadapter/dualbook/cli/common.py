@@ -14,6 +14,7 @@ import click
 import psycopg
 
 from dualbook.db.config import check_connect, resolve
+from dualbook.db.migrate import DataLossRefused
 from dualbook.db.roles import Purpose
 from dualbook.errors import (
     ClusterError,
@@ -30,7 +31,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Documented exit codes (docs/cli.md): one per error class.
 EXIT_OK = 0
-EXIT_FAILED = 1  # `check` found violations; `db status`: the cluster is not running
+EXIT_FAILED = 1  # `check` found violations; `db status`: not running; `revert` refused to destroy data
 EXIT_USAGE = 2  # click's own: bad options or arguments
 EXIT_CONFIG = 3  # configuration / cannot connect
 EXIT_CLUSTER = 4  # the embedded cluster could not be created, started or stopped
@@ -44,6 +45,8 @@ _NOT_DEPLOYED = frozenset({"3F000", "42883", "42P01"})
 
 def exit_code(exc: BaseException) -> int:
     """The documented exit code for an error."""
+    if isinstance(exc, DataLossRefused):
+        return EXIT_FAILED
     if isinstance(exc, ClusterError):
         return EXIT_CLUSTER
     if isinstance(exc, ValidationError):

@@ -120,20 +120,46 @@ def deploy(datadir: Path | None) -> None:
     migrate.deploy(target.url_for("migrator"))
 
 
+def _interactive() -> bool:
+    """Whether a person can answer a question: stdin and stderr are terminals."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
 @click.command()
 @datadir_option
 @click.option("--to", "to", default=None, help="Revert down to this change (default: everything).")
+@click.option(
+    "--destroy-data",
+    is_flag=True,
+    help="Revert even when that drops the journal's tables while they hold accounts, entries or postings.",
+)
 @handle_errors
-def revert(datadir: Path | None, to: str | None) -> None:
+def revert(datadir: Path | None, to: str | None, destroy_data: bool) -> None:
     """Revert deployed Sqitch changes.
+
+    A revert that would drop the journal's tables (table_account, table_entry, table_posting) while they hold
+    rows asks first when run from a terminal; otherwise it refuses (exit 1) unless --destroy-data is given.
+    Reverting an empty ledger, or to a change above those tables, never asks.
 
     \b
     Example:
         dualbook revert --to function_read_api
+        dualbook revert --destroy-data    # drop everything, data included
     """
     target = resolve(datadir)
     check_connect(target, "migrator")
-    migrate.revert(target.url_for("migrator"), to=to)
+    url = target.url_for("migrator")
+    if not destroy_data:
+        hazard = migrate.revert_hazard(url, to)
+        if hazard is not None:
+            if not _interactive():
+                raise migrate.DataLossRefused(migrate.refusal(to, hazard))
+            question = f"This revert drops the journal's tables, which hold data: {hazard}. Destroy that data?"
+            if not click.confirm(question, default=False, err=True):
+                click.echo("not reverted", err=True)
+                sys.exit(EXIT_FAILED)
+            destroy_data = True
+    migrate.revert(url, to=to, destroy_data=destroy_data)
 
 
 @click.command()

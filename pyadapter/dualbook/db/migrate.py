@@ -13,8 +13,23 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
+from psycopg import sql
+
 from dualbook.db.config import mask_url
-from dualbook.errors import ConfigError
+from dualbook.errors import ConfigError, DualbookError
+
+#: The changes whose revert drops a table of the journal, and that table. A revert that reaches one of them while
+#: the table holds rows destroys the ledger's data: it needs an explicit confirmation (``destroy_data``).
+JOURNAL_TABLES: dict[str, str] = {
+    "table_account": "ledger_private.account",
+    "table_entry": "ledger_private.entry",
+    "table_posting": "ledger_private.posting",
+}
+
+
+class DataLossRefused(DualbookError):
+    """A revert would drop the journal's tables while they hold data, and nobody confirmed it."""
 
 
 def migrations_dir() -> Path:
@@ -53,8 +68,73 @@ def deploy(url: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
     return run_sqitch("deploy", url, "--verify", capture=capture)
 
 
-def revert(url: str, to: str | None = None, capture: bool = False) -> subprocess.CompletedProcess[str]:
-    """sqitch revert -y [--to CHANGE]: without `to`, reverts everything."""
+def plan_changes() -> list[str]:
+    """The plan's change names in order (a reworked change appears once per version; tags as '@tag')."""
+    names = []
+    for line in (migrations_dir() / "sqitch.plan").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith(("%", "#")):
+            names.append(line.split()[0])
+    return names
+
+
+def reverts_journal(to: str | None) -> bool:
+    """Whether `sqitch revert [--to to]` reaches a change of JOURNAL_TABLES. A target this cannot place in the plan
+    (a change id, ``HEAD^``) counts as reaching them."""
+    if to is None or to == "@ROOT":
+        return True
+    if to == "@HEAD":
+        return False
+    plan = plan_changes()
+    name = to if to.startswith("@") else to.split("@", 1)[0]
+    if name == "@FIRST":
+        name = plan[0]
+    if name not in plan:
+        return True
+    return any(plan.index(table) > plan.index(name) for table in JOURNAL_TABLES)
+
+
+def journal_data(url: str) -> dict[str, int]:
+    """Rows in each of the journal's tables that exist (empty when none exists or all are empty)."""
+    found: dict[str, int] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table in JOURNAL_TABLES.values():
+            row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+            if row and row[0]:
+                query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*table.split(".")))
+                count = conn.execute(query).fetchone()
+                if count and count[0]:
+                    found[table] = int(count[0])
+    return found
+
+
+def revert_hazard(url: str, to: str | None = None) -> str | None:
+    """What `revert(url, to)` would destroy, in words, or None when it drops no table holding data."""
+    if not reverts_journal(to):
+        return None
+    found = journal_data(url)
+    if not found:
+        return None
+    return ", ".join(f"{table} ({n} rows)" for table, n in found.items())
+
+
+def refusal(to: str | None, hazard: str) -> str:
+    """The message of a refused revert."""
+    return (
+        f"refusing to revert {'to ' + to if to else 'everything'}: it would drop the journal's tables, which hold "
+        f"data: {hazard}. Export what you need first (dualbook audit export); --destroy-data reverts anyway"
+    )
+
+
+def revert(
+    url: str, to: str | None = None, capture: bool = False, *, destroy_data: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """sqitch revert -y [--to CHANGE]: without `to`, reverts everything. Refuses (DataLossRefused) to drop the
+    journal's tables while they hold rows unless ``destroy_data``."""
+    if not destroy_data:
+        hazard = revert_hazard(url, to)
+        if hazard is not None:
+            raise DataLossRefused(refusal(to, hazard))
     args = ["-y"] + (["--to", to] if to else [])
     return run_sqitch("revert", url, *args, capture=capture)
 
