@@ -29,19 +29,27 @@ def _cluster(datadir: Path | None) -> Cluster:
     return Cluster(datadir or default_datadir())
 
 
+def _running_line(cluster: Cluster) -> str:
+    return f"running: {cluster.datadir} -> {cluster.url()} (pid {cluster.postmaster_pid()})"
+
+
 @db.command("start")
 @datadir_option
 @handle_errors
 def db_start(datadir: Path | None) -> None:
-    """Create (if needed) and start the embedded cluster; prints its URL.
+    """Create (if needed) and start the embedded cluster; prints what `db status` prints.
+
+    After a crash (the server killed with kill -9) it first waits, up to 60 s and saying so on stderr, for the
+    old server's processes to exit.
 
     \b
     Example:
         dualbook db start --datadir /var/lib/dualbook/pgdata
     """
     target = resolve(datadir, start=True)
-    assert target.embedded is not None
-    click.echo(f"running: {target.embedded.datadir} -> {target.url}")
+    cluster = target.embedded
+    assert cluster is not None
+    click.echo(_running_line(cluster))
 
 
 @db.command("stop")
@@ -70,7 +78,7 @@ def db_status(datadir: Path | None) -> None:
     """
     cluster = _cluster(datadir)
     if cluster.running():
-        click.echo(f"running: {cluster.datadir} -> {cluster.url()} (pid {cluster.postmaster_pid()})")
+        click.echo(_running_line(cluster))
     else:
         click.echo(f"not running: {cluster.datadir}")
         sys.exit(EXIT_FAILED)

@@ -19,6 +19,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,6 +225,67 @@ class Cluster:
             return False
         return any(b"postgres" in part for part in cmdline[:1]) and str(self.datadir).encode() in cmdline
 
+    def _shmid(self) -> int | None:
+        """The System V shared memory id the server of postmaster.pid attached (its 7th line: key and id)."""
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            return int((self.datadir / "postmaster.pid").read_text().splitlines()[6].split()[1])
+        return None
+
+    def leftover_processes(self) -> list[int]:
+        """Live server processes of this data directory: ``postgres`` processes whose working directory it is (a
+        server runs in its data directory). After the postmaster died (kill -9) these are its orphaned children,
+        which exit by themselves once they notice; a new server cannot start until they have."""
+        here = os.path.realpath(self.datadir)
+        found = []
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit() or int(proc.name) == os.getpid():
+                continue
+            with contextlib.suppress(OSError):
+                if os.readlink(proc / "cwd") == here and (proc / "comm").read_text().strip() == "postgres":
+                    found.append(int(proc.name))
+        return sorted(found)
+
+    @staticmethod
+    def shm_attached(shmid: int | None) -> int:
+        """How many processes still attach the shared memory segment ``shmid`` (0 when it is gone)."""
+        if shmid is None:
+            return 0
+        with contextlib.suppress(OSError):
+            for line in Path("/proc/sysvipc/shm").read_text().splitlines()[1:]:
+                fields = line.split()
+                if len(fields) > 6 and fields[1] == str(shmid):
+                    return int(fields[6])
+        return 0
+
+    def wait_for_old_server(self, timeout: float = 60) -> None:
+        """Wait (at most ``timeout`` s) until no process of an earlier server of this data directory is alive and
+        its shared memory segment has no process attached; saying so on stderr while waiting. Raise ClusterError
+        naming what is still there after the timeout."""
+        shmid = self._shmid()
+        deadline = time.monotonic() + timeout
+        said = False
+        while True:
+            pids, attached = self.leftover_processes(), self.shm_attached(shmid)
+            if not pids and not attached:
+                if said:
+                    print(f"dualbook: the old server's processes of {self.datadir} have exited", file=sys.stderr)
+                return
+            what = f"processes {', '.join(map(str, pids))}" if pids else "no process found"
+            what += f"; shared memory segment {shmid}: {attached} attached" if shmid is not None else ""
+            if time.monotonic() > deadline:
+                raise ClusterError(
+                    f"server at {self.datadir} did not start: an earlier server's processes did not exit within "
+                    f"{timeout:.0f}s ({what}); stop them (kill) and start again"
+                )
+            if not said:
+                print(
+                    f"dualbook: waiting up to {timeout:.0f}s for the processes of an earlier server of {self.datadir} "
+                    f"to exit ({what})",
+                    file=sys.stderr,
+                )
+                said = True
+            time.sleep(0.1)
+
     def _clear_stale_pidfile(self) -> None:
         pidfile = self.datadir / "postmaster.pid"
         if pidfile.exists() and not self._pid_is_ours():
@@ -231,12 +293,16 @@ class Cluster:
             pidfile.unlink()
 
     def start(self, wait_seconds: float = 60) -> None:
-        """Initialise if needed, then start (no-op when already running)."""
+        """Initialise if needed, then start (no-op when already running). After a crash of the postmaster (kill -9)
+        first wait, at most ``wait_seconds``, for its orphaned children to exit: until then PostgreSQL refuses to
+        start ("pre-existing shared memory block is still in use")."""
         self.init()
         if self.running():
             self.port = self._load_port()
             return
         self._prepare_dirs()
+        if not self._pid_is_ours():
+            self.wait_for_old_server(wait_seconds)
         self._clear_stale_pidfile()
         if self.port is None:
             self.port = self._load_port() or free_port()

@@ -8,9 +8,11 @@ itself (the order of the steps, and how the results are compared with the model)
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +46,34 @@ class Step:
     meta: Any = None  # the driver's own note about the step (a batch's entries as the model sees them)
 
 
+class Worker:
+    """One daemon thread running submitted functions in order. Not a ThreadPoolExecutor: the interpreter joins
+    those at exit, so one step blocked for ever (a failed example) would keep the whole test run from exiting."""
+
+    def __init__(self, name: str) -> None:
+        self.jobs: queue.Queue[tuple[Future[Any], Callable[[], Any]] | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            future, fn = job
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn())
+                except BaseException as exc:
+                    future.set_exception(exc)
+
+    def submit(self, fn: Callable[[], Any]) -> Future[Any]:
+        future: Future[Any] = Future()
+        self.jobs.put((future, fn))
+        return future
+
+    def shutdown(self, timeout: float = HANG_SECONDS) -> None:
+        self.jobs.put(None)
+        self.thread.join(timeout)
+
+
 class Session:
     """One SERIALIZABLE connection and the thread that drives it; or, with ``sequencer=True``, an autocommit READ
     COMMITTED connection that runs ``ledger.sequence_deferred`` (each call its own transaction, as documented)."""
@@ -56,7 +86,7 @@ class Session:
             self.conn.isolation_level = IsolationLevel.SERIALIZABLE
         self.pid = self.conn.info.backend_pid
         self.ledger = ledger  # only its SQL calls are used (post_entry(..., conn=)): no pool, no retries
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self.worker = Worker(name)
         self.dead = False
         self.last: Future[Any] | None = None
 
@@ -98,7 +128,7 @@ class Session:
         return "rolled back"
 
     def close(self) -> None:
-        self.worker.shutdown(wait=True)
+        self.worker.shutdown()
         self.conn.close()
 
 

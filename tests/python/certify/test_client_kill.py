@@ -42,7 +42,7 @@ def run_and_kill(url: str, first: int, rnd: random.Random) -> list[str]:
             if line.startswith("ready"):
                 ready.set()
 
-    reader = threading.Thread(target=read)
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
         assert ready.wait(60), "the client process did not start"

@@ -18,10 +18,12 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from dualbook import Ledger, RetryPolicy
 from dualbook import errors as E
 from dualbook.db.cluster import Cluster
+from dualbook.errors import ClusterError
 from dualbook.testing import deploy_template, throwaway_cluster
 from dualbook.tools.certify import AckRecord, Certification, LegTuple, ScenarioRow
 
@@ -60,6 +62,8 @@ class Drill:
         self.acks: dict[str, AckRecord] = {}
         self.inflight: dict[int, str] = {}
         self.stop = threading.Event()
+        #: the drill failed: clients give up their in-flight request instead of waiting for a server
+        self.abandon = threading.Event()
         self.errors: list[BaseException] = []
         self.attempts = 0
         self.reconnects = 0
@@ -70,6 +74,8 @@ class Drill:
     def wait_for_server(self) -> None:
         deadline = time.monotonic() + RECOVERY_SECONDS
         while time.monotonic() < deadline:
+            if self.abandon.is_set():
+                return
             url = self.url
             try:
                 with psycopg.connect(url, connect_timeout=2):
@@ -114,6 +120,8 @@ class Drill:
                     lg = None
                     self.reconnects += 1
                     self.wait_for_server()
+                    if self.abandon.is_set():
+                        break
                     continue
                 with self.lock:
                     self.acks[key] = AckRecord.of(r, legs)
@@ -175,29 +183,44 @@ def run_cycle(drill: Drill, row: ScenarioRow, cycle: int, rnd: random.Random) ->
     row.verify(drill.url, acks, inflight, where=f"crash cycle {cycle}")
 
 
+def run_drill(row: ScenarioRow, cluster: Cluster, cycles: int, clients_n: int) -> Drill:
+    """Deploy, start the clients, kill and restart the server `cycles` times; the clients are stopped (or, when a
+    cycle failed, abandoned) before this returns or raises."""
+    deploy_template(cluster)
+    dbname = "dualbook_template"  # the ledger deployed in this cluster of its own
+    with Ledger.connect(cluster.url(dbname), max_size=1) as lg:
+        for code in ACCOUNTS:
+            lg.create_account(code, "USD", "asset")
+    drill = Drill(cluster, dbname)
+    # Daemon threads, abandoned at once when a cycle fails: a failed drill leaves nothing that keeps the test run
+    # alive (the cluster itself is destroyed by throwaway_cluster).
+    clients = [
+        threading.Thread(target=drill.client, args=(c,), daemon=True, name=f"crash-client-{c}")
+        for c in range(clients_n)
+    ]
+    for t in clients:
+        t.start()
+    rnd = random.Random(6)
+    try:
+        for cycle in range(1, cycles + 1):
+            run_cycle(drill, row, cycle, rnd)
+    except BaseException:
+        drill.abandon.set()
+        raise
+    finally:
+        drill.stop.set()
+        for t in clients:
+            t.join(timeout=RECOVERY_SECONDS)
+    return drill
+
+
 def test_crash_drill(certification: Certification) -> None:
     cycles, clients_n = PROFILE.crash_cycles, PROFILE.crash_clients
     with (
         certification.scenario(f"crash drill ({cycles} x kill -9 of the server, {clients_n} clients)") as row,
         throwaway_cluster() as cluster,
     ):
-        deploy_template(cluster)
-        dbname = "dualbook_template"  # the ledger deployed in this cluster of its own
-        with Ledger.connect(cluster.url(dbname), max_size=1) as lg:
-            for code in ACCOUNTS:
-                lg.create_account(code, "USD", "asset")
-        drill = Drill(cluster, dbname)
-        clients = [threading.Thread(target=drill.client, args=(c,)) for c in range(clients_n)]
-        for t in clients:
-            t.start()
-        rnd = random.Random(6)
-        try:
-            for cycle in range(1, cycles + 1):
-                run_cycle(drill, row, cycle, rnd)
-        finally:
-            drill.stop.set()
-            for t in clients:
-                t.join(timeout=RECOVERY_SECONDS)
+        drill = run_drill(row, cluster, cycles, clients_n)
         assert not drill.errors, drill.errors
         row.transactions = drill.attempts
         row.note("acknowledged", len(drill.acks))
@@ -205,3 +228,20 @@ def test_crash_drill(certification: Certification) -> None:
         row.note("lost COMMITs resolved by replay", drill.recovered)
         # Every request was eventually acknowledged: the journal is exactly the client's record.
         row.verify(drill.url, drill.acks, complete=True, where="crash drill, end")
+
+
+def test_a_failed_restart_leaves_no_client_behind() -> None:
+    """The restart after the kill fails (as it did when orphaned backends held the shared memory): the drill
+    raises that error at once, and no client thread outlives it waiting for a server that will not come."""
+
+    def start_fails(wait_seconds: float = 60) -> None:
+        raise ClusterError("server did not start (simulated)")
+
+    with throwaway_cluster() as cluster:
+        began = time.monotonic()
+        with pytest.raises(ClusterError, match="simulated"):
+            cluster.start()  # the real one: the cluster is running, a no-op
+            object.__setattr__(cluster, "start", start_fails)
+            run_drill(ScenarioRow("failed restart"), cluster, cycles=1, clients_n=3)
+        assert time.monotonic() - began < RECOVERY_SECONDS / 2
+        assert not [t.name for t in threading.enumerate() if t.name.startswith("crash-client-")]
