@@ -131,6 +131,14 @@ def _retry_note(result: PostResult) -> str:
     metavar="PATH",
     help="Read the entry as a JSON document (amounts in minor units); '-' reads stdin.",
 )
+@click.option(
+    "--batch",
+    type=click.File("r"),
+    default=None,
+    metavar="PATH",
+    help="Post many entries: one JSON document per line, each shaped like --file's; '-' reads stdin.",
+)
+@click.option("--atomic", is_flag=True, help="With --batch: all entries or none (default: each on its own).")
 @click.option("--key", default=None, help="Idempotency key (default: a new 'cli:<uuid>', printed).")
 @click.option("--description", default=None, help="Free text, up to 1000 characters.")
 @click.option("--metadata", callback=json_object, default=None, metavar="JSON", help="A JSON object stored with it.")
@@ -155,6 +163,8 @@ def post(
     debits: Sequence[tuple[str, str]],
     credits: Sequence[tuple[str, str]],
     document: IO[str] | None,
+    batch: IO[str] | None,
+    atomic: bool,
     key: str | None,
     description: str | None,
     metadata: dict[str, Any] | None,
@@ -183,6 +193,11 @@ def post(
     reported as a replay. Without --key a new key is generated and printed, so running the command again
     posts again.
 
+    --batch FILE posts one entry per line of FILE (JSON lines, each shaped like a --file document) in
+    batches of up to 1000 per transaction and prints one result per line: posted, replayed or rejected
+    (with its error). Each entry posts or fails on its own; with --atomic all post or none does (at most
+    1000 lines). Exit 0 when no entry was rejected, else the exit code of the first rejection (5 or 6).
+
     \b
     Example:
         dualbook post --key topup:1 --debit bank 100 --credit wallet:1 100 --description "card top-up"
@@ -190,7 +205,17 @@ def post(
             --assert wallet:1 '>=' 0
         dualbook post --file payment.json --json
         echo '{"legs": [...]}' | dualbook post --file -
+        dualbook post --batch import.jsonl --json
     """
+    if batch is not None:
+        if document is not None or debits or credits or asserts or key or description or metadata or effective_date:
+            raise click.UsageError("--batch takes every field from its lines: give no legs, --file or entry options")
+        from dualbook.cli.batches import post_batch
+
+        post_batch(batch, atomic, book, datadir, as_json)
+        return
+    if atomic:
+        raise click.UsageError("--atomic goes with --batch")
     if document is not None and (debits or credits):
         raise click.UsageError("give the legs either with --debit/--credit or in --file, not both")
     if document is None and not (debits or credits):

@@ -27,6 +27,8 @@ class RootGroup(click.Group):
         "revert": ("dualbook.cli.db", "revert"),
         "status": ("dualbook.cli.db", "status"),
         "account": ("dualbook.cli.accounts", "account"),
+        "book": ("dualbook.cli.books", "book"),
+        "currency": ("dualbook.cli.currencies", "currency"),
         "post": ("dualbook.cli.entries", "post"),
         "reverse": ("dualbook.cli.entries", "reverse"),
         "balance": ("dualbook.cli.reports", "balance"),
