@@ -115,6 +115,28 @@ class AsyncLedger:
             except psycopg.Error as exc:
                 await asyncio.sleep(attempts.backoff_or_raise(exc))
 
+    async def report(self, call: Call[T]) -> T:
+        """Run a report in a SERIALIZABLE READ ONLY DEFERRABLE transaction (see :meth:`Ledger.report`)."""
+        attempts = Attempts(self.retry, self.stats)
+        while True:
+            attempts.next()
+            try:
+                async with self.pool.connection() as c:
+                    await c.set_read_only(True)
+                    await c.set_deferrable(True)
+                    try:
+                        async with c.transaction():
+                            cur = await c.execute(call.sql, call.params)
+                            rows = await cur.fetchall()
+                    finally:
+                        if not c.closed:
+                            await c.set_read_only(None)
+                            await c.set_deferrable(None)
+                attempts.done()
+                return call.parse(rows)
+            except psycopg.Error as exc:
+                await asyncio.sleep(attempts.backoff_or_raise(exc))
+
     async def transaction(self, fn: Callable[[AConn], Awaitable[T]]) -> T:
         """Run ``await fn(conn)`` in one SERIALIZABLE transaction, re-run whole on serialization failures."""
         async with self.pool.connection() as c:
@@ -246,13 +268,13 @@ class AsyncLedger:
         return (await self.execute(calls.get_currency(code), conn))[0]
 
     async def list_accounts(self, *, prefix: str = "", limit: int = 1000, book: str | None = None) -> list[AccountRow]:
-        return (await self.execute(calls.list_accounts(book=self._book(book), prefix=prefix, limit=limit)))[0]
+        return await self.report(calls.list_accounts(book=self._book(book), prefix=prefix, limit=limit))
 
     async def currencies(self) -> dict[str, Currency]:
-        return (await self.execute(calls.currencies()))[0]
+        return await self.report(calls.currencies())
 
     async def trial_balance(self, *, book: str | None = None) -> list[tuple[str, int, int, int]]:
-        return (await self.execute(calls.trial_balance(book=self._book(book))))[0]
+        return await self.report(calls.trial_balance(book=self._book(book)))
 
     async def books_check(self) -> list[Violation]:
-        return (await self.execute(calls.books_check()))[0]
+        return await self.report(calls.books_check())

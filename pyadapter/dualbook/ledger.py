@@ -162,6 +162,27 @@ class Ledger:
             except psycopg.Error as exc:
                 time.sleep(attempts.backoff_or_raise(exc))
 
+    def report(self, call: Call[T]) -> T:
+        """Run a read of many rows (a report) in a SERIALIZABLE READ ONLY DEFERRABLE transaction: it waits, if
+        need be, for a snapshot no concurrent writer can make inconsistent, and then can never fail with a
+        serialization error (40001) nor make a writer fail. Lost connections are retried like any call."""
+        attempts = Attempts(self.retry, self.stats)
+        while True:
+            attempts.next()
+            try:
+                with self.pool.connection() as c:
+                    c.read_only, c.deferrable = True, True
+                    try:
+                        with c.transaction():
+                            rows = c.execute(call.sql, call.params).fetchall()
+                    finally:
+                        if not c.closed:
+                            c.read_only, c.deferrable = None, None
+                attempts.done()
+                return call.parse(rows)
+            except psycopg.Error as exc:
+                time.sleep(attempts.backoff_or_raise(exc))
+
     def transaction(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
         """Run the caller's unit of work ``fn(conn)`` in one SERIALIZABLE transaction from the pool, retried as a
         whole on serialization failures. Ledger calls inside pass ``conn=conn``."""
@@ -317,20 +338,21 @@ class Ledger:
         """A currency's exponent and name (a function: the app role may call it)."""
         return self.execute(calls.get_currency(code), conn)[0]
 
-    # The views: for the reader role (dualbook_reader), not the app role (docs/security.md).
+    # The views: for the reader role (dualbook_reader), not the app role (docs/security.md). Reports, each in
+    # a SERIALIZABLE READ ONLY DEFERRABLE transaction (see report()).
     def list_accounts(self, *, prefix: str = "", limit: int = 1000, book: str | None = None) -> list[AccountRow]:
-        return self.execute(calls.list_accounts(book=self._book(book), prefix=prefix, limit=limit))[0]
+        return self.report(calls.list_accounts(book=self._book(book), prefix=prefix, limit=limit))
 
     def currencies(self) -> dict[str, Currency]:
-        return self.execute(calls.currencies())[0]
+        return self.report(calls.currencies())
 
     def trial_balance(self, *, book: str | None = None) -> list[tuple[str, int, int, int]]:
         """(currency, debits, credits, net) per currency; net is 0 in balanced books."""
-        return self.execute(calls.trial_balance(book=self._book(book)))[0]
+        return self.report(calls.trial_balance(book=self._book(book)))
 
     def books_check(self) -> list[Violation]:
         """Every broken invariant (empty list = the books balance). Reads everything."""
-        return self.execute(calls.books_check())[0]
+        return self.report(calls.books_check())
 
     # --- money at the edges -----------------------------------------------------------------------
     def exponent(self, currency: str) -> int:
