@@ -44,10 +44,6 @@ def is_connection_loss(exc: BaseException) -> bool:
     return state is None or state.startswith("08") or state in CONNECTION_SQLSTATES
 
 
-def is_retryable(exc: BaseException) -> bool:
-    return is_serialization_failure(exc) or is_connection_loss(exc)
-
-
 @dataclass
 class RetryStats:
     """Counters across all calls of one client (thread-safe)."""

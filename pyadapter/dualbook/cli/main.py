@@ -14,6 +14,7 @@ from typing import ClassVar
 import click
 
 from dualbook import __version__
+from dualbook.cli.exitcodes import help_block
 
 
 # --- root ---------------------------------------------------------------------------------------------------
@@ -65,16 +66,7 @@ def main(debug: bool) -> None:
     Amounts on the command line are in major units of the account's currency (12.34 USD); in JSON they are
     integers of minor units (1234). Every read command takes --json.
 
-    \b
-    Exit codes:
-      0  ok
-      1  `check` found violations; `db status`: the cluster is not running
-      2  usage error (bad options or arguments)
-      3  configuration or connection error
-      4  embedded cluster error
-      5  validation error: the request itself is wrong (LD1xx)
-      6  conflict with the ledger's state (LD2xx)
-      7  infrastructure or unexpected database error (LD3xx, retries exhausted, other SQLSTATEs)
+    EXIT_CODES
 
     \b
     Example:
@@ -85,6 +77,8 @@ def main(debug: bool) -> None:
         dualbook balance wallet:1
     """
 
+
+main.help = (main.help or "").replace("EXIT_CODES", help_block())
 
 if __name__ == "__main__":  # pragma: no cover
     main()

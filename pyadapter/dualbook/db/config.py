@@ -46,10 +46,6 @@ class Target:
     def display_for(self, purpose: Purpose) -> str:
         return mask_url(self.urls[purpose])
 
-    @property
-    def display(self) -> str:
-        return self.display_for("app")
-
 
 def embedded_urls(cluster: Cluster, dbname: str = DEFAULT_DBNAME) -> dict[Purpose, str]:
     """Each purpose's URL on an embedded cluster: the role made for it (the superuser deploys)."""
