@@ -41,11 +41,10 @@ import random
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import psycopg
 
 from dualbook.db import migrate
 from dualbook.db.config import mask_url
@@ -56,17 +55,19 @@ from dualbook.testing import throwaway_cluster
 from dualbook.tools import certify
 from dualbook.tools.bench import pgbench as benchsql
 from dualbook.tools.bench import procstat
+from dualbook.tools.bench.loader import load_journal
 from dualbook.tools.bench.pgbench import BenchError
 from dualbook.tools.bench.results import (
     CEILING,
     JSON_NAME,
     LIMITED_ACCOUNTS,
-    LOADER_BATCH,
-    LOADER_SPAN,
     MD_NAME,
     P1,
+    P1G,
     P2,
     P2B,
+    P2BG,
+    P2G,
     P3,
     P5,
     SEQUENCER_EVERY,
@@ -95,7 +96,6 @@ from dualbook.tools.bench.server import (
     per_call,
     prepare,
     queued_legs,
-    serializable_connection,
     server_counters,
 )
 
@@ -271,17 +271,85 @@ class Runner:
             extras["note"] = f"{expected - written:,} entries of successful calls were not posted (rejected)"
         return self.result(batch_name(n), f"post_entries, {n} per call", c, m, CEILING, n, extras)
 
+    def _legs(self, kind: str, rng: random.Random) -> list[dict[str, Any]]:
+        """One request's legs: 'uniform' (P1/P3), 'hot' (P2: a 1% fee to the deferred house account) or
+        'limited' (P2b: debit one of the 10 limited accounts), as the pgbench scripts build them."""
+        accounts, width = self.opts.accounts, benchsql.code_width(self.opts.accounts)
+        a = rng.randint(1, accounts)
+        b = rng.randint(1, accounts - 1)
+        b = b + 1 if b >= a else b
+        if kind == "limited":
+            amount = rng.randint(1, 100_000)
+            src = f"{self.prefix}:limited:{rng.randint(1, LIMITED_ACCOUNTS):02d}"
+            return [
+                {"account": src, "amount": amount, "currency": "USD"},
+                {"account": f"{self.prefix}:{b:0{width}d}", "amount": -amount, "currency": "USD"},
+            ]
+        amount = rng.randint(100, 100_000) if kind == "hot" else rng.randint(1, 100_000)
+        fee = 1 + amount // 100 if kind == "hot" else 0
+        legs = [
+            {"account": f"{self.prefix}:{a:0{width}d}", "amount": amount, "currency": "USD"},
+            {"account": f"{self.prefix}:{b:0{width}d}", "amount": -(amount - fee), "currency": "USD"},
+        ]
+        if fee:
+            legs.append({"account": f"{self.prefix}:house", "amount": -fee, "currency": "USD"})
+        return legs
+
     def adapter(self) -> Result:
         threads = self.opts.adapter_threads
         self.progress(f"[P3] Python adapter, {threads} threads, Ledger.post_entry, 2 legs uniform ...")
+        ledgers = [Ledger.connect(self.conninfo, min_size=1, max_size=1, retry=RetryPolicy()) for _ in range(threads)]
+        return self.callers(P3, "Python adapter (Ledger.post_entry)", ledgers, threads, "uniform", P1)
+
+    def grouped(self, name: str, kind: str) -> Result:
+        """P1g / P2g / P2bg: ``--clients`` threads, one shared Ledger with group posting (``--group-*``)."""
+        threads, policy = self.opts.clients, self.opts.group_policy()
+        titles = {"uniform": "uniform", "hot": "hot house account", "limited": f"{LIMITED_ACCOUNTS} hot limited"}
+        self.progress(
+            f"[{name}] grouped adapter, {threads} callers, {titles[kind]}, max_entries {policy.max_entries}, "
+            f"max_wait {policy.max_wait * 1000:g} ms, {policy.writers} writers ..."
+        )
+        ledger = Ledger.connect(
+            self.conninfo, min_size=policy.writers, max_size=policy.writers + 1, retry=RetryPolicy(), group=policy
+        )
+        seq = Sequencer(self.conninfo) if kind == "hot" else None
+        if seq is not None:
+            seq.drain()
+            seq.calls = seq.folded = 0
+            seq.start()
+        try:
+            ratio_of = CEILING if name == P1G else P1G
+            r = self.callers(name, f"grouped adapter, {titles[kind]}", [ledger] * threads, threads, kind, ratio_of)
+        finally:
+            if seq is not None:
+                seq.halt.set()
+                seq.join()
+        assert ledger.group is not None
+        stats = ledger.group.stats
+        r.extras.update(
+            groups=stats.groups,
+            mean_group=round(stats.mean_size, 1),
+            largest_group=stats.largest,
+            groups_split=stats.split,
+            server_cpu_us_per_request=r.extras.get("server_cpu_us_per_call"),
+        )
+        self.progress(f"      {stats.groups:,} groups, mean {stats.mean_size:.1f}, largest {stats.largest}")
+        if seq is not None:
+            seq.drain()
+            report = certify.check_invariants(self.conninfo)
+            r.extras["invariants_ok"] = report.ok
+            self.progress(f"      {report}")
+        return r
+
+    def callers(self, name: str, title: str, ledgers: list[Ledger], threads: int, kind: str, ratio_of: str) -> Result:
+        """``threads`` closed-loop callers of ``Ledger.post_entry`` (thread i uses ledgers[i]) for --seconds;
+        latency measured around each call, retries included."""
         benchsql.checkpoint(self.conninfo)
-        run = f"{self.run_tag}-adapter"
-        accounts, width = self.opts.accounts, benchsql.code_width(self.opts.accounts)
+        run = f"{self.run_tag}-{name}"
         latencies: list[list[float]] = [[] for _ in range(threads)]
         retried = [0] * threads
         failed = [0] * threads
         errors: list[str] = []
-        ledgers = [Ledger.connect(self.conninfo, min_size=1, max_size=1, retry=RetryPolicy()) for _ in range(threads)]
         start = threading.Barrier(threads + 1)
         deadline = [0.0]
 
@@ -291,14 +359,7 @@ class Runner:
             n = 0
             while time.perf_counter() < deadline[0]:
                 n += 1
-                a = rng.randint(1, accounts)
-                b = rng.randint(1, accounts - 1)
-                b = b + 1 if b >= a else b
-                amount = rng.randint(1, 100_000)
-                legs = [
-                    {"account": f"{self.prefix}:{a:0{width}d}", "amount": amount, "currency": "USD"},
-                    {"account": f"{self.prefix}:{b:0{width}d}", "amount": -amount, "currency": "USD"},
-                ]
+                legs = self._legs(kind, rng)
                 t0 = time.perf_counter()
                 try:
                     result = ledger.post_entry(f"{run}:{i}:{n}", legs)
@@ -311,6 +372,7 @@ class Runner:
                 if result.attempts > 1:
                     retried[i] += 1
 
+        distinct = list({id(led): led for led in ledgers}.values())
         workers = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(threads)]
         try:
             for w in workers:
@@ -325,24 +387,25 @@ class Runner:
             elapsed = time.perf_counter() - t0
             after = procstat.cpu_sample(self.postmaster)
         finally:
-            for led in ledgers:
+            for led in distinct:
                 led.close()
         # the pools' backends exit and flush their statistics
-        procstat.wait_backends_gone(self.postmaster, max(0, before.server_children - threads))
+        connections = sum(led.pool.max_size for led in distinct)
+        procstat.wait_backends_gone(self.postmaster, max(0, before.server_children - connections))
         c1 = server_counters(self.conninfo)
         ok = sorted(v for lat in latencies for v in lat)
         n_ok, n_failed, n_retried = len(ok), sum(failed), sum(retried)
         total = max(n_ok + n_failed, 1)
         extras: dict[str, Any] = {
             **per_call(before, after, c0, c1, len(ok)),
-            "retries": sum(led.stats.retries for led in ledgers),
-            "serialization_failures": sum(led.stats.serialization_failures for led in ledgers),
+            "retries": sum(led.stats.retries for led in distinct),
+            "serialization_failures": sum(led.stats.serialization_failures for led in distinct),
         }
         if errors:
             extras["note"] = "errors: " + "; ".join(errors)
         r = Result(
-            name=P3,
-            title="Python adapter (Ledger.post_entry)",
+            name=name,
+            title=title,
             clients=threads,
             tps=round(n_ok / elapsed, 1),
             retried_pct=round(100 * n_retried / total, 3),
@@ -350,7 +413,7 @@ class Runner:
             p50_ms=percentile(ok, 50),
             p99_ms=percentile(ok, 99),
             ratio=None,
-            ratio_of=P1,
+            ratio_of=ratio_of,
             calls_per_s=round(n_ok / elapsed, 1),
             entries_per_call=1,
             calls=n_ok,
@@ -363,118 +426,8 @@ class Runner:
         self.report(r)
         return r
 
-    def load(self, target_postings: int) -> dict[str, Any]:
-        """Bulk-load the journal through ledger.post_entries until it holds ``target_postings`` postings."""
-        entries0, postings0 = journal_size(self.conninfo)
-        missing = max(0, target_postings - postings0)
-        todo = (missing + 1) // 2  # 2-leg entries
-        conns = max(1, min(self.opts.loader_connections, self.opts.accounts // 2))
-        self.progress(
-            f"[P5] loading the journal from {postings0:,} to {target_postings:,} postings: {todo:,} 2-leg entries "
-            f"through ledger.post_entries, batches of {LOADER_BATCH} over {LOADER_SPAN} accounts, "
-            f"{conns} connections ..."
-        )
-        if todo == 0:
-            return {"loaded_entries": 0, "load_s": 0.0, "journal_postings": postings0}
-        batches = [LOADER_BATCH] * (todo // LOADER_BATCH) + ([todo % LOADER_BATCH] if todo % LOADER_BATCH else [])
-        lock = threading.Lock()
-        state = {"next": 0, "done": 0, "retries": 0, "rejected": 0}
-        errors: list[BaseException] = []
-        started = time.monotonic()
-        sql = (benchsql.bench_dir() / "load_entries.sql").read_bytes()
-
-        def take() -> tuple[int, int] | None:
-            with lock:
-                if errors or state["next"] >= len(batches):
-                    return None
-                state["next"] += 1
-                return state["next"], batches[state["next"] - 1]
-
-        def work(t: int) -> None:
-            # Each connection on its own slice of the accounts, and each batch on a window of LOADER_SPAN
-            # consecutive accounts of it that moves on with every batch: concurrent batches share no account row,
-            # and one batch's SIREAD locks stay a few pages of the account table instead of being promoted to a
-            # lock on the whole relation (which made every batch of random accounts conflict with the other
-            # connection's). Over the load every account gets about the same number of postings.
-            lo0 = 1 + t * self.opts.accounts // conns
-            size = (t + 1) * self.opts.accounts // conns - lo0 + 1
-            span = min(size, LOADER_SPAN)
-            k = 0
-            try:
-                with serializable_connection(self.conninfo) as conn:
-                    while (job := take()) is not None:
-                        number, entries = job
-                        params = {
-                            "prefix": self.prefix,
-                            "width": benchsql.code_width(self.opts.accounts),
-                            "key": f"{self.run_tag}-load:{number}:",
-                            "n": entries,
-                            "lo": lo0 + (k * span) % (size - span + 1),
-                            "span": span,
-                        }
-                        k += 1
-                        for attempt in range(1, 21):
-                            try:
-                                with conn.transaction():
-                                    row = conn.execute(sql, params).fetchone()
-                                break
-                            except psycopg.errors.SerializationFailure:
-                                with lock:
-                                    state["retries"] += 1
-                                if attempt == 20:
-                                    raise
-                                time.sleep(random.uniform(0, 0.05))
-                        with lock:
-                            state["done"] += entries
-                            state["rejected"] += int(row[0]) if row is not None else 0
-            except BaseException as exc:
-                with lock:
-                    errors.append(exc)
-
-        workers = [threading.Thread(target=work, args=(t,), daemon=True) for t in range(conns)]
-        for w in workers:
-            w.start()
-        last = 0.0
-        while any(w.is_alive() for w in workers):
-            for w in workers:
-                w.join(timeout=0.5)
-            now = time.monotonic()
-            if now - last >= 5.0:
-                last = now
-                with lock:
-                    done = state["done"]
-                rate = done / max(now - started, 1e-9)
-                eta = (todo - done) / rate if rate > 0 else float("inf")
-                self.progress(
-                    f"    loaded {done:,}/{todo:,} entries ({postings0 + 2 * done:,} postings), "
-                    f"{rate:,.0f} entries/s, {state['retries']} batch retries, ETA {eta:,.0f} s"
-                )
-        if errors:
-            raise BenchError(f"the P5 loader failed: {errors[0]}")
-        if state["rejected"]:
-            raise BenchError(f"the P5 loader had {state['rejected']} entries rejected by post_entries")
-        took = time.monotonic() - started
-        self.progress("    VACUUM (ANALYZE) and CHECKPOINT after the load ...")
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            conn.execute("VACUUM (ANALYZE) ledger_private.account, ledger_private.entry, ledger_private.posting")
-        benchsql.checkpoint(self.conninfo)
-        entries1, postings1 = journal_size(self.conninfo)
-        self.progress(
-            f"    loaded {entries1 - entries0:,} entries in {took:,.1f} s ({(entries1 - entries0) / took:,.0f}/s); "
-            f"the journal holds {entries1:,} entries, {postings1:,} postings"
-        )
-        return {
-            "loaded_entries": entries1 - entries0,
-            "load_s": round(took, 1),
-            "load_entries_per_s": round((entries1 - entries0) / took, 1),
-            "load_batch_retries": state["retries"],
-            "loader_connections": conns,
-            "journal_postings": postings1,
-            "journal_entries": entries1,
-        }
-
     def scale(self) -> Result:
-        loaded = self.load(self.opts.scale_postings)
+        loaded = load_journal(self.conninfo, self.prefix, self.opts, self.run_tag, self.progress)
         r = self.uniform(P5, "uniform post_entry on the loaded journal")
         r.extras.update(loaded)
         r.extras["note"] = (
@@ -491,10 +444,19 @@ def run_points(conninfo: str, prefix: str, opts: BenchOptions, progress: Progres
     progress(f"preparing {opts.accounts:,} accounts with prefix '{prefix}:' ...")
     prepare(conninfo, prefix, opts.accounts, progress)
     runner = Runner(conninfo, prefix, opts, progress)
-    results = [runner.ceiling(), runner.uniform(), runner.hot_account(), runner.hot_limited(), runner.adapter()]
-    results += [runner.batch(n) for n in opts.batch_sizes]
-    if not opts.skip_scale:
-        results.append(runner.scale())
+    points: dict[str, Callable[[], list[Result]]] = {
+        CEILING: lambda: [runner.ceiling()],
+        P1: lambda: [runner.uniform()],
+        P1G: lambda: [runner.grouped(P1G, "uniform")],
+        P2: lambda: [runner.hot_account()],
+        P2G: lambda: [runner.grouped(P2G, "hot")],
+        P2B: lambda: [runner.hot_limited()],
+        P2BG: lambda: [runner.grouped(P2BG, "limited")],
+        P3: lambda: [runner.adapter()],
+        "P4": lambda: [runner.batch(n) for n in opts.batch_sizes],
+        P5: lambda: [] if opts.skip_scale else [runner.scale()],
+    }
+    results = [r for name, point in points.items() if opts.wants(name) for r in point()]
     set_ratios(results)
     return results
 
@@ -548,9 +510,11 @@ def run(opts: BenchOptions, progress: Progress = progress_to_stderr) -> bool:
     print()
     for t in targets:
         print(f"{t.figure}: target {t.target}; measured {t.measured}: {verdict_text(t.met).strip('*').upper()}")
-    p2 = next((r for r in results if r.name == P2), None)
-    invariants_ok = bool(p2 is not None and p2.extras.get("invariants_ok"))
-    print(f"P2 correctness (certification invariants after draining): {'PASS' if invariants_ok else 'FAIL'}")
+    checked = [r for r in results if "invariants_ok" in r.extras]  # P2 and P2g check the books afterwards
+    invariants_ok = all(bool(r.extras["invariants_ok"]) for r in checked)
+    for r in checked:
+        verdict = "PASS" if r.extras["invariants_ok"] else "FAIL"
+        print(f"{r.name} correctness (certification invariants after draining): {verdict}")
     json_path, md_path = opts.out / JSON_NAME, opts.out / MD_NAME
     json_path.write_text(json.dumps(json_doc(results, targets, meta), indent=2, ensure_ascii=False) + "\n")
     md_path.write_text(format_markdown(results, targets, meta))
