@@ -40,9 +40,10 @@ P3 = "P3"
 P1G = "P1g"
 P2G = "P2g"
 P2BG = "P2bg"
+P1ADJ = "P1adj"
 #: every point, in the order a run measures them ("P4" stands for every P4xN)
 P5 = "P5"
-POINTS = (CEILING, P1, P1G, P2, P2G, P2B, P2BG, P3, "P4", P5)
+POINTS = (CEILING, P1, P1G, P2, P2G, P2B, P2BG, P3, P1ADJ, "P4", P5)
 
 Progress = Callable[[str], None]
 
@@ -257,6 +258,19 @@ def evaluate_targets(results: Sequence[Result]) -> list[Target]:
             ok = r.ratio is not None and r.ratio >= 0.8 and r.failed == 0 and checked is not False
             note = "" if checked is None else f" (invariants {'hold' if checked else 'VIOLATED'})"
             out.append(Target(f"{name} / P1g", "≥ 0.8, failed 0", f"{ratio(name)}, failed {r.failed}{note}", ok))
+    for r in results:
+        if r.name.startswith(P1ADJ + "x"):
+            adjacent = r.extras.get("serialization_failures_adjacent", 0)
+            spread = r.extras.get("serialization_failures_spread", 0)
+            ok = adjacent <= 2 * spread + r.calls // 100 and r.failed == 0 and r.extras.get("failed_spread") == 0
+            out.append(
+                Target(
+                    f"{r.name} retries (adjacent vs spread)",
+                    "≤ 2x spread (+1% of requests), failed 0",
+                    f"{adjacent} vs {spread} of {r.calls}, failed {r.failed}",
+                    ok,
+                )
+            )
     p4 = by.get(batch_name(100))
     out.append(
         Target("P4 (100 per call) / ceiling", "≥ 2.0", ratio(p4.name), p4.ratio is not None and p4.ratio >= 2.0)

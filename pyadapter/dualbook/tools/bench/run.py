@@ -51,10 +51,10 @@ from dualbook.db.config import mask_url
 from dualbook.errors import DualbookError
 from dualbook.ledger import Ledger
 from dualbook.retry import RetryPolicy
-from dualbook.testing import throwaway_cluster
+from dualbook.testing import deploy_template, throwaway_cluster
 from dualbook.tools import certify
+from dualbook.tools.bench import contention, procstat
 from dualbook.tools.bench import pgbench as benchsql
-from dualbook.tools.bench import procstat
 from dualbook.tools.bench.loader import load_journal
 from dualbook.tools.bench.pgbench import BenchError
 from dualbook.tools.bench.results import (
@@ -63,6 +63,7 @@ from dualbook.tools.bench.results import (
     LIMITED_ACCOUNTS,
     MD_NAME,
     P1,
+    P1ADJ,
     P1G,
     P2,
     P2B,
@@ -426,6 +427,53 @@ class Runner:
         self.report(r)
         return r
 
+    def contention(self) -> list[Result]:
+        """P1adj at 8 and 32 callers on a throwaway cluster with PostgreSQL's default predicate-lock settings:
+        adjacent accounts against accounts spread apart (dualbook.tools.bench.contention)."""
+        if os.environ.get("DATABASE_URL"):
+            self.progress("[P1adj] skipped: it needs a throwaway cluster with default settings (unset DATABASE_URL)")
+            return []
+        results = []
+        with throwaway_cluster(settings=contention.DEFAULT_PREDICATE_LOCKS) as cluster:
+            self.progress("[P1adj] throwaway cluster with PostgreSQL's default predicate-lock settings ...")
+            deploy_template(cluster)
+            for callers in (8, 32):
+                spread = contention.adjacent_run(cluster, callers, contention.SPREAD_GAP)
+                adjacent = contention.adjacent_run(cluster, callers, 1)
+                n = adjacent.requests
+                results.append(
+                    Result(
+                        name=f"{P1ADJ}x{callers}",
+                        title=f"adjacent accounts, {callers} callers",
+                        clients=callers,
+                        tps=round(n / adjacent.seconds, 1),
+                        retried_pct=round(100 * adjacent.serialization_failures / n, 3),
+                        failed_pct=round(100 * adjacent.failed / n, 3),
+                        p50_ms=None,
+                        p99_ms=None,
+                        ratio=None,
+                        ratio_of=None,
+                        calls_per_s=round(n / adjacent.seconds, 1),
+                        entries_per_call=1,
+                        calls=n,
+                        retried=adjacent.serialization_failures,
+                        failed=adjacent.failed,
+                        seconds=adjacent.seconds,
+                        extras={
+                            "serialization_failures_adjacent": adjacent.serialization_failures,
+                            "serialization_failures_spread": spread.serialization_failures,
+                            "failed_spread": spread.failed,
+                            "note": (
+                                f"adjacent: {adjacent.serialization_failures} serialization failures retried, "
+                                f"{adjacent.failed} failed; spread {contention.SPREAD_GAP} apart: "
+                                f"{spread.serialization_failures} retried, {spread.failed} failed (of {n} each)"
+                            ),
+                        },
+                    )
+                )
+                self.progress(f"      {callers} callers: {results[-1].extras['note']}")
+        return results
+
     def scale(self) -> Result:
         loaded = load_journal(self.conninfo, self.prefix, self.opts, self.run_tag, self.progress)
         r = self.uniform(P5, "uniform post_entry on the loaded journal")
@@ -453,6 +501,7 @@ def run_points(conninfo: str, prefix: str, opts: BenchOptions, progress: Progres
         P2B: lambda: [runner.hot_limited()],
         P2BG: lambda: [runner.grouped(P2BG, "limited")],
         P3: lambda: [runner.adapter()],
+        P1ADJ: runner.contention,
         "P4": lambda: [runner.batch(n) for n in opts.batch_sizes],
         P5: lambda: [] if opts.skip_scale else [runner.scale()],
     }
