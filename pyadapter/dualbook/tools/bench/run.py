@@ -37,9 +37,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -48,12 +46,9 @@ from typing import Any
 
 from dualbook.db import migrate
 from dualbook.db.config import mask_url
-from dualbook.errors import DualbookError
-from dualbook.ledger import Ledger
-from dualbook.retry import RetryPolicy
 from dualbook.testing import deploy_template, throwaway_cluster
 from dualbook.tools import certify
-from dualbook.tools.bench import contention, procstat
+from dualbook.tools.bench import callers, contention, procstat
 from dualbook.tools.bench import pgbench as benchsql
 from dualbook.tools.bench.loader import load_journal
 from dualbook.tools.bench.pgbench import BenchError
@@ -272,160 +267,13 @@ class Runner:
             extras["note"] = f"{expected - written:,} entries of successful calls were not posted (rejected)"
         return self.result(batch_name(n), f"post_entries, {n} per call", c, m, CEILING, n, extras)
 
-    def _legs(self, kind: str, rng: random.Random) -> list[dict[str, Any]]:
-        """One request's legs: 'uniform' (P1/P3), 'hot' (P2: a 1% fee to the deferred house account) or
-        'limited' (P2b: debit one of the 10 limited accounts), as the pgbench scripts build them."""
-        accounts, width = self.opts.accounts, benchsql.code_width(self.opts.accounts)
-        a = rng.randint(1, accounts)
-        b = rng.randint(1, accounts - 1)
-        b = b + 1 if b >= a else b
-        if kind == "limited":
-            amount = rng.randint(1, 100_000)
-            src = f"{self.prefix}:limited:{rng.randint(1, LIMITED_ACCOUNTS):02d}"
-            return [
-                {"account": src, "amount": amount, "currency": "USD"},
-                {"account": f"{self.prefix}:{b:0{width}d}", "amount": -amount, "currency": "USD"},
-            ]
-        amount = rng.randint(100, 100_000) if kind == "hot" else rng.randint(1, 100_000)
-        fee = 1 + amount // 100 if kind == "hot" else 0
-        legs = [
-            {"account": f"{self.prefix}:{a:0{width}d}", "amount": amount, "currency": "USD"},
-            {"account": f"{self.prefix}:{b:0{width}d}", "amount": -(amount - fee), "currency": "USD"},
-        ]
-        if fee:
-            legs.append({"account": f"{self.prefix}:house", "amount": -fee, "currency": "USD"})
-        return legs
-
     def adapter(self) -> Result:
         threads = self.opts.adapter_threads
         self.progress(f"[P3] Python adapter, {threads} threads, Ledger.post_entry, 2 legs uniform ...")
-        ledgers = [Ledger.connect(self.conninfo, min_size=1, max_size=1, retry=RetryPolicy()) for _ in range(threads)]
-        return self.callers(P3, "Python adapter (Ledger.post_entry)", ledgers, threads, "uniform", P1)
+        return callers.threads_point(self, P3, "Python adapter (Ledger.post_entry)", threads, "uniform", P1)
 
     def grouped(self, name: str, kind: str) -> Result:
-        """P1g / P2g / P2bg: ``--clients`` threads, one shared Ledger with group posting (``--group-*``)."""
-        threads, policy = self.opts.clients, self.opts.group_policy()
-        titles = {"uniform": "uniform", "hot": "hot house account", "limited": f"{LIMITED_ACCOUNTS} hot limited"}
-        self.progress(
-            f"[{name}] grouped adapter, {threads} callers, {titles[kind]}, max_entries {policy.max_entries}, "
-            f"max_wait {policy.max_wait * 1000:g} ms, {policy.writers} writers ..."
-        )
-        ledger = Ledger.connect(
-            self.conninfo, min_size=policy.writers, max_size=policy.writers + 1, retry=RetryPolicy(), group=policy
-        )
-        seq = Sequencer(self.conninfo) if kind == "hot" else None
-        if seq is not None:
-            seq.drain()
-            seq.calls = seq.folded = 0
-            seq.start()
-        try:
-            ratio_of = CEILING if name == P1G else P1G
-            r = self.callers(name, f"grouped adapter, {titles[kind]}", [ledger] * threads, threads, kind, ratio_of)
-        finally:
-            if seq is not None:
-                seq.halt.set()
-                seq.join()
-        assert ledger.group is not None
-        stats = ledger.group.stats
-        r.extras.update(
-            groups=stats.groups,
-            mean_group=round(stats.mean_size, 1),
-            largest_group=stats.largest,
-            groups_split=stats.split,
-            server_cpu_us_per_request=r.extras.get("server_cpu_us_per_call"),
-        )
-        self.progress(f"      {stats.groups:,} groups, mean {stats.mean_size:.1f}, largest {stats.largest}")
-        if seq is not None:
-            seq.drain()
-            report = certify.check_invariants(self.conninfo)
-            r.extras["invariants_ok"] = report.ok
-            self.progress(f"      {report}")
-        return r
-
-    def callers(self, name: str, title: str, ledgers: list[Ledger], threads: int, kind: str, ratio_of: str) -> Result:
-        """``threads`` closed-loop callers of ``Ledger.post_entry`` (thread i uses ledgers[i]) for --seconds;
-        latency measured around each call, retries included."""
-        benchsql.checkpoint(self.conninfo)
-        run = f"{self.run_tag}-{name}"
-        latencies: list[list[float]] = [[] for _ in range(threads)]
-        retried = [0] * threads
-        failed = [0] * threads
-        errors: list[str] = []
-        start = threading.Barrier(threads + 1)
-        deadline = [0.0]
-
-        def work(i: int) -> None:
-            ledger, lat, rng = ledgers[i], latencies[i], random.Random()
-            start.wait()
-            n = 0
-            while time.perf_counter() < deadline[0]:
-                n += 1
-                legs = self._legs(kind, rng)
-                t0 = time.perf_counter()
-                try:
-                    result = ledger.post_entry(f"{run}:{i}:{n}", legs)
-                except DualbookError as exc:
-                    failed[i] += 1
-                    if len(errors) < 5:
-                        errors.append(str(exc))
-                    continue
-                lat.append((time.perf_counter() - t0) * 1000)
-                if result.attempts > 1:
-                    retried[i] += 1
-
-        distinct = list({id(led): led for led in ledgers}.values())
-        workers = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(threads)]
-        try:
-            for w in workers:
-                w.start()
-            c0 = server_counters(self.conninfo)
-            before = procstat.cpu_sample(self.postmaster)
-            t0 = time.perf_counter()
-            deadline[0] = t0 + self.opts.seconds
-            start.wait()
-            for w in workers:
-                w.join()
-            elapsed = time.perf_counter() - t0
-            after = procstat.cpu_sample(self.postmaster)
-        finally:
-            for led in distinct:
-                led.close()
-        # the pools' backends exit and flush their statistics
-        connections = sum(led.pool.max_size for led in distinct)
-        procstat.wait_backends_gone(self.postmaster, max(0, before.server_children - connections))
-        c1 = server_counters(self.conninfo)
-        ok = sorted(v for lat in latencies for v in lat)
-        n_ok, n_failed, n_retried = len(ok), sum(failed), sum(retried)
-        total = max(n_ok + n_failed, 1)
-        extras: dict[str, Any] = {
-            **per_call(before, after, c0, c1, len(ok)),
-            "retries": sum(led.stats.retries for led in distinct),
-            "serialization_failures": sum(led.stats.serialization_failures for led in distinct),
-        }
-        if errors:
-            extras["note"] = "errors: " + "; ".join(errors)
-        r = Result(
-            name=name,
-            title=title,
-            clients=threads,
-            tps=round(n_ok / elapsed, 1),
-            retried_pct=round(100 * n_retried / total, 3),
-            failed_pct=round(100 * n_failed / total, 3),
-            p50_ms=percentile(ok, 50),
-            p99_ms=percentile(ok, 99),
-            ratio=None,
-            ratio_of=ratio_of,
-            calls_per_s=round(n_ok / elapsed, 1),
-            entries_per_call=1,
-            calls=n_ok,
-            retried=n_retried,
-            failed=n_failed,
-            seconds=round(elapsed, 2),
-            other_cpu_pct=other_cpu_pct(before, after),
-            extras=extras,
-        )
-        self.report(r)
-        return r
+        return callers.grouped_point(self, name, kind)
 
     def contention(self) -> list[Result]:
         """P1adj at 8 and 32 callers on a throwaway cluster with PostgreSQL's default predicate-lock settings:
