@@ -16,6 +16,7 @@ import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dualbook.aio import AsyncLedger
@@ -257,3 +258,118 @@ def grouped_point(runner: Runner, name: str, kind: str) -> Result:
         r.extras["invariants_ok"] = report.ok
         runner.progress(f"      {report}")
     return r
+
+
+#: the offered loads of the latency curve, as fractions of the closed-loop P1g peak
+CURVE_LOADS = (0.25, 0.5, 0.75, 1.0)
+
+
+async def _open_loop(
+    runner: Runner, ledger: AsyncLedger, rate: float, seconds: float, tag: str
+) -> tuple[Tally, float, int]:
+    """Requests arrive at ``rate`` per second for ``seconds``, whether or not earlier ones are done (open loop);
+    each one's latency runs from its scheduled arrival, so queueing delay counts (no coordinated omission).
+    Returns the tally, the elapsed time and the most requests outstanding at once."""
+    tally, rng = Tally(), random.Random(7)
+    outstanding, peak = 0, 0
+    tasks: list[asyncio.Task[None]] = []
+
+    async def one(n: int, due: float) -> None:
+        nonlocal outstanding
+        legs = legs_for("uniform", rng, runner.prefix, runner.opts.accounts)
+        try:
+            result = await ledger.post_entry(f"{tag}:{n}", legs)
+        except DualbookError as exc:
+            tally.fail(exc)
+        else:
+            tally.ok(result, (time.perf_counter() - due) * 1000)
+        finally:
+            outstanding -= 1
+
+    start = time.perf_counter()
+    total = int(rate * seconds)
+    for n in range(total):
+        due = start + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0.0005:
+            await asyncio.sleep(delay)
+        outstanding += 1
+        peak = max(peak, outstanding)
+        tasks.append(asyncio.create_task(one(n, due)))
+    await asyncio.gather(*tasks)
+    return tally, time.perf_counter() - start, peak
+
+
+def latency_curve(runner: Runner, peak: float) -> list[Result]:
+    """P1g's latency against offered load: open-loop arrivals at each of CURVE_LOADS x ``peak`` requests/s."""
+    policy, seconds = runner.opts.group_policy(), runner.opts.seconds
+    results = []
+    for load in CURVE_LOADS:
+        rate = max(1.0, peak * load)
+        name = f"{P1G}@{round(load * 100)}%"
+        runner.progress(f"[{name}] open-loop arrivals at {rate:,.0f} requests/s for {seconds} s (grouped adapter) ...")
+        benchsql.checkpoint(runner.conninfo)
+
+        async def measure(rate: float = rate, name: str = name) -> tuple[Tally, float, int, CpuSample, CpuSample]:
+            ledger = await AsyncLedger.connect(
+                runner.conninfo, min_size=policy.writers, max_size=policy.writers + 1, group=policy
+            )
+            try:
+                before = procstat.cpu_sample(runner.postmaster)
+                tally, elapsed, most = await _open_loop(runner, ledger, rate, seconds, f"{runner.run_tag}-{name}")
+                return tally, elapsed, most, before, procstat.cpu_sample(runner.postmaster)
+            finally:
+                await ledger.close()
+
+        c0 = server_counters(runner.conninfo)
+        tally, elapsed, most, before, after = asyncio.run(measure())
+        procstat.wait_backends_gone(runner.postmaster, max(0, before.server_children - policy.writers - 1))
+        c1 = server_counters(runner.conninfo)
+        extras = {"offered_per_s": round(rate, 1), "offered_load": load, "most_outstanding": most}
+        results.append(
+            _result(
+                runner,
+                name,
+                f"open loop, {round(load * 100)}% of peak",
+                most,
+                P1G,
+                tally,
+                elapsed,
+                (before, after),
+                (c0, c1),
+                extras,
+            )
+        )
+    return results
+
+
+def plot_latency_curve(results: list[Result], path: Path) -> bool:
+    """p50 and p99 against offered load (requests/s) as a PNG; False when matplotlib is not installed
+    (``pip install dualbook[bench]``)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    points = sorted((r.extras["offered_per_s"], r.p50_ms, r.p99_ms) for r in results if r.p50_ms and r.p99_ms)
+    if not points:
+        return False
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    xs = [p[0] for p in points]
+    ax.plot(xs, [p[1] for p in points], marker="o", label="p50")
+    ax.plot(xs, [p[2] for p in points], marker="s", label="p99")
+    ax.axhline(11.0, color="grey", linestyle="--", linewidth=1, label="p99 target (11 ms)")
+    for x, _p50, p99 in points:
+        ax.annotate(f"{p99:.1f}", (x, p99), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+    ax.set_xlabel("offered load (single-entry requests/s, open loop)")
+    ax.set_ylabel("latency from arrival (ms)")
+    ax.set_title("Group posting: latency against load")
+    ax.set_yscale("log")  # the tail grows by orders of magnitude near saturation
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True

@@ -41,9 +41,12 @@ P1G = "P1g"
 P2G = "P2g"
 P2BG = "P2bg"
 P1ADJ = "P1adj"
+#: the latency curve of P1g: open-loop arrivals at fractions of its peak, plotted to CURVE_PNG
+CURVE = "curve"
+CURVE_PNG = "bench-latency.png"
 #: every point, in the order a run measures them ("P4" stands for every P4xN)
 P5 = "P5"
-POINTS = (CEILING, P1, P1G, P2, P2G, P2B, P2BG, P3, P1ADJ, "P4", P5)
+POINTS = (CEILING, P1, P1G, CURVE, P2, P2G, P2B, P2BG, P3, P1ADJ, "P4", P5)
 
 Progress = Callable[[str], None]
 

@@ -54,6 +54,8 @@ from dualbook.tools.bench.loader import load_journal
 from dualbook.tools.bench.pgbench import BenchError
 from dualbook.tools.bench.results import (
     CEILING,
+    CURVE,
+    CURVE_PNG,
     JSON_NAME,
     LIMITED_ACCOUNTS,
     MD_NAME,
@@ -275,6 +277,14 @@ class Runner:
     def grouped(self, name: str, kind: str) -> Result:
         return callers.grouped_point(self, name, kind)
 
+    def curve(self, so_far: list[Result]) -> list[Result]:
+        """Latency against offered load, open loop, at fractions of the P1g peak measured just before."""
+        p1g = next((r for r in so_far if r.name == P1G), None)
+        if p1g is None or p1g.tps <= 0:
+            self.progress(f"[{CURVE}] skipped: it needs P1g's peak (add P1g to --points)")
+            return []
+        return callers.latency_curve(self, p1g.tps)
+
     def contention(self) -> list[Result]:
         """P1adj at 8 and 32 callers on a throwaway cluster with PostgreSQL's default predicate-lock settings:
         adjacent accounts against accounts spread apart (dualbook.tools.bench.contention)."""
@@ -344,6 +354,7 @@ def run_points(conninfo: str, prefix: str, opts: BenchOptions, progress: Progres
         CEILING: lambda: [runner.ceiling()],
         P1: lambda: [runner.uniform()],
         P1G: lambda: [runner.grouped(P1G, "uniform")],
+        CURVE: lambda: runner.curve(results),
         P2: lambda: [runner.hot_account()],
         P2G: lambda: [runner.grouped(P2G, "hot")],
         P2B: lambda: [runner.hot_limited()],
@@ -353,7 +364,10 @@ def run_points(conninfo: str, prefix: str, opts: BenchOptions, progress: Progres
         "P4": lambda: [runner.batch(n) for n in opts.batch_sizes],
         P5: lambda: [] if opts.skip_scale else [runner.scale()],
     }
-    results = [r for name, point in points.items() if opts.wants(name) for r in point()]
+    results: list[Result] = []
+    for name, point in points.items():
+        if opts.wants(name):
+            results += point()
     set_ratios(results)
     return results
 
@@ -416,4 +430,11 @@ def run(opts: BenchOptions, progress: Progress = progress_to_stderr) -> bool:
     json_path.write_text(json.dumps(json_doc(results, targets, meta), indent=2, ensure_ascii=False) + "\n")
     md_path.write_text(format_markdown(results, targets, meta))
     progress(f"wrote {json_path} and {md_path}")
+    curve = [r for r in results if r.name.startswith(P1G + "@")]
+    if curve:
+        png = opts.out / CURVE_PNG
+        if callers.plot_latency_curve(curve, png):
+            progress(f"wrote {png} (p50/p99 against offered load)")
+        else:
+            progress("no latency plot: matplotlib is not installed (pip install 'dualbook[bench]')")
     return invariants_ok
