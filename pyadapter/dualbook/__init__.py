@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names below 
         credit,
         debit,
     )
+    from dualbook.group import GroupPolicy, GroupStats
     from dualbook.ledger import Ledger, run_serializable
     from dualbook.money import Money, format_amount, parse_amount
     from dualbook.retry import RetryPolicy, RetryStats
@@ -46,6 +47,8 @@ _EXPORTS: dict[str, str] = {
     "Entry": "dualbook.calls",
     "EntryLeg": "dualbook.calls",
     "EntryRequest": "dualbook.calls",
+    "GroupPolicy": "dualbook.group",
+    "GroupStats": "dualbook.group",
     "Ledger": "dualbook.ledger",
     "Leg": "dualbook.calls",
     "Money": "dualbook.money",
@@ -82,6 +85,8 @@ __all__ = [
     "Entry",
     "EntryLeg",
     "EntryRequest",
+    "GroupPolicy",
+    "GroupStats",
     "Ledger",
     "Leg",
     "Money",

@@ -16,6 +16,7 @@ from psycopg import IsolationLevel
 from psycopg_pool import AsyncConnectionPool
 
 from dualbook import calls
+from dualbook.agroup import AsyncGroupPoster
 from dualbook.calls import (
     AccountResult,
     AccountRow,
@@ -30,6 +31,7 @@ from dualbook.calls import (
     PostResult,
     Violation,
 )
+from dualbook.group import GroupPolicy, resolve_policy
 from dualbook.retry import Attempts, RetryPolicy, RetryStats
 
 T = TypeVar("T")
@@ -45,11 +47,21 @@ async def configure_async_connection(conn: AConn) -> None:
 class AsyncLedger:
     """Async client of the ledger's SQL API (see :class:`dualbook.Ledger` for the semantics of each method)."""
 
-    def __init__(self, pool: AsyncConnectionPool, *, book: str = "default", retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        *,
+        book: str = "default",
+        retry: RetryPolicy | None = None,
+        group: bool | GroupPolicy = False,
+    ) -> None:
         self.pool = pool
         self.book = book
         self.retry = retry or RetryPolicy()
         self.stats = RetryStats()
+        policy = resolve_policy(group)
+        #: the group poster when grouping is on (needs a running event loop: use ``connect``), else None
+        self.group: AsyncGroupPoster | None = AsyncGroupPoster(self, policy) if policy is not None else None
 
     @classmethod
     async def connect(
@@ -61,6 +73,7 @@ class AsyncLedger:
         book: str = "default",
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
+        group: bool | GroupPolicy = False,
     ) -> AsyncLedger:
         pool = AsyncConnectionPool(
             calls.serializable_conninfo(url),
@@ -72,9 +85,11 @@ class AsyncLedger:
             name="dualbook-async",
         )
         await pool.open()
-        return cls(pool, book=book, retry=retry)
+        return cls(pool, book=book, retry=retry, group=group)
 
     async def close(self) -> None:
+        if self.group is not None:
+            await self.group.close()  # what is queued is sent first
         await self.pool.close()
 
     async def __aenter__(self) -> AsyncLedger:
@@ -166,6 +181,9 @@ class AsyncLedger:
         book: str | None = None,
         conn: AConn | None = None,
     ) -> PostResult:
+        if self.group is not None and conn is None:
+            request = EntryRequest(key, list(legs), description, metadata, effective_date, assertions)
+            return await self.group.post(request, self._book(book))
         call = calls.post_entry(
             key,
             legs,

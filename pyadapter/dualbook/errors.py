@@ -204,6 +204,13 @@ class RetriesExhausted(InfrastructureError):
     name = "retries_exhausted"
 
 
+class GroupQueueFull(InfrastructureError):
+    """The group poster's queue stayed full for the policy's ``queue_timeout``: the database cannot keep up with
+    the requests; nothing of this request was sent."""
+
+    name = "group_queue_full"
+
+
 class NotSerializable(InfrastructureError, code="LD301"):
     name = "not_serializable"
 

@@ -34,6 +34,7 @@ from dualbook.calls import (
     PostResult,
     Violation,
 )
+from dualbook.group import GroupPolicy, GroupPoster, resolve_policy
 from dualbook.money import Money, format_amount, parse_amount, split_money
 from dualbook.retry import Attempts, RetryPolicy, RetryStats
 
@@ -87,12 +88,22 @@ class Ledger:
             assert ledger.get_balance("wallet:1").balance == 1000
     """
 
-    def __init__(self, pool: ConnectionPool, *, book: str = "default", retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        *,
+        book: str = "default",
+        retry: RetryPolicy | None = None,
+        group: bool | GroupPolicy = False,
+    ) -> None:
         self.pool = pool
         self.book = book
         self.retry = retry or RetryPolicy()
         self.stats = RetryStats()
         self._exponents: dict[str, int] = {}
+        policy = resolve_policy(group)
+        #: the group poster when grouping is on (``group=True`` or a :class:`GroupPolicy`), else None
+        self.group: GroupPoster | None = GroupPoster(self, policy) if policy is not None else None
 
     @classmethod
     def connect(
@@ -104,10 +115,13 @@ class Ledger:
         book: str = "default",
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
+        group: bool | GroupPolicy = False,
     ) -> Ledger:
         """A client with its own pool of connections to ``url``: each call is one statement in autocommit
         mode, a SERIALIZABLE transaction of its own (one round trip); ``transaction()`` and ``run_serializable``
-        open explicit SERIALIZABLE transactions."""
+        open explicit SERIALIZABLE transactions. With ``group`` (True, or a :class:`~dualbook.GroupPolicy`),
+        concurrent ``post_entry`` calls from many threads are grouped into ``post_entries`` calls
+        (:mod:`dualbook.group`): each caller still gets exactly its own outcome."""
         pool = ConnectionPool(
             calls.serializable_conninfo(url),
             min_size=min_size,
@@ -117,9 +131,11 @@ class Ledger:
             open=True,
             name="dualbook",
         )
-        return cls(pool, book=book, retry=retry)
+        return cls(pool, book=book, retry=retry, group=group)
 
     def close(self) -> None:
+        if self.group is not None:
+            self.group.close()  # what is queued is sent first
         self.pool.close()
 
     def __enter__(self) -> Ledger:
@@ -206,7 +222,11 @@ class Ledger:
         conn: psycopg.Connection[Any] | None = None,
     ) -> PostResult:
         """Post one balanced entry (see docs/sql-api.md). Idempotent by ``key``: a replay of the same request
-        returns the original entry with ``created=False``."""
+        returns the original entry with ``created=False``. With grouping on and no ``conn``, the request joins the
+        next group (same outcome as alone)."""
+        if self.group is not None and conn is None:
+            request = EntryRequest(key, list(legs), description, metadata, effective_date, assertions)
+            return self.group.post(request, self._book(book))
         call = calls.post_entry(
             key,
             legs,

@@ -112,12 +112,13 @@ def test_bench_smoke_run(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.M
         args += ["--loader-connections", "1"]
         r = CliRunner().invoke(main, args)
         assert r.exit_code == 0, r.output
-        assert "P2 correctness (certification invariants after draining): PASS" in r.stdout
+        for name in ("P2", "P2g"):
+            assert f"{name} correctness (certification invariants after draining): PASS" in r.stdout
         assert "P1 / ceiling: target" in r.stdout
 
         doc = json.loads((out / bench.JSON_NAME).read_text())
         workloads = {w["name"]: w for w in doc["workloads"]}
-        assert list(workloads) == ["ceiling", "P1", "P2", "P2b", "P3", "P4x1", "P4x10", "P5"]
+        assert list(workloads) == ["ceiling", "P1", "P1g", "P2", "P2g", "P2b", "P2bg", "P3", "P4x1", "P4x10", "P5"]
         for w in workloads.values():
             assert set(w) >= REQUIRED_KEYS, w["name"]
             assert w["tps"] > 0 and w["calls"] > 0, w["name"]
@@ -128,13 +129,17 @@ def test_bench_smoke_run(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.M
             else:
                 ref = workloads[w["ratio_of"]]
                 assert w["ratio"] == pytest.approx(w["tps"] / ref["tps"], abs=1e-4), w["name"]
-        assert {w["ratio_of"] for n, w in workloads.items() if n in ("P1", "P4x1", "P4x10")} == {"ceiling"}
+        assert {w["ratio_of"] for n, w in workloads.items() if n in ("P1", "P1g", "P4x1", "P4x10")} == {"ceiling"}
+        assert {w["ratio_of"] for n, w in workloads.items() if n in ("P2g", "P2bg")} == {"P1g"}
         assert {w["ratio_of"] for n, w in workloads.items() if n in ("P2", "P2b", "P3", "P5")} == {"P1"}
-        for name in ("P1", "P2", "P3", "P4x1", "P4x10", "P5"):  # uniform or deferred-hot: retried at most
+        for name in ("P1", "P1g", "P2", "P2g", "P2bg", "P3", "P4x1", "P4x10", "P5"):  # retried at most, never failed
             assert workloads[name]["failed_pct"] == 0, name
         assert workloads["P4x10"]["entries_per_call"] == 10
         assert workloads["P4x10"]["tps"] == pytest.approx(10 * workloads["P4x10"]["calls_per_s"], rel=1e-3)
         assert workloads["P4x10"]["extras"]["entries_written"] == workloads["P4x10"]["extras"]["entries_expected"]
+        for name in ("P1g", "P2g", "P2bg"):
+            g = workloads[name]["extras"]
+            assert g["groups"] > 0 and g["mean_group"] >= 1 and g["largest_group"] >= 1, name
         p2 = workloads["P2"]["extras"]
         assert p2["invariants_ok"] is True and p2["invariant_findings"] == []
         assert p2["sequencer_legs_folded_during"] > 0

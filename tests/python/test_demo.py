@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+
 from click.testing import CliRunner
 
 from dualbook.cli import main
-
-
-def test_short_demo_run_balances(role_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """DATABASE_URL is the application's; deploy, sequencer and report get their own roles' URLs."""
-    for name, value in role_env.items():
-        monkeypatch.setenv(name, value)
-    from dualbook.tools.demo import run_demo
-
-    run_demo(None, seconds=3, clients=4)  # raises click's Exit(1) if an invariant fails
 
 
 def test_demo_command_reports_unreachable_database() -> None:
@@ -60,3 +52,15 @@ def test_demo_report_uses_the_invariant_checker(db_url: str, app_url: str, reade
         assert not ok
         assert "FAIL 5." in text and "FAIL 1." not in text
         assert "ack_missing [default] k:ghost" in text and "refused_present [default] k:refused" in text
+
+
+def test_demo_runs_a_payments_day_with_group_posting(role_env: dict[str, str]) -> None:
+    """The main job end to end, each client as its production role: the books balance, every invariant holds,
+    and the concurrent single-entry requests went through group posting."""
+    r = CliRunner().invoke(main, ["demo", "--seconds", "3", "--clients", "8"], env=role_env)
+    assert r.exit_code == 0, r.output
+    assert "OK: the books balance" in r.output
+    groups = re.search(r"group posting: ([\d,]+) single-entry requests sent in ([\d,]+) post_entries calls", r.output)
+    assert groups is not None, r.output
+    requests, calls = (int(g.replace(",", "")) for g in groups.groups())
+    assert requests > 0 and 0 < calls <= requests

@@ -54,6 +54,15 @@ def _batch_sizes(ctx: click.Context, param: click.Parameter, value: str) -> tupl
         raise click.BadParameter(str(exc)) from exc
 
 
+def _points(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return benchmod.POINTS
+    try:
+        return benchmod.parse_points(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
 def _settings(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     try:
         return tuple(benchmod.parse_setting(v) for v in value)
@@ -135,6 +144,34 @@ def _settings(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     metavar="NAME=VALUE",
     help="A server setting of the throwaway cluster (repeatable), e.g. max_pred_locks_per_transaction=1024.",
 )
+@click.option(
+    "--points",
+    callback=_points,
+    default=None,
+    metavar="P1g,P2g,...",
+    help="Only these points (comma-separated; the ceiling and P1 always run). Default: all.",
+)
+@click.option(
+    "--group-max-entries",
+    type=click.IntRange(1, 1000),
+    default=benchmod.DEFAULT_GROUP_MAX_ENTRIES,
+    show_default=True,
+    help="P1g/P2g/P2bg: entries per group.",
+)
+@click.option(
+    "--group-max-wait-ms",
+    type=click.FloatRange(0, 1000),
+    default=benchmod.DEFAULT_GROUP_MAX_WAIT_MS,
+    show_default=True,
+    help="P1g/P2g/P2bg: the longest a writer waits for more requests.",
+)
+@click.option(
+    "--group-writers",
+    type=click.IntRange(min=1),
+    default=benchmod.DEFAULT_GROUP_WRITERS,
+    show_default=True,
+    help="P1g/P2g/P2bg: writer connections of the group poster.",
+)
 @handle_errors
 def bench(
     seconds: int,
@@ -149,18 +186,25 @@ def bench(
     out: Path,
     keep: bool,
     server_settings: tuple[tuple[str, str], ...],
+    points: tuple[str, ...],
+    group_max_entries: int,
+    group_max_wait_ms: float,
+    group_writers: int,
 ) -> None:
     """Measure the ledger's workloads side by side in one run (docs/performance.md).
 
-    Ceiling, P1 uniform post_entry, P2 hot deferred account (with the sequencer running and the certification
-    invariants checked afterwards), P2b hot limited accounts, P3 the Python adapter, P4 post_entries batches,
-    P5 P1 again after loading the journal. Prints a table and the targets, writes bench-results.json and
-    bench-results.md. Uses DATABASE_URL (ledger deployed) when set, else a throwaway cluster. Exits 0 when it ran
-    (a missed target is a result), 1 when the P2 correctness check failed, another code on errors.
+    Ceiling, P1 uniform post_entry, P1g the same requests from --clients callers through the grouped adapter,
+    P2 hot deferred account (with the sequencer running and the certification invariants checked afterwards) and
+    P2g grouped, P2b hot limited accounts and P2bg grouped, P3 the Python adapter (one connection per thread),
+    P4 post_entries batches, P5 P1 again after loading the journal. Prints a table and the targets, writes
+    bench-results.json and bench-results.md. Uses DATABASE_URL (ledger deployed) when set, else a throwaway
+    cluster. Exits 0 when it ran (a missed target is a result), 1 when the P2 correctness check failed, another
+    code on errors.
 
     \b
     Example:
         dualbook bench --seconds 5 --skip-scale --out /tmp/bench
+        dualbook bench --seconds 10 --points P1g,P2g,P2bg --group-max-wait-ms 0.5
     """
     opts = benchmod.BenchOptions(
         seconds=seconds,
@@ -175,6 +219,10 @@ def bench(
         out=out,
         keep=keep,
         server_settings=server_settings,
+        points=points,
+        group_max_entries=group_max_entries,
+        group_max_wait_ms=group_max_wait_ms,
+        group_writers=group_writers,
     )
     from dualbook.tools.bench.run import run as run_bench
 

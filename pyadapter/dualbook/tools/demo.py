@@ -41,6 +41,7 @@ from dualbook import errors
 from dualbook.calls import Leg, PostResult, credit, debit
 from dualbook.db import migrate
 from dualbook.db.config import check_connect, resolve
+from dualbook.group import GroupPolicy
 from dualbook.ledger import Ledger
 from dualbook.money import format_amount
 from dualbook.retry import RetryPolicy
@@ -364,6 +365,12 @@ def report(ledger: Ledger, reader: Ledger, reader_url: str, out: Outcomes, elaps
         f"retries: {s.retries:,} ({s.serialization_failures:,} serialization failures, "
         f"{s.connection_losses:,} lost connections) over {s.calls:,} calls; gave up: {s.gave_up}"
     )
+    if ledger.group is not None:
+        g = ledger.group.stats
+        console.print(
+            f"group posting: {g.requests:,} single-entry requests sent in {g.groups:,} post_entries calls "
+            f"(mean {g.mean_size:.1f}, largest {g.largest}); {g.split} group(s) split"
+        )
 
     tb = Table(title="trial balance (minor units shown in major units)")
     for col in ("currency", "debits", "credits", "net"):
@@ -440,8 +447,11 @@ def run_demo(datadir: Path | None, seconds: float = 20.0, clients: int = 8) -> N
     )
     # Patient retries: the bank and fee accounts take part in most entries (hot rows; see docs/design.md).
     policy = RetryPolicy(max_attempts=50, max_delay=0.05)
+    # The clients post one entry at a time, concurrently: group posting sends them as post_entries calls.
+    group = GroupPolicy(max_entries=100, max_wait=0.001, writers=2)
+    app_url = target.url_for("app")
     with (
-        Ledger.connect(target.url_for("app"), min_size=min(clients, 4), max_size=clients + 1, retry=policy) as ledger,
+        Ledger.connect(app_url, min_size=min(clients, 4), max_size=clients + 3, retry=policy, group=group) as ledger,
         Ledger.connect(target.url_for("sequencer"), max_size=1) as sequencer,
         Ledger.connect(target.url_for("reader"), max_size=2) as reader,
     ):

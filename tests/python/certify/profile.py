@@ -21,6 +21,8 @@ class Profile:
     crash_clients: int
     client_kills: int
     torn_commits: int
+    grouped_cycles: int
+    grouped_callers: int
 
 
 CI = Profile(
@@ -34,6 +36,8 @@ CI = Profile(
     crash_clients=6,
     client_kills=8,
     torn_commits=20,
+    grouped_cycles=4,
+    grouped_callers=16,
 )
 
 CERTIFY = Profile(
@@ -47,6 +51,8 @@ CERTIFY = Profile(
     crash_clients=12,
     client_kills=40,
     torn_commits=200,
+    grouped_cycles=20,
+    grouped_callers=32,
 )
 
 PROFILE = CERTIFY if os.environ.get("DUALBOOK_CERTIFY", "") not in ("", "0") else CI

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dualbook.group import GroupPolicy
+
 DEFAULT_SECONDS = 15
 DEFAULT_ACCOUNTS = 100_000
 DEFAULT_CLIENTS = 32
@@ -18,6 +20,9 @@ DEFAULT_BATCH_CLIENTS = 2
 DEFAULT_ADAPTER_THREADS = 16
 DEFAULT_SCALE_POSTINGS = 5_000_000
 DEFAULT_LOADER_CONNECTIONS = 2
+DEFAULT_GROUP_MAX_ENTRIES = 100
+DEFAULT_GROUP_MAX_WAIT_MS = 1.0
+DEFAULT_GROUP_WRITERS = 2
 LOADER_BATCH = 1000  # post_entries' maximum
 LOADER_SPAN = 100  # consecutive accounts one loader batch posts between
 LIMITED_ACCOUNTS = 10
@@ -32,7 +37,16 @@ P1 = "P1"
 P2 = "P2"
 P2B = "P2b"
 P3 = "P3"
+P1G = "P1g"
+P2G = "P2g"
+P2BG = "P2bg"
+P1ADJ = "P1adj"
+#: the latency curve of P1g: open-loop arrivals at fractions of its peak, plotted to CURVE_PNG
+CURVE = "curve"
+CURVE_PNG = "bench-latency.png"
+#: every point, in the order a run measures them ("P4" stands for every P4xN)
 P5 = "P5"
+POINTS = (CEILING, P1, P1G, CURVE, P2, P2G, P2B, P2BG, P3, P1ADJ, "P4", P5)
 
 Progress = Callable[[str], None]
 
@@ -63,6 +77,20 @@ class BenchOptions:
     keep: bool = False
     #: extra server settings of the throwaway cluster (NAME, VALUE), on top of benchsql.BENCH_SETTINGS
     server_settings: tuple[tuple[str, str], ...] = ()
+    #: the points to measure (default: all); the ceiling and P1 are always measured (every ratio needs them)
+    points: tuple[str, ...] = POINTS
+    #: the grouped points' policy (P1g, P2g, P2bg)
+    group_max_entries: int = DEFAULT_GROUP_MAX_ENTRIES
+    group_max_wait_ms: float = DEFAULT_GROUP_MAX_WAIT_MS
+    group_writers: int = DEFAULT_GROUP_WRITERS
+
+    def wants(self, point: str) -> bool:
+        return point in (CEILING, "P1") or point in self.points
+
+    def group_policy(self) -> GroupPolicy:
+        return GroupPolicy(
+            max_entries=self.group_max_entries, max_wait=self.group_max_wait_ms / 1000, writers=self.group_writers
+        )
 
 
 @dataclass
@@ -143,6 +171,16 @@ def parse_setting(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
+def parse_points(text: str) -> tuple[str, ...]:
+    """'P1g,P2g' -> the points to measure (the ceiling and P1 are always measured: every ratio needs them)."""
+    names = {p.lower(): p for p in POINTS}
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [c for c in chosen if c.lower() not in names]
+    if unknown or not chosen:
+        raise ValueError(f"unknown point(s) {', '.join(unknown) or '(none)'}: choose from {', '.join(POINTS)}")
+    return tuple(dict.fromkeys(names[c.lower()] for c in chosen))
+
+
 def parse_batch_sizes(text: str) -> tuple[int, ...]:
     """'1,10,100' -> (1, 10, 100); each between 1 and 1000 (post_entries' limit), no duplicates."""
     try:
@@ -203,6 +241,39 @@ def evaluate_targets(results: Sequence[Result]) -> list[Target]:
         ok = p3.ratio is not None and p3.ratio >= 0.7 and p3.p99_ms is not None and p3.p99_ms <= 11.0
         p99 = f"{p3.p99_ms:.2f} ms" if p3.p99_ms is not None else "n/a"
         out.append(Target("P3 / P1, P3 p99", "≥ 0.7, p99 ≤ 11 ms", f"{ratio(P3)}, p99 {p99}", ok))
+    p1g = by.get(P1G)
+    if p1g is not None:
+        ok = p1g.ratio is not None and p1g.ratio >= 0.4 and p1g.failed == 0
+        ok = ok and p1g.p99_ms is not None and p1g.p99_ms <= 11.0
+        p99 = f"{p1g.p99_ms:.2f} ms" if p1g.p99_ms is not None else "n/a"
+        out.append(
+            Target(
+                "P1g / ceiling, P1g p99",
+                "≥ 0.4, p99 ≤ 11 ms, failed 0",
+                f"{ratio(P1G)}, p99 {p99}, failed {p1g.failed}",
+                ok,
+            )
+        )
+    for name in (P2G, P2BG):
+        r = by.get(name)
+        if r is not None:
+            checked = r.extras.get("invariants_ok")
+            ok = r.ratio is not None and r.ratio >= 0.8 and r.failed == 0 and checked is not False
+            note = "" if checked is None else f" (invariants {'hold' if checked else 'VIOLATED'})"
+            out.append(Target(f"{name} / P1g", "≥ 0.8, failed 0", f"{ratio(name)}, failed {r.failed}{note}", ok))
+    for r in results:
+        if r.name.startswith(P1ADJ + "x"):
+            adjacent = r.extras.get("serialization_failures_adjacent", 0)
+            spread = r.extras.get("serialization_failures_spread", 0)
+            ok = adjacent <= 2 * spread + r.calls // 100 and r.failed == 0 and r.extras.get("failed_spread") == 0
+            out.append(
+                Target(
+                    f"{r.name} retries (adjacent vs spread)",
+                    "≤ 2x spread (+1% of requests), failed 0",
+                    f"{adjacent} vs {spread} of {r.calls}, failed {r.failed}",
+                    ok,
+                )
+            )
     p4 = by.get(batch_name(100))
     out.append(
         Target("P4 (100 per call) / ceiling", "≥ 2.0", ratio(p4.name), p4.ratio is not None and p4.ratio >= 2.0)

@@ -37,36 +37,35 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import tempfile
-import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 from dualbook.db import migrate
 from dualbook.db.config import mask_url
-from dualbook.errors import DualbookError
-from dualbook.ledger import Ledger
-from dualbook.retry import RetryPolicy
-from dualbook.testing import throwaway_cluster
+from dualbook.testing import deploy_template, throwaway_cluster
 from dualbook.tools import certify
+from dualbook.tools.bench import callers, contention, procstat
 from dualbook.tools.bench import pgbench as benchsql
-from dualbook.tools.bench import procstat
+from dualbook.tools.bench.loader import load_journal
 from dualbook.tools.bench.pgbench import BenchError
 from dualbook.tools.bench.results import (
     CEILING,
+    CURVE,
+    CURVE_PNG,
     JSON_NAME,
     LIMITED_ACCOUNTS,
-    LOADER_BATCH,
-    LOADER_SPAN,
     MD_NAME,
     P1,
+    P1ADJ,
+    P1G,
     P2,
     P2B,
+    P2BG,
+    P2G,
     P3,
     P5,
     SEQUENCER_EVERY,
@@ -95,7 +94,6 @@ from dualbook.tools.bench.server import (
     per_call,
     prepare,
     queued_legs,
-    serializable_connection,
     server_counters,
 )
 
@@ -274,207 +272,68 @@ class Runner:
     def adapter(self) -> Result:
         threads = self.opts.adapter_threads
         self.progress(f"[P3] Python adapter, {threads} threads, Ledger.post_entry, 2 legs uniform ...")
-        benchsql.checkpoint(self.conninfo)
-        run = f"{self.run_tag}-adapter"
-        accounts, width = self.opts.accounts, benchsql.code_width(self.opts.accounts)
-        latencies: list[list[float]] = [[] for _ in range(threads)]
-        retried = [0] * threads
-        failed = [0] * threads
-        errors: list[str] = []
-        ledgers = [Ledger.connect(self.conninfo, min_size=1, max_size=1, retry=RetryPolicy()) for _ in range(threads)]
-        start = threading.Barrier(threads + 1)
-        deadline = [0.0]
+        return callers.threads_point(self, P3, "Python adapter (Ledger.post_entry)", threads, "uniform", P1)
 
-        def work(i: int) -> None:
-            ledger, lat, rng = ledgers[i], latencies[i], random.Random()
-            start.wait()
-            n = 0
-            while time.perf_counter() < deadline[0]:
-                n += 1
-                a = rng.randint(1, accounts)
-                b = rng.randint(1, accounts - 1)
-                b = b + 1 if b >= a else b
-                amount = rng.randint(1, 100_000)
-                legs = [
-                    {"account": f"{self.prefix}:{a:0{width}d}", "amount": amount, "currency": "USD"},
-                    {"account": f"{self.prefix}:{b:0{width}d}", "amount": -amount, "currency": "USD"},
-                ]
-                t0 = time.perf_counter()
-                try:
-                    result = ledger.post_entry(f"{run}:{i}:{n}", legs)
-                except DualbookError as exc:
-                    failed[i] += 1
-                    if len(errors) < 5:
-                        errors.append(str(exc))
-                    continue
-                lat.append((time.perf_counter() - t0) * 1000)
-                if result.attempts > 1:
-                    retried[i] += 1
+    def grouped(self, name: str, kind: str) -> Result:
+        return callers.grouped_point(self, name, kind)
 
-        workers = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(threads)]
-        try:
-            for w in workers:
-                w.start()
-            c0 = server_counters(self.conninfo)
-            before = procstat.cpu_sample(self.postmaster)
-            t0 = time.perf_counter()
-            deadline[0] = t0 + self.opts.seconds
-            start.wait()
-            for w in workers:
-                w.join()
-            elapsed = time.perf_counter() - t0
-            after = procstat.cpu_sample(self.postmaster)
-        finally:
-            for led in ledgers:
-                led.close()
-        # the pools' backends exit and flush their statistics
-        procstat.wait_backends_gone(self.postmaster, max(0, before.server_children - threads))
-        c1 = server_counters(self.conninfo)
-        ok = sorted(v for lat in latencies for v in lat)
-        n_ok, n_failed, n_retried = len(ok), sum(failed), sum(retried)
-        total = max(n_ok + n_failed, 1)
-        extras: dict[str, Any] = {
-            **per_call(before, after, c0, c1, len(ok)),
-            "retries": sum(led.stats.retries for led in ledgers),
-            "serialization_failures": sum(led.stats.serialization_failures for led in ledgers),
-        }
-        if errors:
-            extras["note"] = "errors: " + "; ".join(errors)
-        r = Result(
-            name=P3,
-            title="Python adapter (Ledger.post_entry)",
-            clients=threads,
-            tps=round(n_ok / elapsed, 1),
-            retried_pct=round(100 * n_retried / total, 3),
-            failed_pct=round(100 * n_failed / total, 3),
-            p50_ms=percentile(ok, 50),
-            p99_ms=percentile(ok, 99),
-            ratio=None,
-            ratio_of=P1,
-            calls_per_s=round(n_ok / elapsed, 1),
-            entries_per_call=1,
-            calls=n_ok,
-            retried=n_retried,
-            failed=n_failed,
-            seconds=round(elapsed, 2),
-            other_cpu_pct=other_cpu_pct(before, after),
-            extras=extras,
-        )
-        self.report(r)
-        return r
+    def curve(self, so_far: list[Result]) -> list[Result]:
+        """Latency against offered load, open loop, at fractions of the P1g peak measured just before."""
+        p1g = next((r for r in so_far if r.name == P1G), None)
+        if p1g is None or p1g.tps <= 0:
+            self.progress(f"[{CURVE}] skipped: it needs P1g's peak (add P1g to --points)")
+            return []
+        return callers.latency_curve(self, p1g.tps)
 
-    def load(self, target_postings: int) -> dict[str, Any]:
-        """Bulk-load the journal through ledger.post_entries until it holds ``target_postings`` postings."""
-        entries0, postings0 = journal_size(self.conninfo)
-        missing = max(0, target_postings - postings0)
-        todo = (missing + 1) // 2  # 2-leg entries
-        conns = max(1, min(self.opts.loader_connections, self.opts.accounts // 2))
-        self.progress(
-            f"[P5] loading the journal from {postings0:,} to {target_postings:,} postings: {todo:,} 2-leg entries "
-            f"through ledger.post_entries, batches of {LOADER_BATCH} over {LOADER_SPAN} accounts, "
-            f"{conns} connections ..."
-        )
-        if todo == 0:
-            return {"loaded_entries": 0, "load_s": 0.0, "journal_postings": postings0}
-        batches = [LOADER_BATCH] * (todo // LOADER_BATCH) + ([todo % LOADER_BATCH] if todo % LOADER_BATCH else [])
-        lock = threading.Lock()
-        state = {"next": 0, "done": 0, "retries": 0, "rejected": 0}
-        errors: list[BaseException] = []
-        started = time.monotonic()
-        sql = (benchsql.bench_dir() / "load_entries.sql").read_bytes()
-
-        def take() -> tuple[int, int] | None:
-            with lock:
-                if errors or state["next"] >= len(batches):
-                    return None
-                state["next"] += 1
-                return state["next"], batches[state["next"] - 1]
-
-        def work(t: int) -> None:
-            # Each connection on its own slice of the accounts, and each batch on a window of LOADER_SPAN
-            # consecutive accounts of it that moves on with every batch: concurrent batches share no account row,
-            # and one batch's SIREAD locks stay a few pages of the account table instead of being promoted to a
-            # lock on the whole relation (which made every batch of random accounts conflict with the other
-            # connection's). Over the load every account gets about the same number of postings.
-            lo0 = 1 + t * self.opts.accounts // conns
-            size = (t + 1) * self.opts.accounts // conns - lo0 + 1
-            span = min(size, LOADER_SPAN)
-            k = 0
-            try:
-                with serializable_connection(self.conninfo) as conn:
-                    while (job := take()) is not None:
-                        number, entries = job
-                        params = {
-                            "prefix": self.prefix,
-                            "width": benchsql.code_width(self.opts.accounts),
-                            "key": f"{self.run_tag}-load:{number}:",
-                            "n": entries,
-                            "lo": lo0 + (k * span) % (size - span + 1),
-                            "span": span,
-                        }
-                        k += 1
-                        for attempt in range(1, 21):
-                            try:
-                                with conn.transaction():
-                                    row = conn.execute(sql, params).fetchone()
-                                break
-                            except psycopg.errors.SerializationFailure:
-                                with lock:
-                                    state["retries"] += 1
-                                if attempt == 20:
-                                    raise
-                                time.sleep(random.uniform(0, 0.05))
-                        with lock:
-                            state["done"] += entries
-                            state["rejected"] += int(row[0]) if row is not None else 0
-            except BaseException as exc:
-                with lock:
-                    errors.append(exc)
-
-        workers = [threading.Thread(target=work, args=(t,), daemon=True) for t in range(conns)]
-        for w in workers:
-            w.start()
-        last = 0.0
-        while any(w.is_alive() for w in workers):
-            for w in workers:
-                w.join(timeout=0.5)
-            now = time.monotonic()
-            if now - last >= 5.0:
-                last = now
-                with lock:
-                    done = state["done"]
-                rate = done / max(now - started, 1e-9)
-                eta = (todo - done) / rate if rate > 0 else float("inf")
-                self.progress(
-                    f"    loaded {done:,}/{todo:,} entries ({postings0 + 2 * done:,} postings), "
-                    f"{rate:,.0f} entries/s, {state['retries']} batch retries, ETA {eta:,.0f} s"
+    def contention(self) -> list[Result]:
+        """P1adj at 8 and 32 callers on a throwaway cluster with PostgreSQL's default predicate-lock settings:
+        adjacent accounts against accounts spread apart (dualbook.tools.bench.contention)."""
+        if os.environ.get("DATABASE_URL"):
+            self.progress("[P1adj] skipped: it needs a throwaway cluster with default settings (unset DATABASE_URL)")
+            return []
+        results = []
+        with throwaway_cluster(settings=contention.DEFAULT_PREDICATE_LOCKS) as cluster:
+            self.progress("[P1adj] throwaway cluster with PostgreSQL's default predicate-lock settings ...")
+            deploy_template(cluster)
+            for callers in (8, 32):
+                spread = contention.adjacent_run(cluster, callers, contention.SPREAD_GAP)
+                adjacent = contention.adjacent_run(cluster, callers, 1)
+                n = adjacent.requests
+                results.append(
+                    Result(
+                        name=f"{P1ADJ}x{callers}",
+                        title=f"adjacent accounts, {callers} callers",
+                        clients=callers,
+                        tps=round(n / adjacent.seconds, 1),
+                        retried_pct=round(100 * adjacent.serialization_failures / n, 3),
+                        failed_pct=round(100 * adjacent.failed / n, 3),
+                        p50_ms=None,
+                        p99_ms=None,
+                        ratio=None,
+                        ratio_of=None,
+                        calls_per_s=round(n / adjacent.seconds, 1),
+                        entries_per_call=1,
+                        calls=n,
+                        retried=adjacent.serialization_failures,
+                        failed=adjacent.failed,
+                        seconds=adjacent.seconds,
+                        extras={
+                            "serialization_failures_adjacent": adjacent.serialization_failures,
+                            "serialization_failures_spread": spread.serialization_failures,
+                            "failed_spread": spread.failed,
+                            "note": (
+                                f"adjacent: {adjacent.serialization_failures} serialization failures retried, "
+                                f"{adjacent.failed} failed; spread {contention.SPREAD_GAP} apart: "
+                                f"{spread.serialization_failures} retried, {spread.failed} failed (of {n} each)"
+                            ),
+                        },
+                    )
                 )
-        if errors:
-            raise BenchError(f"the P5 loader failed: {errors[0]}")
-        if state["rejected"]:
-            raise BenchError(f"the P5 loader had {state['rejected']} entries rejected by post_entries")
-        took = time.monotonic() - started
-        self.progress("    VACUUM (ANALYZE) and CHECKPOINT after the load ...")
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            conn.execute("VACUUM (ANALYZE) ledger_private.account, ledger_private.entry, ledger_private.posting")
-        benchsql.checkpoint(self.conninfo)
-        entries1, postings1 = journal_size(self.conninfo)
-        self.progress(
-            f"    loaded {entries1 - entries0:,} entries in {took:,.1f} s ({(entries1 - entries0) / took:,.0f}/s); "
-            f"the journal holds {entries1:,} entries, {postings1:,} postings"
-        )
-        return {
-            "loaded_entries": entries1 - entries0,
-            "load_s": round(took, 1),
-            "load_entries_per_s": round((entries1 - entries0) / took, 1),
-            "load_batch_retries": state["retries"],
-            "loader_connections": conns,
-            "journal_postings": postings1,
-            "journal_entries": entries1,
-        }
+                self.progress(f"      {callers} callers: {results[-1].extras['note']}")
+        return results
 
     def scale(self) -> Result:
-        loaded = self.load(self.opts.scale_postings)
+        loaded = load_journal(self.conninfo, self.prefix, self.opts, self.run_tag, self.progress)
         r = self.uniform(P5, "uniform post_entry on the loaded journal")
         r.extras.update(loaded)
         r.extras["note"] = (
@@ -491,10 +350,24 @@ def run_points(conninfo: str, prefix: str, opts: BenchOptions, progress: Progres
     progress(f"preparing {opts.accounts:,} accounts with prefix '{prefix}:' ...")
     prepare(conninfo, prefix, opts.accounts, progress)
     runner = Runner(conninfo, prefix, opts, progress)
-    results = [runner.ceiling(), runner.uniform(), runner.hot_account(), runner.hot_limited(), runner.adapter()]
-    results += [runner.batch(n) for n in opts.batch_sizes]
-    if not opts.skip_scale:
-        results.append(runner.scale())
+    points: dict[str, Callable[[], list[Result]]] = {
+        CEILING: lambda: [runner.ceiling()],
+        P1: lambda: [runner.uniform()],
+        P1G: lambda: [runner.grouped(P1G, "uniform")],
+        CURVE: lambda: runner.curve(results),
+        P2: lambda: [runner.hot_account()],
+        P2G: lambda: [runner.grouped(P2G, "hot")],
+        P2B: lambda: [runner.hot_limited()],
+        P2BG: lambda: [runner.grouped(P2BG, "limited")],
+        P3: lambda: [runner.adapter()],
+        P1ADJ: runner.contention,
+        "P4": lambda: [runner.batch(n) for n in opts.batch_sizes],
+        P5: lambda: [] if opts.skip_scale else [runner.scale()],
+    }
+    results: list[Result] = []
+    for name, point in points.items():
+        if opts.wants(name):
+            results += point()
     set_ratios(results)
     return results
 
@@ -548,11 +421,20 @@ def run(opts: BenchOptions, progress: Progress = progress_to_stderr) -> bool:
     print()
     for t in targets:
         print(f"{t.figure}: target {t.target}; measured {t.measured}: {verdict_text(t.met).strip('*').upper()}")
-    p2 = next((r for r in results if r.name == P2), None)
-    invariants_ok = bool(p2 is not None and p2.extras.get("invariants_ok"))
-    print(f"P2 correctness (certification invariants after draining): {'PASS' if invariants_ok else 'FAIL'}")
+    checked = [r for r in results if "invariants_ok" in r.extras]  # P2 and P2g check the books afterwards
+    invariants_ok = all(bool(r.extras["invariants_ok"]) for r in checked)
+    for r in checked:
+        verdict = "PASS" if r.extras["invariants_ok"] else "FAIL"
+        print(f"{r.name} correctness (certification invariants after draining): {verdict}")
     json_path, md_path = opts.out / JSON_NAME, opts.out / MD_NAME
     json_path.write_text(json.dumps(json_doc(results, targets, meta), indent=2, ensure_ascii=False) + "\n")
     md_path.write_text(format_markdown(results, targets, meta))
     progress(f"wrote {json_path} and {md_path}")
+    curve = [r for r in results if r.name.startswith(P1G + "@")]
+    if curve:
+        png = opts.out / CURVE_PNG
+        if callers.plot_latency_curve(curve, png):
+            progress(f"wrote {png} (p50/p99 against offered load)")
+        else:
+            progress("no latency plot: matplotlib is not installed (pip install 'dualbook[bench]')")
     return invariants_ok

@@ -1,0 +1,344 @@
+"""Group posting: concurrent single-entry requests sent to the database as one ``post_entries`` call.
+
+Callers post one entry at a time, from many threads (or tasks) at once; each call on its own costs a whole
+SERIALIZABLE transaction and a commit. The group poster collects the requests that arrive together and sends them
+as one non-atomic ``ledger.post_entries()`` call -- one statement, one SERIALIZABLE transaction, one commit -- on
+one of a few writer connections, then hands each caller exactly its own outcome::
+
+    with Ledger.connect(url, group=GroupPolicy(max_entries=100, max_wait=0.001)) as ledger:
+        ledger.post_entry(key, legs)     # from any number of threads: grouped, same result as alone
+
+What each caller gets is what ``post_entry`` alone would have given it: its :class:`~dualbook.PostResult`
+(created, or a replay with ``created=False``), or its own exception class with the database's SQLSTATE, message
+and detail. A refused request refuses only itself. Within a group the entries are posted in the callers' arrival
+order, with the semantics of serial execution: two requests on the same limited wallet see each other, and the
+second may be refused (LD203) where it would have been refused had it come second alone.
+
+Failures: a group that fails with a serialization failure or deadlock is retried whole with the same keys (safe:
+every key is idempotent, so an entry that did commit replays as a no-op); a lost connection is retried the same
+way, and the entries of a group whose COMMIT was lost resolve by key (``recovered=True``). A group the database
+refuses as a whole (never for one entry's fault) is split and each request sent alone, so no caller gets another's
+error.
+
+Batching is adaptive. A writer that is free sends what is queued at once: a caller alone is never kept waiting.
+It waits for more -- at most ``max_wait`` -- only while callers it has seen in the last 100 ms are neither in
+its group nor already in flight, i.e. when more requests are surely on their way. Under load, requests queue while
+the writers are busy, and the next group takes them all (up to ``max_entries``): the busier the ledger, the larger
+the groups. The queue is bounded (``max_queued``): when it is full, callers wait up to ``queue_timeout`` and then
+get :class:`~dualbook.errors.GroupQueueFull`, instead of the process growing without bound.
+
+Requests that cannot share a group are sent alone: a call inside the caller's own transaction (``conn=``), a
+reversal, and a request with more legs than ``max_legs_grouped``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import psycopg
+
+from dualbook import calls, errors
+from dualbook.calls import BatchResult, Call, EntryRequest, PostResult
+
+T = TypeVar("T")
+
+#: how long a caller counts as "active" after its last request, for the writer's decision to wait for more
+RECENT = 0.1
+
+
+@dataclass(frozen=True)
+class GroupPolicy:
+    """How requests are grouped.
+
+    max_entries: entries per ``post_entries`` call (1-1000).
+    max_wait: the longest a writer waits for more requests, in seconds, and only while other callers are surely
+        on their way (see the module's documentation); 0 never waits.
+    writers: writer threads (or tasks), each sending one group at a time on its own pooled connection.
+    max_queued: requests waiting for a writer; beyond it callers wait (backpressure).
+    queue_timeout: how long a caller waits for room in a full queue before :class:`GroupQueueFull`.
+    max_legs_grouped: a request with more legs than this is sent alone.
+    """
+
+    max_entries: int = 100
+    max_wait: float = 0.001
+    writers: int = 2
+    max_queued: int = 10_000
+    queue_timeout: float = 30.0
+    max_legs_grouped: int = 100
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_entries <= 1000:
+            raise errors.InvalidArgument(f"max_entries must be 1-1000, not {self.max_entries}")
+        if not 0 <= self.max_wait <= 1:
+            raise errors.InvalidArgument(f"max_wait must be 0-1 seconds, not {self.max_wait}")
+        if self.writers < 1 or self.max_queued < 1 or self.queue_timeout < 0 or self.max_legs_grouped < 2:
+            raise errors.InvalidArgument(f"invalid group policy: {self}")
+
+
+def resolve_policy(group: bool | GroupPolicy | None) -> GroupPolicy | None:
+    """``group=True`` -> the default policy; False/None -> no grouping."""
+    if group is True:
+        return GroupPolicy()
+    if group is False or group is None:
+        return None
+    if isinstance(group, GroupPolicy):
+        return group
+    raise errors.InvalidArgument(f"group must be a bool or a GroupPolicy, not {group!r}")
+
+
+@dataclass
+class GroupStats:
+    """What the group poster did: groups sent, requests in them, the largest group, and groups split after the
+    database refused them whole."""
+
+    groups: int = 0
+    requests: int = 0
+    largest: int = 0
+    split: int = 0
+    waited: int = 0
+
+    def record(self, size: int) -> None:
+        self.groups += 1
+        self.requests += size
+        self.largest = max(self.largest, size)
+
+    @property
+    def mean_size(self) -> float:
+        return self.requests / self.groups if self.groups else 0.0
+
+
+class Pending:
+    """One caller's request, waiting for its outcome. ``doc`` is the request as the database reads it, built in
+    the caller's thread so that a malformed request fails there, alone (:class:`~dualbook.errors.InvalidArgument`)."""
+
+    __slots__ = ("book", "caller", "doc", "done", "error", "request", "result")
+
+    def __init__(self, request: EntryRequest, book: str, caller: int) -> None:
+        self.request = request
+        self.doc = encode(request)
+        self.book = book
+        self.caller = caller
+        self.result: PostResult | None = None
+        self.error: BaseException | None = None
+        self.done: Any = None  # the poster's signal: a threading.Event or an asyncio.Future
+
+    def outcome(self) -> PostResult:
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
+def encode(request: EntryRequest) -> str:
+    """The request as JSON text. What JSON cannot carry (NaN, an arbitrary object) is the caller's
+    :class:`~dualbook.errors.InvalidArgument`, raised before anything is queued; every rule about the content is
+    the database's, per entry."""
+    doc = request.as_json()
+    try:
+        return json.dumps(doc, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise errors.InvalidArgument(f"request {request.key!r} cannot be sent as JSON: {exc}") from exc
+
+
+def batch_call(group: list[Pending]) -> Call[list[BatchResult]]:
+    """The one ``post_entries`` call for a group (all of one book), non-atomic: one result per entry, in order."""
+    return calls.post_entries_encoded([p.doc for p in group], atomic=False, book=group[0].book)
+
+
+def single_call(p: Pending) -> Call[PostResult]:
+    """The request as ``post_entry`` alone (a group refused whole is split into these)."""
+    r = p.request
+    return calls.post_entry(
+        r.key,
+        r.legs,
+        description=r.description,
+        metadata=r.metadata,
+        effective_date=r.effective_date,
+        assertions=r.assertions,
+        book=p.book,
+    )
+
+
+def settle(group: list[Pending], results: list[BatchResult], attempts: int, recovered: bool) -> None:
+    """Give each caller its own outcome from the group's per-entry results."""
+    if len(results) != len(group):  # the database returns one row per entry; anything else is a bug, said loudly
+        bug = errors.InfrastructureError(f"post_entries returned {len(results)} results for {len(group)} entries")
+        for p in group:
+            p.error = bug
+        return
+    for p, r in zip(group, results, strict=True):
+        error = r.error
+        if error is not None:
+            p.error = error
+        elif r.entry_id is None or r.recorded_at is None:
+            p.error = errors.InfrastructureError(f"post_entries returned no entry for {p.request.key!r}")
+        else:
+            p.result = PostResult(
+                entry_id=r.entry_id,
+                created=bool(r.created),
+                recorded_at=r.recorded_at,
+                balances=r.balances or {},
+                attempts=attempts,
+                recovered=recovered,
+            )
+
+
+class Arrivals:
+    """Which callers posted recently: the writer waits for more only while some of them are not yet queued."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, float] = {}
+        self._pruned = 0.0
+
+    def saw(self, caller: int, now: float) -> None:
+        self._seen[caller] = now
+        if now - self._pruned > RECENT:
+            self._seen = {c: t for c, t in self._seen.items() if now - t <= RECENT}
+            self._pruned = now
+
+    def expected(self, now: float) -> int:
+        """Callers active in the last RECENT seconds."""
+        return sum(1 for t in self._seen.values() if now - t <= RECENT)
+
+
+def take(queue: deque[Pending], limit: int, book: str, into: list[Pending]) -> None:
+    """Move up to ``limit - len(into)`` queued requests of ``book`` into the group, keeping arrival order."""
+    if not queue:
+        return
+    kept: deque[Pending] = deque()
+    while queue and len(into) < limit:
+        p = queue.popleft()
+        (into if p.book == book else kept).append(p)
+    if kept:
+        queue.extendleft(reversed(kept))
+
+
+class Executor(Protocol):
+    def execute(self, call: Call[T], conn: Any = None) -> tuple[T, int, bool]: ...
+
+
+class GroupPoster:
+    """The thread-based group poster behind :class:`~dualbook.Ledger` (``group=``)."""
+
+    def __init__(self, executor: Executor, policy: GroupPolicy, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.executor = executor
+        self.policy = policy
+        self.stats = GroupStats()
+        self._clock = clock
+        self._queue: deque[Pending] = deque()
+        self._cond = threading.Condition()
+        self._arrivals = Arrivals()
+        self._in_flight: set[int] = set()  # callers whose request a writer is sending
+        self._closed = False
+        self._writers = [
+            threading.Thread(target=self._writer, name=f"dualbook-group-{i}", daemon=True)
+            for i in range(policy.writers)
+        ]
+        for w in self._writers:
+            w.start()
+
+    # --- callers ------------------------------------------------------------------------------------
+    def post(self, request: EntryRequest, book: str) -> PostResult:
+        """Queue the request, wait for its group, return its own outcome (or raise its own error)."""
+        p = Pending(request, book, threading.get_ident())
+        if len(request.legs) > self.policy.max_legs_grouped:
+            return self._alone(p)
+        p.done = threading.Event()
+        with self._cond:
+            if self._closed:
+                raise errors.InfrastructureError("the ledger client is closed")
+            deadline = self._clock() + self.policy.queue_timeout
+            while len(self._queue) >= self.policy.max_queued:
+                remaining = deadline - self._clock()
+                if remaining <= 0 or self._closed:
+                    raise errors.GroupQueueFull(
+                        f"{len(self._queue)} requests are waiting for a writer (max_queued "
+                        f"{self.policy.max_queued}); waited {self.policy.queue_timeout:g} s"
+                    )
+                self._cond.wait(remaining)
+            self._arrivals.saw(p.caller, self._clock())
+            self._queue.append(p)
+            self._cond.notify_all()
+        p.done.wait()
+        return p.outcome()
+
+    def _alone(self, p: Pending) -> PostResult:
+        result, attempts, recovered = self.executor.execute(single_call(p))
+        return PostResult(result.entry_id, result.created, result.recorded_at, result.balances, attempts, recovered)
+
+    def close(self) -> None:
+        """Send what is queued, then stop the writers."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        for w in self._writers:
+            w.join()
+
+    # --- writers ------------------------------------------------------------------------------------
+    def _collect(self) -> list[Pending] | None:
+        """The next group (None: closed and drained). Called by a writer thread."""
+        limit = self.policy.max_entries
+        with self._cond:
+            while not self._queue:
+                if self._closed:
+                    return None
+                self._cond.wait()
+            group: list[Pending] = []
+            take(self._queue, limit, self._queue[0].book, group)
+            if self.policy.max_wait > 0 and len(group) < limit and not self._closed:
+                deadline = self._clock() + self.policy.max_wait
+                waited = False
+                while len(group) < limit:
+                    now = self._clock()
+                    coming = self._arrivals.expected(now) - len(group) - len(self._in_flight) - len(self._queue)
+                    if coming <= 0 or now >= deadline:
+                        break
+                    waited = True
+                    self._cond.wait(deadline - now)
+                    take(self._queue, limit, group[0].book, group)
+                self.stats.waited += waited
+            self._in_flight.update(p.caller for p in group)
+            self._cond.notify_all()  # room in the queue for blocked callers
+            return group
+
+    def _writer(self) -> None:
+        while True:
+            group = self._collect()
+            if group is None:
+                return
+            try:
+                self._send(group)
+            except BaseException as exc:  # never leave a caller waiting
+                for p in group:
+                    if p.result is None and p.error is None:
+                        p.error = exc
+            finally:
+                with self._cond:
+                    self._in_flight.difference_update(p.caller for p in group)
+                for p in group:
+                    p.done.set()
+
+    def _send(self, group: list[Pending]) -> None:
+        self.stats.record(len(group))
+        try:
+            results, attempts, recovered = self.executor.execute(batch_call(group))
+        except (errors.LedgerError, psycopg.Error) as exc:
+            if isinstance(exc, errors.RetriesExhausted):
+                for p in group:
+                    p.error = exc
+                return
+            # The database refused the group as a whole: no caller may get another's error. Each alone.
+            self.stats.split += 1
+            for p in group:
+                try:
+                    p.result = self._alone(p)
+                except BaseException as one:
+                    p.error = one
+            return
+        settle(group, results, attempts, recovered)
