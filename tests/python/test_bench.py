@@ -118,7 +118,21 @@ def test_bench_smoke_run(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.M
 
         doc = json.loads((out / bench.JSON_NAME).read_text())
         workloads = {w["name"]: w for w in doc["workloads"]}
-        assert list(workloads) == ["ceiling", "P1", "P1g", "P2", "P2g", "P2b", "P2bg", "P3", "P4x1", "P4x10", "P5"]
+        curve = ["P1g@25%", "P1g@50%", "P1g@75%", "P1g@100%"]
+        assert list(workloads) == [
+            "ceiling",
+            "P1",
+            "P1g",
+            *curve,
+            "P2",
+            "P2g",
+            "P2b",
+            "P2bg",
+            "P3",
+            "P4x1",
+            "P4x10",
+            "P5",
+        ]
         for w in workloads.values():
             assert set(w) >= REQUIRED_KEYS, w["name"]
             assert w["tps"] > 0 and w["calls"] > 0, w["name"]
@@ -130,7 +144,10 @@ def test_bench_smoke_run(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.M
                 ref = workloads[w["ratio_of"]]
                 assert w["ratio"] == pytest.approx(w["tps"] / ref["tps"], abs=1e-4), w["name"]
         assert {w["ratio_of"] for n, w in workloads.items() if n in ("P1", "P1g", "P4x1", "P4x10")} == {"ceiling"}
-        assert {w["ratio_of"] for n, w in workloads.items() if n in ("P2g", "P2bg")} == {"P1g"}
+        assert {w["ratio_of"] for n, w in workloads.items() if n in ("P2g", "P2bg", *curve)} == {"P1g"}
+        offered = [workloads[n]["extras"]["offered_per_s"] for n in curve]
+        assert offered == sorted(offered) and offered[-1] == pytest.approx(workloads["P1g"]["tps"], rel=0.01)
+        assert (out / bench.CURVE_PNG).read_bytes().startswith(b"\x89PNG")
         assert {w["ratio_of"] for n, w in workloads.items() if n in ("P2", "P2b", "P3", "P5")} == {"P1"}
         for name in ("P1", "P1g", "P2", "P2g", "P2bg", "P3", "P4x1", "P4x10", "P5"):  # retried at most, never failed
             assert workloads[name]["failed_pct"] == 0, name
