@@ -1,7 +1,7 @@
 """The package's folders are its architecture, and the import rules between them hold.
 
-* the client (``dualbook``: ``Ledger``, ``AsyncLedger``, results, errors, money, retry) imports nothing from the CLI,
-  the operations code (``db``), the audit, the tools or the test support;
+* the client (``dualbook``: ``Ledger``, ``AsyncLedger``, results, errors, money, retry, group posting) imports
+  nothing from the CLI, the operations code (``db``), the audit, the tools or the test support;
 * operations (``dualbook.db``) import the client's errors at most, never the CLI, the audit or the tools;
 * the offline audit verifier (``dualbook.audit.verify``) uses the standard library only, so an auditor runs it with
   no database driver installed;
