@@ -22,7 +22,9 @@ SELECT 'dualbook_reader', v::regclass, ARRAY['SELECT']::name[]
 UNION ALL
 SELECT 'dualbook_auditor', v::regclass, ARRAY['SELECT']::name[]
   FROM unnest(ARRAY['ledger.entries', 'ledger.postings', 'ledger.audit_entries', 'ledger.audit_postings',
-                    'ledger.audit_seals', 'ledger.audit_sealed_entries']) AS v;
+                    'ledger.audit_seals', 'ledger.audit_sealed_entries',
+                    -- the export and status of the audit (grant_auditor_export)
+                    'ledger.books', 'ledger.currencies', 'ledger.accounts']) AS v;
 
 -- Expected EXECUTE (none if not listed).
 CREATE TEMP TABLE tap_fn_expected (role name, fn regprocedure);
@@ -184,8 +186,10 @@ SELECT set_eq(
        WHERE c.relnamespace IN ('ledger'::regnamespace, 'ledger_private'::regnamespace)
          AND has_table_privilege('dualbook_auditor', c.oid, 'SELECT')$$,
     $$VALUES ('ledger.entries'), ('ledger.postings'), ('ledger.audit_entries'), ('ledger.audit_postings'),
-             ('ledger.audit_seals'), ('ledger.audit_sealed_entries')$$,
-    'the auditor reads the journal: entries and postings, and the audit views of journal and seals');
+             ('ledger.audit_seals'), ('ledger.audit_sealed_entries'), ('ledger.books'), ('ledger.currencies'),
+             ('ledger.accounts')$$,
+    'the auditor reads the journal: entries and postings, the audit views of journal and seals, and the books, '
+    'currencies and accounts its export holds');
 
 SELECT * FROM finish();
 ROLLBACK;

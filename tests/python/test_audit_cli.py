@@ -1,16 +1,22 @@
 """`dualbook audit`: seal (one pass, periodic), verify (database, offline file, anchored), export and status,
-their JSON, their exit codes, and their usage errors."""
+their JSON, their exit codes, and their usage errors.
+
+Every command runs as its documented role (docs/security.md), as in production: DATABASE_URL is the application's
+(which may do none of this), the sealer connects through DUALBOOK_SEQUENCER_URL as dualbook_sequencer, verify,
+export and status through DUALBOOK_AUDITOR_URL as dualbook_auditor. Only the set-up and the tampering use the
+superuser."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from dualbook import Ledger
+from dualbook import Ledger, roles
 from dualbook.cli import main
 
 from .auditkit import chart, history, tamper
@@ -19,9 +25,11 @@ Run = Callable[..., Result]
 
 
 @pytest.fixture
-def run(db_url: str) -> Run:
+def run(role_env: dict[str, str]) -> Run:
+    env = {k: v for k, v in role_env.items() if k != "DUALBOOK_MIGRATOR_URL"}
+
     def invoke(*args: str) -> Result:
-        return CliRunner().invoke(main, ["audit", *args], env={"DATABASE_URL": db_url})
+        return CliRunner().invoke(main, ["audit", *args], env=env)
 
     return invoke
 
@@ -147,3 +155,48 @@ def test_export_to_stdout(run: Run, posted: dict[str, int]) -> None:
     assert r.exit_code == 0
     lines = r.output.splitlines()
     assert json.loads(lines[0])["type"] == "manifest" and json.loads(lines[-1])["type"] == "end"
+
+
+@pytest.mark.parametrize(
+    ("args", "variable", "role"),
+    [
+        (("seal",), "DUALBOOK_SEQUENCER_URL", "dualbook_sequencer"),
+        (("verify",), "DUALBOOK_AUDITOR_URL", "dualbook_auditor"),
+        (("status",), "DUALBOOK_AUDITOR_URL", "dualbook_auditor"),
+        (("export", "--out", "-"), "DUALBOOK_AUDITOR_URL", "dualbook_auditor"),
+    ],
+)
+def test_each_command_connects_as_its_role(
+    role_env: dict[str, str], posted: dict[str, int], args: tuple[str, ...], variable: str, role: str
+) -> None:
+    """Each command takes its own role's URL: pointed at the application's role instead, it is refused (42501,
+    exit 7), so the passing tests above did run as the sequencer and the auditor."""
+    env = {k: v for k, v in role_env.items() if k != "DUALBOOK_MIGRATOR_URL"}
+    r = CliRunner().invoke(main, ["audit", *args], env={**env, variable: role_env["DATABASE_URL"]})
+    assert r.exit_code == 7, r.output
+    assert "42501" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(main, ["audit", *args], env=env)
+    assert r.exit_code == 0, r.output
+
+
+def test_the_auditor_cannot_seal_and_the_sealer_cannot_read(role_env: dict[str, str], posted: dict[str, int]) -> None:
+    """Least privilege both ways: the auditor only reads, the sealer only seals."""
+    env = {k: v for k, v in role_env.items() if k != "DUALBOOK_MIGRATOR_URL"}
+    r = CliRunner().invoke(
+        main, ["audit", "seal"], env={**env, "DUALBOOK_SEQUENCER_URL": role_env["DUALBOOK_AUDITOR_URL"]}
+    )
+    assert r.exit_code == 7 and "42501" in r.output
+    r = CliRunner().invoke(
+        main, ["audit", "status"], env={**env, "DUALBOOK_AUDITOR_URL": role_env["DUALBOOK_SEQUENCER_URL"]}
+    )
+    assert r.exit_code == 7 and "42501" in r.output
+
+
+@pytest.mark.parametrize("command", ["seal", "verify", "export", "status"])
+def test_help_names_roles_that_exist(command: str) -> None:
+    """The help of each command names the role it runs as, and only roles the deployment creates."""
+    r = CliRunner().invoke(main, ["audit", command, "--help"])
+    assert r.exit_code == 0
+    named = set(re.findall(r"dualbook_[a-z]+", r.output))
+    assert named and named <= set(roles.ALL_ROLES), named
+    assert ("dualbook_sequencer" if command == "seal" else "dualbook_auditor") in named
