@@ -236,6 +236,8 @@ class _Sort:
     seal_no: int | None
     rank: int
     entry_id: int | None
+    #: the leg of a leg finding (legs of one entry sort by number)
+    leg: int | None = None
 
     def key(self) -> tuple[Any, ...]:
         return (
@@ -247,6 +249,8 @@ class _Sort:
             self.rank,
             self.entry_id is not None,
             self.entry_id or 0,
+            self.leg is not None,
+            self.leg or 0,
         )
 
 
@@ -615,15 +619,14 @@ def verify_data(data: ExportData) -> Report:
             continue
         by_number = {int(p.leg): p for p in legs_of.get(key, [])}
         top = max([len(se.leg_hashes), *by_number.keys()])
-        differing = None
+        differing: list[tuple[int, Leg | None, str | None]] = []
         for k in range(1, top + 1):
             leg = by_number.get(k)
             now = leg.hash().hex() if leg is not None else None
             sealed = se.leg_hashes[k - 1] if k <= len(se.leg_hashes) else None
             if now != sealed:
-                differing = (k, leg, sealed)
-                break
-        if differing is None:
+                differing.append((k, leg, sealed))
+        if not differing:
             add(
                 sort,
                 "entry_changed",
@@ -633,27 +636,28 @@ def verify_data(data: ExportData) -> Report:
                 f"recorded_at {entry.recorded_at}, reverses {entry.reverses_entry_id or 'none'}",
             )
             continue
-        k, leg, sealed = differing
-        subject = f"entry {entry_id} leg {k}"
-        if sealed is None and leg is not None:
-            add(
-                sort,
-                "leg_added",
-                subject,
-                f"was not sealed (seal {no} holds {len(se.leg_hashes)} leg(s) of this entry); now: account "
-                f"{leg.account_code!r} (id {leg.account_id}), amount {leg.amount} {leg.currency}",
-            )
-        elif leg is None:
-            add(sort, "leg_missing", subject, f"was sealed in seal {no} but is not in the journal (deleted)")
-        else:
-            add(
-                sort,
-                "leg_changed",
-                subject,
-                f"differs from what seal {no} holds; now: account {leg.account_code!r} (id {leg.account_id}), amount "
-                f"{leg.amount} {leg.currency}, account_seq {leg.account_seq or 'NULL'}, balance_after "
-                f"{leg.balance_after or 'NULL'}",
-            )
+        for k, leg, sealed in differing:  # every leg that differs, in leg order
+            leg_sort = _Sort(False, book_id, no, 10, entry_id, k)
+            subject = f"entry {entry_id} leg {k}"
+            if sealed is None and leg is not None:
+                add(
+                    leg_sort,
+                    "leg_added",
+                    subject,
+                    f"was not sealed (seal {no} holds {len(se.leg_hashes)} leg(s) of this entry); now: account "
+                    f"{leg.account_code!r} (id {leg.account_id}), amount {leg.amount} {leg.currency}",
+                )
+            elif leg is None:
+                add(leg_sort, "leg_missing", subject, f"was sealed in seal {no} but is not in the journal (deleted)")
+            else:
+                add(
+                    leg_sort,
+                    "leg_changed",
+                    subject,
+                    f"differs from what seal {no} holds; now: account {leg.account_code!r} (id {leg.account_id}), "
+                    f"amount {leg.amount} {leg.currency}, account_seq {leg.account_seq or 'NULL'}, balance_after "
+                    f"{leg.balance_after or 'NULL'}",
+                )
 
     # 3. Entries no seal holds although the chain already covers their id.
     for (book_id, entry_id), _e in sorted(entries.items()):
