@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from dualbook import Ledger, roles
+from dualbook import Ledger, auditspec, roles
 from dualbook.cli import main
 
 from .auditkit import chart, history, tamper
@@ -200,3 +200,70 @@ def test_help_names_roles_that_exist(command: str) -> None:
     named = set(re.findall(r"dualbook_[a-z]+", r.output))
     assert named and named <= set(roles.ALL_ROLES), named
     assert ("dualbook_sequencer" if command == "seal" else "dualbook_auditor") in named
+
+
+def _nested(depth: int) -> str:
+    return '{"a": ' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize("depth", [1_000, 5_000])
+def test_deeply_nested_metadata_is_verified(
+    run: Run, posted: dict[str, int], tmp_path: Path, db_url: str, depth: int
+) -> None:
+    """JSON nested deeper than Python's recursion limit, stored in an entry's metadata (written here by the
+    superuser, so whatever the API accepts): every audit command still verifies it, with no traceback."""
+    tamper(
+        db_url,
+        f"UPDATE ledger_private.entry SET metadata = '{_nested(depth)}'::jsonb WHERE entry_id = {posted['pay2']}",
+    )
+    assert run("seal").exit_code == 0
+    r = run("verify")
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "deep.jsonl"
+    r = run("export", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    for args in (("verify", "--file", str(out)), ("verify", "--anchor", str(out)), ("status",)):
+        r = run(*args)
+        assert r.exit_code == 0, (args, r.output, r.exception)
+    assert auditspec.main([str(out)]) == 0
+
+    # and a change inside the nesting is still found
+    tamper(
+        db_url,
+        f"UPDATE ledger_private.entry SET metadata = '{_nested(depth).replace('1', '2')}'::jsonb "
+        f"WHERE entry_id = {posted['pay2']}",
+    )
+    r = run("verify", "--anchor", str(out), "--json")
+    assert r.exit_code == 1
+    kinds = [f["kind"] for f in json.loads(r.output)["findings"]]
+    assert kinds[0] == "entry_changed" and "anchor_entry_changed" in kinds
+
+
+def test_a_hostile_export_nested_beyond_any_limit(run: Run, tmp_path: Path) -> None:
+    """An export file (not written by dualbook) whose lines nest 100,000 deep, as records and inside the
+    metadata text: format findings and exit 1, never a RecursionError."""
+    deep = "[" * 100_000 + "]" * 100_000
+    manifest = json.dumps(
+        {"type": "manifest", "format": "dualbook-audit-export", "version": 1, "encoding": "dualbook/v1"}
+    )
+    entry = json.dumps(
+        {
+            "type": "entry",
+            "book_id": 1,
+            "entry_id": "1",
+            "idempotency_key": "k",
+            "request_hash": "0" * 64,
+            "description": None,
+            "metadata": '{"a": ' + deep + "}",
+            "effective_date": "2026-01-01",
+            "recorded_at": "2026-01-01T00:00:00.000000Z",
+            "reverses_entry_id": None,
+        }
+    )
+    path = tmp_path / "hostile.jsonl"
+    path.write_text(f"{manifest}\n{deep}\n{entry}\n")
+    r = run("verify", "--file", str(path), "--all")
+    assert r.exit_code == 1, r.output
+    assert isinstance(r.exception, SystemExit), r.exception  # a clean exit, not an uncaught exception
+    assert "FIRST DIVERGENCE: format: line 2: nested too deeply" in r.output
+    assert auditspec.main([str(path)]) == 1
