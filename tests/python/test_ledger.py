@@ -74,12 +74,13 @@ def test_post_replay_read_and_reverse(ledger: Ledger, reader_url: str) -> None:
     assert ledger.get_balance("wallet:2").balance == 0
     assert ledger.get_entry(pay.entry_id).reversed_by_entry_id == rev.entry_id
     assert ledger.books_check() == []
-    with Ledger.connect(reader_url, max_size=1) as reader:  # the views are the reader role's
-        assert reader.trial_balance() == [("EUR", 0, 0, 0), ("USD", 10_000, 10_000, 0)]
-        assert [a.code for a in reader.list_accounts(prefix="wallet:")] == ["wallet:1", "wallet:2"]
-        assert reader.currencies()["JPY"].exponent == 0
-    with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        ledger.trial_balance()
+    # Every method works as the application's role, reads included (docs/security.md), and the same as the
+    # reader's.
+    with Ledger.connect(reader_url, max_size=1) as reader:
+        for lg in (ledger, reader):
+            assert lg.trial_balance() == [("EUR", 0, 0, 0), ("USD", 10_000, 10_000, 0)]
+            assert [a.code for a in lg.list_accounts(prefix="wallet:")] == ["wallet:1", "wallet:2"]
+            assert lg.currencies()["JPY"].exponent == 0
 
 
 def test_error_catalog_matches_python_registry(conn: psycopg.Connection) -> None:
@@ -153,12 +154,22 @@ def test_state_errors(ledger: Ledger) -> None:
     ledger.reverse_entry(entry, "r1")
     with pytest.raises(E.AlreadyReversed):
         ledger.reverse_entry(entry, "r2")
-    with pytest.raises(E.CurrencyExists):
-        ledger.create_currency("USD", 3)
-    assert ledger.create_currency("POINTS", 0, "Loyalty points")
-    assert ledger.create_book("emea") > 1
-    with pytest.raises(E.BookExists):
-        ledger.create_book("emea", "another name")
+
+
+def test_books_and_currencies_are_the_migrators(ledger: Ledger, db_url: str) -> None:
+    """The application's role cannot create a book or a currency (reference data); the migrator can."""
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        ledger.create_currency("POINTS", 0, "Loyalty points")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        ledger.create_book("emea")
+    with Ledger.connect(roles.url_as(db_url, roles.MIGRATOR), max_size=1) as admin:
+        with pytest.raises(E.CurrencyExists):
+            admin.create_currency("USD", 3)
+        assert admin.create_currency("POINTS", 0, "Loyalty points")
+        assert admin.create_book("emea") > 1
+        with pytest.raises(E.BookExists):
+            admin.create_book("emea", "another name")
+    assert ledger.create_account("points", "POINTS", "liability", book="emea").created
 
 
 def test_unknown_database_errors_are_not_swallowed(ledger: Ledger) -> None:
