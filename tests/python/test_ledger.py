@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import unicodedata
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -365,3 +366,26 @@ def test_batch_posting(ledger: Ledger) -> None:
     with pytest.raises(E.TooManyEntries):
         ledger.post_entries([])
     assert ledger.books_check() == []
+
+
+def test_instrument_and_unicode_codes(ledger: Ledger, db_url: str) -> None:
+    """Instrument codes (BRK.B, VWCE-DE, X) and account codes in any script, in NFC: the NFD spelling of a code
+    opens the same account again (a replay)."""
+    with Ledger.connect(roles.url_as(db_url, roles.MIGRATOR), max_size=1) as admin:
+        for code in ("BRK.B", "VWCE-DE", "X"):
+            assert admin.create_currency(code, 0)
+        with pytest.raises(E.InvalidArgument):
+            admin.create_currency("1234", 0)
+    nfc = unicodedata.normalize("NFC", "Assets:Café")
+    nfd = unicodedata.normalize("NFD", nfc)
+    assert nfc != nfd
+    first = ledger.create_account(nfc, "BRK.B", "asset")
+    assert first.created
+    again = ledger.create_account(nfd, "BRK.B", "asset")
+    assert again.account_id == first.account_id and not again.created
+    ledger.create_account("Капитал", "BRK.B", "equity")
+    ledger.post_entry("buy:1", [debit(nfc, 3, "BRK.B"), credit("Капитал", 3, "BRK.B")])
+    assert ledger.get_balance(nfc).balance == 3
+    assert ledger.parse_money("2 brk.b").currency == "BRK.B"
+    with pytest.raises(E.InvalidArgument):
+        ledger.create_account("limit", "USD", "asset", lower_limit=-(2**63))
