@@ -1,16 +1,19 @@
 -- Deploy dualbook:function_audit_verify to pg
--- requires: function_audit_hash
--- requires: view_reporting
+-- requires: function_audit_verify@v0.2.0
 -- ledger.audit_verify(): the auditor's check inside the database. It recomputes every leg hash, entry hash,
 -- Merkle root and seal hash from the raw rows, walks each book's chain, and adds ledger.books_check() (every
 -- balance recomputed from the postings). One row per finding, numbered in order: the chain findings of every
 -- book (book by book, seal by seal: the seal's own findings, then its entries in id order), then the
 -- books_check findings. No rows: the journal is exactly what was sealed, and the books balance.
 -- The finding kinds are the same as those of the offline verifier (dualbook audit verify --file), docs/audit.md.
+-- Reworked: every leg of a changed entry that differs from its seal is a finding of its own (leg_changed,
+-- leg_added, leg_missing), in leg order; before, only the first one was reported.
 
 BEGIN;
 
-CREATE FUNCTION ledger.audit_verify()
+SET LOCAL ROLE dualbook_owner;
+
+CREATE OR REPLACE FUNCTION ledger.audit_verify()
 RETURNS TABLE (ord integer, kind text, book text, seal_no bigint, entry_id bigint, subject text, detail text)
 LANGUAGE sql STABLE
 SECURITY DEFINER
@@ -141,9 +144,7 @@ WITH digest AS MATERIALIZED (
                                                WHERE p.book_id = se.book_id AND p.entry_id = se.entry_id))) AS g(k)
             LEFT JOIN ledger_private.audit_leg_digest AS l
                    ON l.book_id = se.book_id AND l.entry_id = se.entry_id AND l.leg = g.k
-           WHERE l.leg_hash IS DISTINCT FROM se.leg_hashes[g.k]
-           ORDER BY g.k
-           LIMIT 1) AS k ON se.now_hash IS NOT NULL
+           WHERE l.leg_hash IS DISTINCT FROM se.leg_hashes[g.k]) AS k ON se.now_hash IS NOT NULL
     UNION ALL
     -- 3. Entries no seal holds although the chain already covers their id: added after sealing.
     SELECT d.book_id, c.seal_no, 10, d.entry_id, 'entry_unsealed', 'entry ' || d.entry_id,
@@ -164,7 +165,9 @@ WITH digest AS MATERIALIZED (
       LEFT JOIN ledger_private.book AS b ON b.code = x.book
 )
 SELECT (row_number() OVER (ORDER BY f.rank >= 100, f.book_id NULLS LAST, f.seal_no NULLS LAST, f.rank,
-                                     f.entry_id NULLS FIRST, f.kind, f.subject, f.detail))::integer,
+                                     f.entry_id NULLS FIRST,
+                                     substring(f.subject FROM '^entry [0-9]+ leg ([0-9]+)$')::bigint NULLS FIRST,
+                                     f.kind, f.subject, f.detail))::integer,
        f.kind, b.code, f.seal_no, f.entry_id, f.subject, f.detail
   FROM findings AS f
   LEFT JOIN ledger_private.book AS b ON b.book_id = f.book_id
@@ -172,7 +175,7 @@ SELECT (row_number() OVER (ORDER BY f.rank >= 100, f.book_id NULLS LAST, f.seal_
 $$;
 COMMENT ON FUNCTION ledger.audit_verify() IS
     'Recomputes every leg, entry and seal hash and Merkle root from the raw rows, walks each book''s seal chain, '
-    'finds deleted, changed, inserted and unsealed entries, and adds books_check(); one row per finding in order '
+    'finds deleted, changed, inserted and unsealed entries (every differing leg of an entry), and adds books_check(); one row per finding in order '
     '(ord 1 = the first divergence), no rows = all holds. Kinds: docs/audit.md. Reads everything: run it off-peak. '
     'Errors: none of its own.';
 

@@ -1,14 +1,15 @@
 -- Deploy dualbook:function_create_account to pg
--- requires: function_create_account@v0.1.0
--- requires: table_account_deferred
--- Reworked: create_account gains p_deferred (a hot account without limits, see table_account_deferred);
--- close_account counts a deferred account's queued legs in the zero-balance check.
+-- requires: function_create_account@v0.2.0
+-- requires: table_account_code_unicode
+-- Reworked: account codes may hold Unicode letters (table_account_code_unicode), and create_account and
+-- close_account normalise the code they are given to NFC first, so the same text typed in NFD names the same
+-- account; a lower limit of -2^63 is refused (the range is symmetric, docs/sql-api.md §1.3).
 
 BEGIN;
 
-DROP FUNCTION ledger.create_account(text, text, text, bigint, bigint, jsonb, text);
+SET LOCAL ROLE dualbook_owner;
 
-CREATE FUNCTION ledger.create_account(
+CREATE OR REPLACE FUNCTION ledger.create_account(
     p_code text,
     p_currency text,
     p_type text,
@@ -31,15 +32,23 @@ DECLARE
 BEGIN
     PERFORM ledger_private.require_serializable('ledger.create_account');
     v_book_id := ledger_private.book_id(p_book);
-    IF p_code IS NULL OR p_code !~ '^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,199}$' THEN
+    p_code := normalize(p_code, NFC);  -- one spelling per code: Unicode normalisation form C
+    IF p_code IS NULL OR NOT (p_code COLLATE "und-x-icu") ~ '^[[:alpha:]0-9][[:alpha:]0-9_.:@/+-]{0,199}$' THEN
         RAISE EXCEPTION 'invalid account code %', coalesce(quote_literal(p_code), 'NULL')
             USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'code', 'value', p_code)::text,
-                  HINT = 'An account code is 1-200 characters of A-Z a-z 0-9 _ . : @ / + - starting with a letter or digit.';
+                  HINT = 'An account code is 1-200 characters: letters of any script, digits 0-9 and _ . : @ / + -, '
+                         'starting with a letter or a digit (stored in Unicode NFC).';
     END IF;
     IF p_type IS NULL OR p_type NOT IN ('asset', 'liability', 'equity', 'income', 'expense') THEN
         RAISE EXCEPTION 'invalid account type %', coalesce(quote_literal(p_type), 'NULL')
             USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'type', 'value', p_type)::text,
                   HINT = 'One of asset, liability, equity, income, expense.';
+    END IF;
+    IF p_lower_limit = -9223372036854775808 THEN
+        RAISE EXCEPTION 'lower limit -9223372036854775808 is outside the range of balances'
+            USING ERRCODE = 'LD101',
+                  DETAIL = json_build_object('argument', 'lower_limit', 'lower_limit', p_lower_limit::text)::text,
+                  HINT = 'Balances lie within ±9223372036854775807 (-2^63 is never a balance): use NULL for no lower limit.';
     END IF;
     IF p_lower_limit > p_upper_limit THEN
         RAISE EXCEPTION 'lower limit % is above upper limit %', p_lower_limit, p_upper_limit
@@ -99,7 +108,8 @@ $$;
 COMMENT ON FUNCTION ledger.create_account(text, text, text, bigint, bigint, jsonb, text, boolean) IS
     'Open an account. Limits bound its normal balance (NULL = unbounded; lower 0 = no overdraft). p_deferred: a hot '
     'account without limits whose legs are queued instead of updating its row (see ledger.sequence_deferred()). '
-    'Idempotent by code: the same attributes return the existing account with created = false. Errors: LD101 invalid_argument, '
+    'Idempotent by code: the same attributes return the existing account with created = false. The code may hold '
+    'letters of any script and is normalised to Unicode NFC. Errors: LD101 invalid_argument, '
     'LD105 metadata_too_large, LD108 unknown_currency, LD202 account_closed (it exists, closed), '
     'LD206 account_exists, LD210 unknown_book, LD301 not_serializable.';
 
@@ -120,6 +130,7 @@ DECLARE
 BEGIN
     PERFORM ledger_private.require_serializable('ledger.close_account');
     v_book_id := ledger_private.book_id(p_book);
+    p_code := normalize(p_code, NFC);
     -- One UPDATE: it row-locks the account, so a concurrent posting either commits first (and we see its
     -- balance, or fail to serialize) or finds the account closed.
     UPDATE ledger_private.account AS a

@@ -1,10 +1,14 @@
 -- Deploy dualbook:function_create_currency to pg
--- requires: function_helpers
--- requires: table_currency
+-- requires: function_create_currency@v0.2.0
+-- requires: table_currency_code_instruments
+-- Reworked: codes as instruments spell them (table_currency_code_instruments): 1-16 characters of A-Z, 0-9,
+-- '.', '-' and '_', starting with a letter or a digit, with at least one letter.
 
 BEGIN;
 
-CREATE FUNCTION ledger.create_currency(
+SET LOCAL ROLE dualbook_owner;
+
+CREATE OR REPLACE FUNCTION ledger.create_currency(
     p_code text,
     p_exponent integer,
     p_name text DEFAULT NULL,
@@ -20,10 +24,11 @@ DECLARE
     v_existing_name text;
 BEGIN
     PERFORM ledger_private.require_serializable('ledger.create_currency');
-    IF p_code IS NULL OR p_code !~ '^[A-Z][A-Z0-9_]{1,15}$' THEN
+    IF p_code IS NULL OR p_code !~ '^[A-Z0-9][A-Z0-9._-]{0,15}$' OR p_code !~ '[A-Z]' THEN
         RAISE EXCEPTION 'invalid currency code %', coalesce(quote_literal(p_code), 'NULL')
             USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'code', 'value', p_code)::text,
-                  HINT = 'A currency or asset code is 2-16 characters of A-Z, 0-9 and _ starting with a letter.';
+                  HINT = 'A currency or asset code is 1-16 characters of A-Z, 0-9, ".", "-" and "_", starting with '
+                         'a letter or a digit and holding a letter: USD, X, BRK.B, VWCE-DE.';
     END IF;
     IF p_exponent IS NULL OR p_exponent NOT BETWEEN 0 AND 18 THEN
         RAISE EXCEPTION 'exponent must be between 0 and 18, not %', coalesce(p_exponent::text, 'NULL')

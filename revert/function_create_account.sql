@@ -1,20 +1,11 @@
--- Revert dualbook:function_create_account from pg: back to the v0.1.0 functions.
+-- Revert dualbook:function_create_account from pg: back to the v0.2.0 functions (ASCII account codes, no
+-- normalisation, a lower limit of -2^63 accepted).
 
 BEGIN;
 
--- The v0.1.0 functions know nothing of deferred accounts: once one exists, going back would misstate balances.
-DO $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM ledger_private.account WHERE deferred) THEN
-        RAISE EXCEPTION 'deferred accounts exist: the v0.1.0 functions cannot serve them, refusing to revert';
-    END IF;
-END
-$$;
+SET LOCAL ROLE dualbook_owner;
 
-DROP FUNCTION ledger.create_account(text, text, text, bigint, bigint, jsonb, text, boolean);
-
-
-CREATE FUNCTION ledger.create_account(
+CREATE OR REPLACE FUNCTION ledger.create_account(
     p_code text,
     p_currency text,
     p_type text,
@@ -22,6 +13,7 @@ CREATE FUNCTION ledger.create_account(
     p_upper_limit bigint DEFAULT NULL,
     p_metadata jsonb DEFAULT NULL,
     p_book text DEFAULT 'default',
+    p_deferred boolean DEFAULT false,
     OUT account_id bigint,
     OUT created boolean
 )
@@ -59,6 +51,11 @@ BEGIN
                   DETAIL = json_build_object('argument', 'lower_limit', 'lower_limit', p_lower_limit::text,
                                              'upper_limit', p_upper_limit::text)::text;
     END IF;
+    IF p_deferred IS NULL OR (p_deferred AND (p_lower_limit IS NOT NULL OR p_upper_limit IS NOT NULL)) THEN
+        RAISE EXCEPTION 'a deferred account cannot have limits'
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'deferred')::text,
+                  HINT = 'A deferred (hot) account skips the balance read on the write path: nothing could enforce a limit.';
+    END IF;
     IF p_currency IS NULL OR NOT EXISTS (SELECT 1 FROM ledger_private.currency AS c WHERE c.code = p_currency) THEN
         RAISE EXCEPTION 'unknown currency %', coalesce(quote_literal(p_currency), 'NULL')
             USING ERRCODE = 'LD108', DETAIL = json_build_object('currency', p_currency)::text,
@@ -66,8 +63,9 @@ BEGIN
     END IF;
     v_metadata := ledger_private.checked_metadata(p_metadata, 'account');
 
-    INSERT INTO ledger_private.account AS a (book_id, code, currency, type, lower_limit, upper_limit, metadata)
-        VALUES (v_book_id, p_code, p_currency, p_type, p_lower_limit, p_upper_limit, v_metadata)
+    INSERT INTO ledger_private.account AS a
+           (book_id, code, currency, type, lower_limit, upper_limit, metadata, deferred)
+    VALUES (v_book_id, p_code, p_currency, p_type, p_lower_limit, p_upper_limit, v_metadata, p_deferred)
         ON CONFLICT (book_id, code) DO NOTHING
         RETURNING a.account_id INTO create_account.account_id;
     IF create_account.account_id IS NOT NULL THEN
@@ -77,13 +75,14 @@ BEGIN
 
     -- The code exists: the same attributes make this a replay, anything else a conflict.
     SELECT * INTO v_old FROM ledger_private.account AS a WHERE a.book_id = v_book_id AND a.code = p_code;
-    IF (v_old.currency, v_old.type, v_old.lower_limit, v_old.upper_limit, v_old.metadata)
-       IS DISTINCT FROM (p_currency, p_type, p_lower_limit, p_upper_limit, v_metadata) THEN
+    IF (v_old.currency, v_old.type, v_old.lower_limit, v_old.upper_limit, v_old.metadata, v_old.deferred)
+       IS DISTINCT FROM (p_currency, p_type, p_lower_limit, p_upper_limit, v_metadata, p_deferred) THEN
         RAISE EXCEPTION 'account % exists with different attributes', quote_literal(p_code)
             USING ERRCODE = 'LD206',
                   DETAIL = json_build_object('account', p_code, 'currency', v_old.currency, 'type', v_old.type,
                                              'lower_limit', v_old.lower_limit::text,
-                                             'upper_limit', v_old.upper_limit::text)::text;
+                                             'upper_limit', v_old.upper_limit::text,
+                                             'deferred', v_old.deferred)::text;
     END IF;
     IF v_old.status = 'closed' THEN
         RAISE EXCEPTION 'account % exists and is closed', quote_literal(p_code)
@@ -94,9 +93,10 @@ BEGIN
     created := false;
 END
 $$;
-COMMENT ON FUNCTION ledger.create_account(text, text, text, bigint, bigint, jsonb, text) IS
-    'Open an account. Limits bound its normal balance (NULL = unbounded; lower 0 = no overdraft). Idempotent by '
-    'code: the same attributes return the existing account with created = false. Errors: LD101 invalid_argument, '
+COMMENT ON FUNCTION ledger.create_account(text, text, text, bigint, bigint, jsonb, text, boolean) IS
+    'Open an account. Limits bound its normal balance (NULL = unbounded; lower 0 = no overdraft). p_deferred: a hot '
+    'account without limits whose legs are queued instead of updating its row (see ledger.sequence_deferred()). '
+    'Idempotent by code: the same attributes return the existing account with created = false. Errors: LD101 invalid_argument, '
     'LD105 metadata_too_large, LD108 unknown_currency, LD202 account_closed (it exists, closed), '
     'LD206 account_exists, LD210 unknown_book, LD301 not_serializable.';
 
@@ -112,7 +112,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_book_id integer;
-    v_balance bigint;
+    v_balance numeric;
     v_type text;
 BEGIN
     PERFORM ledger_private.require_serializable('ledger.close_account');
@@ -122,7 +122,12 @@ BEGIN
     UPDATE ledger_private.account AS a
        SET status = 'closed', closed_at = coalesce(a.closed_at, now())
      WHERE a.book_id = v_book_id AND a.code = p_code
-    RETURNING a.account_id, a.closed_at, a.balance, a.type
+    RETURNING a.account_id, a.closed_at,
+              a.balance + CASE WHEN a.deferred
+                               THEN (SELECT coalesce(sum(q.amount), 0) FROM ledger_private.deferred_leg AS q
+                                      WHERE q.book_id = a.book_id AND q.account_id = a.account_id)
+                               ELSE 0 END,
+              a.type
          INTO close_account.account_id, close_account.closed_at, v_balance, v_type;
     IF close_account.account_id IS NULL THEN
         RAISE EXCEPTION 'unknown account %', coalesce(quote_literal(p_code), 'NULL')
@@ -130,10 +135,11 @@ BEGIN
     END IF;
     IF v_balance <> 0 THEN
         RAISE EXCEPTION 'account % has balance % and can only be closed at zero', quote_literal(p_code),
-            ledger_private.normal_balance(v_type, v_balance)
+            CASE WHEN v_type IN ('asset', 'expense') THEN v_balance ELSE -v_balance END
             USING ERRCODE = 'LD207',
                   DETAIL = json_build_object('account', p_code,
-                                             'balance', ledger_private.normal_balance(v_type, v_balance)::text)::text,
+                                             'balance', (CASE WHEN v_type IN ('asset', 'expense') THEN v_balance
+                                                              ELSE -v_balance END)::text)::text,
                   HINT = 'Move the balance to another account with ledger.post_entry() first.';
     END IF;
 END
@@ -145,6 +151,6 @@ COMMENT ON FUNCTION ledger.close_account(text, text) IS
 
 -- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
 REVOKE ALL ON FUNCTION ledger.close_account(text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION ledger.create_account(text, text, text, bigint, bigint, jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger.create_account(text, text, text, bigint, bigint, jsonb, text, boolean) FROM PUBLIC;
 
 COMMIT;

@@ -1,5 +1,6 @@
 -- What dualbook_app cannot do (docs/security.md): read or write any table (SELECT, INSERT, UPDATE, DELETE,
--- TRUNCATE), read a view, call an internal ledger_private helper, disable or drop a trigger (nor switch them off
+-- TRUNCATE), read a view other than currencies, accounts and trial_balance, call an internal ledger_private
+-- helper (but the two the accounts view calls), create a book or a currency, disable or drop a trigger (nor switch them off
 -- with session_replication_role), create objects in the ledger schemas, alter, replace or re-own the API, pass
 -- its EXECUTE on, or lock a table. Every refusal is 42501 insufficient_privilege.
 -- The same list is run a second time as a role that also holds USAGE on ledger_private (a DBA's mistake): then
@@ -22,16 +23,26 @@ SELECT format('%s %s', op.verb, c.oid::regclass), format(op.tmpl, c.oid::regclas
                     (5, 'TRUNCATE', 'TRUNCATE %1$s')) AS op(k, verb, tmpl)
  WHERE c.relnamespace = 'ledger_private'::regnamespace AND c.relkind = 'r'
  ORDER BY c.relname, op.k;
--- every view: the reader's, not the app's
+-- every view but the three its client reads (currencies, accounts, trial_balance): the journal views, books,
+-- the error catalog and the audit views are the reader's and the auditor's
 INSERT INTO tap_forbidden (what, stmt)
 SELECT format('SELECT from %s', c.oid::regclass), format('SELECT * FROM %s LIMIT 1', c.oid::regclass)
-  FROM pg_class AS c WHERE c.relnamespace = 'ledger'::regnamespace AND c.relkind = 'v' ORDER BY c.relname;
--- every internal helper
+  FROM pg_class AS c WHERE c.relnamespace = 'ledger'::regnamespace AND c.relkind = 'v'
+   AND c.oid NOT IN ('ledger.currencies'::regclass, 'ledger.accounts'::regclass, 'ledger.trial_balance'::regclass)
+ ORDER BY c.relname;
+-- every internal helper but the two the accounts view calls
 INSERT INTO tap_forbidden (what, stmt)
 SELECT format('call %s', p.oid::regprocedure),
        format('SELECT %s(%s)', p.oid::regproc,
               (SELECT string_agg(format('NULL::%s', format_type(t, NULL)), ', ') FROM unnest(p.proargtypes) AS t))
-  FROM pg_proc AS p WHERE p.pronamespace = 'ledger_private'::regnamespace ORDER BY p.proname;
+  FROM pg_proc AS p WHERE p.pronamespace = 'ledger_private'::regnamespace
+   AND p.oid NOT IN ('ledger_private.normal_balance(text, bigint)'::regprocedure,
+                     'ledger_private.int64_or_null(numeric)'::regprocedure)
+ ORDER BY p.proname;
+-- books and currencies are reference data, created by the migrator
+INSERT INTO tap_forbidden (what, stmt) VALUES
+    ('create a book', $$SELECT ledger.create_book('tap')$$),
+    ('create a currency', $$SELECT ledger.create_currency('TAP', 2)$$);
 -- every trigger: disable it, drop it
 INSERT INTO tap_forbidden (what, stmt)
 SELECT format('%s trigger %s on %s', op.verb, t.tgname, t.tgrelid::regclass), format(op.tmpl, t.tgrelid::regclass, t.tgname)
@@ -72,7 +83,7 @@ GRANT SELECT ON tap_forbidden TO PUBLIC;
 CREATE ROLE tap_app_with_usage NOLOGIN IN ROLE dualbook_app;
 GRANT USAGE ON SCHEMA ledger_private TO tap_app_with_usage;
 
-SELECT plan((SELECT count(*)::int FROM tap_forbidden) * 2 + 9);
+SELECT plan((SELECT count(*)::int FROM tap_forbidden) * 2 + 12);
 
 SET LOCAL ROLE dualbook_app;
 SELECT throws_ok(stmt, '42501', NULL, 'dualbook_app cannot ' || what) FROM tap_forbidden ORDER BY n;
@@ -96,6 +107,11 @@ SELECT results_eq(
 SELECT is((SELECT balance FROM ledger.get_balance('tap:wallet')), 500::bigint, 'the app reads a balance');
 SELECT is((SELECT exponent FROM ledger.get_currency('JPY')), 0::smallint, 'the app reads an exponent');
 SELECT is_empty('SELECT * FROM ledger.books_check()', 'the app runs books_check');
+SELECT is((SELECT exponent FROM ledger.currencies WHERE code = 'JPY'), 0::smallint, 'the app reads ledger.currencies');
+SELECT is((SELECT balance FROM ledger.accounts WHERE code = 'tap:wallet'), 500::bigint,
+          'the app reads ledger.accounts');
+SELECT is((SELECT net FROM ledger.trial_balance WHERE currency = 'USD'), 0::numeric,
+          'the app reads ledger.trial_balance');
 SELECT lives_ok('GRANT EXECUTE ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text) TO PUBLIC',
                 'GRANT of its own EXECUTE to PUBLIC is accepted with a warning...');
 RESET ROLE;

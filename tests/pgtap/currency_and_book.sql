@@ -30,13 +30,13 @@ SELECT throws_ok($$SELECT ledger.create_currency('USD', 3)$$, 'LD212', NULL,
 SELECT throws_ok($$SELECT ledger.create_currency('PTS', 0, 'Air miles')$$, 'LD212', NULL,
                  'the same code and exponent with another name is LD212');
 SELECT throws_ok($$SELECT ledger.create_currency('pts', 0)$$, 'LD101', NULL, 'a lower-case code is LD101');
-SELECT throws_ok($$SELECT ledger.create_currency('P', 0)$$, 'LD101', NULL, 'a one-character code is LD101');
+SELECT throws_ok($$SELECT ledger.create_currency(repeat('P', 17), 0)$$, 'LD101', NULL, 'a 17-character code is LD101');
 SELECT throws_ok($$SELECT ledger.create_currency(NULL, 0)$$, 'LD101', NULL, 'a NULL code is LD101');
 SELECT throws_ok($$SELECT ledger.create_currency('XPT', 19)$$, 'LD101', NULL, 'exponent 19 is LD101');
 SELECT throws_ok($$SELECT ledger.create_currency('XPT', -1)$$, 'LD101', NULL, 'a negative exponent is LD101');
 SELECT throws_ok($$SELECT ledger.create_currency('XPT', NULL)$$, 'LD101', NULL, 'a NULL exponent is LD101');
 SELECT throws_ok($$SELECT ledger.create_currency('XPT', 2, '')$$, 'LD101', NULL, 'an empty name is LD101');
-SELECT is_empty($$SELECT 1 FROM ledger.currencies WHERE code IN ('XPT', 'pts', 'P')$$, 'no refused currency exists');
+SELECT is_empty($$SELECT 1 FROM ledger.currencies WHERE code IN ('XPT', 'pts', repeat('P', 17))$$, 'no refused currency exists');
 
 -- Books.
 SELECT results_eq($$SELECT code, name FROM ledger.books WHERE book_id = 1$$, $$VALUES ('default', 'Default book')$$,

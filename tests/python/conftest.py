@@ -98,7 +98,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     per_function = ", ".join(f"{k[6:]} {v}" for k, v in sorted(stats.items()) if k.startswith("calls "))
     terminalreporter.write_line(
         f"fuzz: {stats.get('calls', 0)} calls of the SQL API as dualbook_app "
-        "(the sequencer's and the auditor's functions as those roles)"
+        "(the sequencer's, the auditor's and the migrator's functions as those roles)"
     )
     terminalreporter.write_line(f"fuzz: per function: {per_function}")
     terminalreporter.write_line(f"fuzz: outcomes: {outcomes}")

@@ -283,3 +283,43 @@ def test_a_damaged_export_file(tmp_path: Path, sealed: Sealed) -> None:
     assert auditspec.verify_file(path).findings[0].kind == "format"
     path.write_bytes(b"")
     assert "empty" in auditspec.verify_file(path).findings[0].detail
+
+
+def test_every_changed_leg_of_an_entry_is_reported(sealed: Sealed) -> None:
+    """Two legs of one entry edited (and a third added): each is a finding of its own, in leg order, and the
+    database and the offline verifier list exactly the same findings."""
+    pay = sealed.ids["pay"]
+    tamper(
+        sealed.url,
+        f"UPDATE ledger_private.posting SET amount = amount + 100 WHERE entry_id = {pay} AND leg = 1",
+        f"UPDATE ledger_private.posting SET amount = amount - 100 WHERE entry_id = {pay} AND leg = 3",
+    )
+    in_db = audit.verify_database(sealed.lg).findings
+    legs = [(f.kind, f.subject) for f in in_db if f.entry_id == pay]
+    assert legs == [("leg_changed", f"entry {pay} leg 1"), ("leg_changed", f"entry {pay} leg 3")]
+    assert "amount 2600 USD" in in_db[0].detail and "amount -150 USD" in in_db[1].detail
+    offline = auditspec.verify_data(_export(sealed.lg)).findings
+
+    def chain(findings: list[auditspec.Finding]) -> list[dict[str, object]]:  # books: details are worded apart
+        return [f.as_json() for f in findings if not f.kind.startswith("books:")]
+
+    assert chain(offline) == chain(in_db) and len(chain(in_db)) == 2
+
+
+def test_legs_of_an_entry_are_listed_in_leg_order(sealed: Sealed) -> None:
+    """Leg 10 comes after leg 2 (numbers, not text), in both verifiers."""
+    pay = sealed.ids["pay"]
+    bank = account_id(sealed.url, "bank")
+    tamper(
+        sealed.url,
+        f"UPDATE ledger_private.posting SET amount = amount + 1 WHERE entry_id = {pay} AND leg = 2",
+        *(
+            "INSERT INTO ledger_private.posting (book_id, entry_id, leg, account_id, amount, currency) "
+            f"VALUES (1, {pay}, {k}, {bank}, {1 if k % 2 else -1}, 'USD')"
+            for k in range(4, 12)
+        ),
+    )
+    in_db = [f.subject for f in audit.verify_database(sealed.lg).findings if f.entry_id == pay]
+    assert in_db == [f"entry {pay} leg {k}" for k in (2, *range(4, 12))]
+    offline = [f.subject for f in auditspec.verify_data(_export(sealed.lg)).findings if f.entry_id == pay]
+    assert offline == in_db

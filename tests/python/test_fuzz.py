@@ -104,6 +104,8 @@ SQL: dict[str, str] = {
 }
 SEQUENCER_FUNCTIONS = {"sequence_deferred", "seal_journal"}
 AUDITOR_FUNCTIONS = {"audit_verify"}
+#: reference data: created by the migrator, not the application (docs/security.md)
+MIGRATOR_FUNCTIONS = {"create_book", "create_currency"}
 
 
 # --- JSON written by hand, so that it can be hostile ---------------------------------------------------------
@@ -567,6 +569,7 @@ class Fuzzer:
     sequencer: psycopg.Connection[Any]
     auditor: psycopg.Connection[Any]
     admin: psycopg.Connection[Any]
+    migrator: psycopg.Connection[Any]
     stats: Counter[str] = field(default_factory=Counter)
     entries: list[int] = field(default_factory=list)
     examples: int = 0
@@ -587,6 +590,8 @@ class Fuzzer:
             if call.fn in SEQUENCER_FUNCTIONS
             else self.auditor
             if call.fn in AUDITOR_FUNCTIONS
+            else self.migrator
+            if call.fn in MIGRATOR_FUNCTIONS
             else self.app
         )
         text_args = [a for i, a in enumerate(call.args) if i not in call.json_args]
@@ -767,31 +772,40 @@ def fuzzer(db_url: str, app_url: str, sequencer_url: str, auditor_url: str) -> I
         psycopg.connect(sequencer_url, autocommit=True) as seq,
         psycopg.connect(auditor_url, autocommit=True) as aud,
         psycopg.connect(db_url, autocommit=True) as admin,
+        psycopg.connect(roles.url_as(db_url, roles.MIGRATOR), autocommit=True) as mig,
     ):
-        app.execute("SET default_transaction_isolation = serializable")
-        for c in (app, seq, aud, admin):
+        for c in (app, mig):
+            c.execute("SET default_transaction_isolation = serializable")
+        for c in (app, seq, aud, admin, mig):
             set_json_loads(lambda s: s, c)  # raw text: parsed exactly by the oracle
         assert app.execute("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user").fetchone() == (
             roles.APP,
             False,
         )
         DIGEST_SQL = _digest_sql(admin)
-        with app.transaction():
+        with mig.transaction():
             for code, exponent in (("WEI", 18), ("PTS", 0)):
-                app.execute("SELECT ledger.create_currency(%s, %s)", (code, exponent))
-            app.execute("SELECT ledger.create_book('b2')")
+                mig.execute("SELECT ledger.create_currency(%s, %s)", (code, exponent))
+            mig.execute("SELECT ledger.create_book('b2')")
+        with app.transaction():
             for a in ACCOUNTS:
                 app.execute(
                     "SELECT ledger.create_account(%s, %s, %s, %s, %s, NULL, %s, %s)",
                     (a.code, a.currency, a.type, a.lower, a.upper, a.book, a.deferred),
                 )
             app.execute("SELECT ledger.close_account('usd:closed')")
-        yield Fuzzer(app, seq, aud, admin)
+        yield Fuzzer(app, seq, aud, admin, mig)
 
 
 @pytest.mark.parametrize(
     "stmt",
-    ["SELECT ledger.sequence_deferred()", "SELECT * FROM ledger.seal_journal()", "SELECT * FROM ledger.audit_verify()"],
+    [
+        "SELECT ledger.sequence_deferred()",
+        "SELECT * FROM ledger.seal_journal()",
+        "SELECT * FROM ledger.audit_verify()",
+        "SELECT ledger.create_book('x')",
+        "SELECT ledger.create_currency('XX', 2)",
+    ],
 )
 def test_app_role_cannot_run_other_roles_functions(app_url: str, stmt: str) -> None:
     with psycopg.connect(app_url, autocommit=True) as app, pytest.raises(psycopg.errors.InsufficientPrivilege):

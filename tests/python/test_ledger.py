@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import unicodedata
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -75,12 +76,13 @@ def test_post_replay_read_and_reverse(ledger: Ledger, reader_url: str) -> None:
     assert ledger.get_balance("wallet:2").balance == 0
     assert ledger.get_entry(pay.entry_id).reversed_by_entry_id == rev.entry_id
     assert ledger.books_check() == []
-    with Ledger.connect(reader_url, max_size=1) as reader:  # the views are the reader role's
-        assert reader.trial_balance() == [("EUR", 0, 0, 0), ("USD", 10_000, 10_000, 0)]
-        assert [a.code for a in reader.list_accounts(prefix="wallet:")] == ["wallet:1", "wallet:2"]
-        assert reader.currencies()["JPY"].exponent == 0
-    with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        ledger.trial_balance()
+    # Every method works as the application's role, reads included (docs/security.md), and the same as the
+    # reader's.
+    with Ledger.connect(reader_url, max_size=1) as reader:
+        for lg in (ledger, reader):
+            assert lg.trial_balance() == [("EUR", 0, 0, 0), ("USD", 10_000, 10_000, 0)]
+            assert [a.code for a in lg.list_accounts(prefix="wallet:")] == ["wallet:1", "wallet:2"]
+            assert lg.currencies()["JPY"].exponent == 0
 
 
 def test_error_catalog_matches_python_registry(conn: psycopg.Connection) -> None:
@@ -154,12 +156,22 @@ def test_state_errors(ledger: Ledger) -> None:
     ledger.reverse_entry(entry, "r1")
     with pytest.raises(E.AlreadyReversed):
         ledger.reverse_entry(entry, "r2")
-    with pytest.raises(E.CurrencyExists):
-        ledger.create_currency("USD", 3)
-    assert ledger.create_currency("POINTS", 0, "Loyalty points")
-    assert ledger.create_book("emea") > 1
-    with pytest.raises(E.BookExists):
-        ledger.create_book("emea", "another name")
+
+
+def test_books_and_currencies_are_the_migrators(ledger: Ledger, db_url: str) -> None:
+    """The application's role cannot create a book or a currency (reference data); the migrator can."""
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        ledger.create_currency("POINTS", 0, "Loyalty points")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        ledger.create_book("emea")
+    with Ledger.connect(roles.url_as(db_url, roles.MIGRATOR), max_size=1) as admin:
+        with pytest.raises(E.CurrencyExists):
+            admin.create_currency("USD", 3)
+        assert admin.create_currency("POINTS", 0, "Loyalty points")
+        assert admin.create_book("emea") > 1
+        with pytest.raises(E.BookExists):
+            admin.create_book("emea", "another name")
+    assert ledger.create_account("points", "POINTS", "liability", book="emea").created
 
 
 def test_unknown_database_errors_are_not_swallowed(ledger: Ledger) -> None:
@@ -355,3 +367,26 @@ def test_batch_posting(ledger: Ledger) -> None:
     with pytest.raises(E.TooManyEntries):
         ledger.post_entries([])
     assert ledger.books_check() == []
+
+
+def test_instrument_and_unicode_codes(ledger: Ledger, db_url: str) -> None:
+    """Instrument codes (BRK.B, VWCE-DE, X) and account codes in any script, in NFC: the NFD spelling of a code
+    opens the same account again (a replay)."""
+    with Ledger.connect(roles.url_as(db_url, roles.MIGRATOR), max_size=1) as admin:
+        for code in ("BRK.B", "VWCE-DE", "X"):
+            assert admin.create_currency(code, 0)
+        with pytest.raises(E.InvalidArgument):
+            admin.create_currency("1234", 0)
+    nfc = unicodedata.normalize("NFC", "Assets:Café")
+    nfd = unicodedata.normalize("NFD", nfc)
+    assert nfc != nfd
+    first = ledger.create_account(nfc, "BRK.B", "asset")
+    assert first.created
+    again = ledger.create_account(nfd, "BRK.B", "asset")
+    assert again.account_id == first.account_id and not again.created
+    ledger.create_account("Капитал", "BRK.B", "equity")
+    ledger.post_entry("buy:1", [debit(nfc, 3, "BRK.B"), credit("Капитал", 3, "BRK.B")])
+    assert ledger.get_balance(nfc).balance == 3
+    assert ledger.parse_money("2 brk.b").currency == "BRK.B"
+    with pytest.raises(E.InvalidArgument):
+        ledger.create_account("limit", "USD", "asset", lower_limit=-(2**63))

@@ -194,10 +194,19 @@ def test_every_plpgsql_dependency_is_a_ledger_object(conn: psycopg.Connection) -
     assert {schema for _, _, schema, _ in rows} <= {"ledger", "ledger_private", "pg_catalog"}, rows
 
 
-def test_cli_read_command_with_only_the_app_url_explains_the_refusal(app_url: str) -> None:
-    r = CliRunner().invoke(main, ["trial-balance"], env={"DATABASE_URL": app_url, "DUALBOOK_READER_URL": ""})
+def test_cli_read_commands_work_with_only_the_app_url(app_url: str) -> None:
+    """The application's role reads through its own client (docs/security.md §1), so the CLI's read commands work
+    with DATABASE_URL alone."""
+    env = {"DATABASE_URL": app_url, "DUALBOOK_READER_URL": ""}
+    for args in (["trial-balance"], ["account", "list"], ["check"]):
+        r = CliRunner().invoke(main, args, env=env)
+        assert r.exit_code == 0, (args, r.output)
+
+
+def test_cli_command_of_another_role_with_only_the_app_url_explains_the_refusal(app_url: str) -> None:
+    r = CliRunner().invoke(main, ["audit", "status"], env={"DATABASE_URL": app_url, "DUALBOOK_AUDITOR_URL": ""})
     assert r.exit_code == EXIT_INFRASTRUCTURE
-    assert "42501" in r.stderr and "DUALBOOK_READER_URL" in r.stderr
+    assert "42501" in r.stderr and "docs/security.md" in r.stderr
 
 
 def test_embedded_cluster_urls_name_the_roles(cluster: Cluster) -> None:

@@ -236,6 +236,8 @@ class _Sort:
     seal_no: int | None
     rank: int
     entry_id: int | None
+    #: the leg of a leg finding (legs of one entry sort by number)
+    leg: int | None = None
 
     def key(self) -> tuple[Any, ...]:
         return (
@@ -247,6 +249,8 @@ class _Sort:
             self.rank,
             self.entry_id is not None,
             self.entry_id or 0,
+            self.leg is not None,
+            self.leg or 0,
         )
 
 
@@ -331,13 +335,72 @@ def parse_sealed_entry(rec: Mapping[str, Any]) -> SealedEntry:
     )
 
 
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+_JSON_STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"')
+_JSON_SCALAR = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null")
+
+
+def is_json_object_text(text: str) -> bool:
+    """Whether ``text`` is one JSON object (RFC 8259), checked with an explicit stack instead of recursion, so
+    that any nesting depth the database can store is accepted (``json.loads`` stops near Python's recursion
+    limit, about 1,000 levels). Memory is linear in the depth; nothing is built."""
+    stack: list[str] = []  # the open containers, "{" or "["
+    state = "start"  # start, value, value_or_close, key, key_or_close, colon, after
+    pos, end = 0, len(text)
+    while True:
+        pos = _JSON_SPACE.match(text, pos).end()  # type: ignore[union-attr]
+        if state == "after" and not stack:
+            return pos == end
+        if pos == end:
+            return False
+        c = text[pos]
+        if state in ("start", "value", "value_or_close"):
+            if state == "value_or_close" and c == "]":
+                stack.pop()
+                pos, state = pos + 1, "after"
+            elif state == "start" and c != "{":
+                return False  # the text must be an object
+            elif c in "{[":
+                stack.append(c)
+                pos, state = pos + 1, "key_or_close" if c == "{" else "value_or_close"
+            else:
+                m = (_JSON_STRING if c == '"' else _JSON_SCALAR).match(text, pos)
+                if m is None:
+                    return False
+                pos, state = m.end(), "after"
+        elif state in ("key", "key_or_close"):
+            if state == "key_or_close" and c == "}":
+                stack.pop()
+                pos, state = pos + 1, "after"
+            else:
+                m = _JSON_STRING.match(text, pos)
+                if m is None:
+                    return False
+                pos, state = m.end(), "colon"
+        elif state == "colon":
+            if c != ":":
+                return False
+            pos, state = pos + 1, "value"
+        else:  # after a value inside a container
+            top = stack[-1]
+            if c == ",":
+                pos, state = pos + 1, "key" if top == "{" else "value"
+            elif c == ("}" if top == "{" else "]"):
+                stack.pop()
+                pos += 1
+            else:
+                return False
+
+
 def parse_entry(rec: Mapping[str, Any]) -> Entry:
     metadata = _text(rec, "metadata")
     try:
-        parsed = json.loads(metadata)
+        is_object = isinstance(json.loads(metadata), dict)
+    except RecursionError:  # deeper than json.loads goes: check it without recursion
+        is_object = is_json_object_text(metadata)
     except ValueError as exc:
         raise FormatProblem(f"field 'metadata' is not JSON text: {exc}") from exc
-    if not isinstance(parsed, dict):
+    if not is_object:
         raise FormatProblem("field 'metadata' is not the text of a JSON object")
     return Entry(
         book_id=_integer(rec, "book_id"),
@@ -400,6 +463,10 @@ def read_export(lines: Iterable[bytes]) -> ExportData:
             rec = json.loads(raw)
         except ValueError as exc:
             data.problems.append(_format(where, f"not valid JSON: {exc}"))
+            digest.update(raw)
+            continue
+        except RecursionError:  # no record nests more than two levels
+            data.problems.append(_format(where, "nested too deeply to be a record (a record nests at most 2 levels)"))
             digest.update(raw)
             continue
         if not isinstance(rec, dict) or not isinstance(rec.get("type"), str):
@@ -615,15 +682,14 @@ def verify_data(data: ExportData) -> Report:
             continue
         by_number = {int(p.leg): p for p in legs_of.get(key, [])}
         top = max([len(se.leg_hashes), *by_number.keys()])
-        differing = None
+        differing: list[tuple[int, Leg | None, str | None]] = []
         for k in range(1, top + 1):
             leg = by_number.get(k)
             now = leg.hash().hex() if leg is not None else None
             sealed = se.leg_hashes[k - 1] if k <= len(se.leg_hashes) else None
             if now != sealed:
-                differing = (k, leg, sealed)
-                break
-        if differing is None:
+                differing.append((k, leg, sealed))
+        if not differing:
             add(
                 sort,
                 "entry_changed",
@@ -633,27 +699,28 @@ def verify_data(data: ExportData) -> Report:
                 f"recorded_at {entry.recorded_at}, reverses {entry.reverses_entry_id or 'none'}",
             )
             continue
-        k, leg, sealed = differing
-        subject = f"entry {entry_id} leg {k}"
-        if sealed is None and leg is not None:
-            add(
-                sort,
-                "leg_added",
-                subject,
-                f"was not sealed (seal {no} holds {len(se.leg_hashes)} leg(s) of this entry); now: account "
-                f"{leg.account_code!r} (id {leg.account_id}), amount {leg.amount} {leg.currency}",
-            )
-        elif leg is None:
-            add(sort, "leg_missing", subject, f"was sealed in seal {no} but is not in the journal (deleted)")
-        else:
-            add(
-                sort,
-                "leg_changed",
-                subject,
-                f"differs from what seal {no} holds; now: account {leg.account_code!r} (id {leg.account_id}), amount "
-                f"{leg.amount} {leg.currency}, account_seq {leg.account_seq or 'NULL'}, balance_after "
-                f"{leg.balance_after or 'NULL'}",
-            )
+        for k, leg, sealed in differing:  # every leg that differs, in leg order
+            leg_sort = _Sort(False, book_id, no, 10, entry_id, k)
+            subject = f"entry {entry_id} leg {k}"
+            if sealed is None and leg is not None:
+                add(
+                    leg_sort,
+                    "leg_added",
+                    subject,
+                    f"was not sealed (seal {no} holds {len(se.leg_hashes)} leg(s) of this entry); now: account "
+                    f"{leg.account_code!r} (id {leg.account_id}), amount {leg.amount} {leg.currency}",
+                )
+            elif leg is None:
+                add(leg_sort, "leg_missing", subject, f"was sealed in seal {no} but is not in the journal (deleted)")
+            else:
+                add(
+                    leg_sort,
+                    "leg_changed",
+                    subject,
+                    f"differs from what seal {no} holds; now: account {leg.account_code!r} (id {leg.account_id}), "
+                    f"amount {leg.amount} {leg.currency}, account_seq {leg.account_seq or 'NULL'}, balance_after "
+                    f"{leg.balance_after or 'NULL'}",
+                )
 
     # 3. Entries no seal holds although the chain already covers their id.
     for (book_id, entry_id), _e in sorted(entries.items()):

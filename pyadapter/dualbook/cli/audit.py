@@ -95,7 +95,8 @@ def seal(
 
     Only entries that no open transaction can precede any more are sealed, oldest id first; an open
     transaction holding an older id makes a pass wait up to --wait, then leave the rest for the next pass.
-    Postings never wait for the sealer. Run it as its own database role (docs/audit.md: dualbook_sealer).
+    Postings never wait for the sealer. Runs as dualbook_sequencer, the ledger's operations role
+    (DUALBOOK_SEQUENCER_URL, default DATABASE_URL; docs/security.md).
 
     \b
     Example:
@@ -105,7 +106,7 @@ def seal(
     if passes is not None and every is None:
         raise click.UsageError("--passes needs --every")
     wait_ms = round(wait * 1000)
-    with open_ledger(datadir, "default") as ledger:
+    with open_ledger(datadir, "default", "sequencer") as ledger:
         if every is None:
             r = audit.seal_pass(ledger, max_entries, wait_ms)
             if as_json:
@@ -173,7 +174,8 @@ def verify(datadir: Path | None, file: Path | None, anchor: Path | None, show_al
     Without --file: in the database (ledger.audit_verify(): the chains, every sealed entry against the
     journal, entries added after sealing, books_check()). With --file: the same checks on an export, in
     plain Python, without a database. Prints the first divergence precisely (which book, seal, entry, leg, and
-    what differs); exit 1 if there is any.
+    what differs); exit 1 if there is any. Runs as dualbook_auditor (DUALBOOK_AUDITOR_URL, default
+    DATABASE_URL; docs/security.md).
 
     \b
     Example:
@@ -187,7 +189,7 @@ def verify(datadir: Path | None, file: Path | None, anchor: Path | None, show_al
         report = auditspec.verify_file(file)
         source = str(file)
     else:
-        with open_ledger(datadir, "default") as ledger:
+        with open_ledger(datadir, "default", "auditor") as ledger:
             if anchor is not None:
                 report = audit.verify_against(ledger, auditspec.read_export(auditspec.iter_lines(anchor)))
                 source = f"database, anchored to {anchor}"
@@ -227,12 +229,13 @@ def export(datadir: Path | None, out: Path) -> None:
 
     Currencies, books, accounts, every seal, every sealed entry's hashes, every entry and posting, from one
     snapshot, with a manifest and a closing SHA-256. `dualbook audit verify --file` checks it offline.
+    Runs as dualbook_auditor (DUALBOOK_AUDITOR_URL, default DATABASE_URL).
 
     \b
     Example:
         dualbook audit export --out ledger-$(date +%F).jsonl
     """
-    with open_ledger(datadir, "default") as ledger:
+    with open_ledger(datadir, "default", "auditor") as ledger:
         if str(out) == "-":
             audit.export(ledger, sys.stdout.buffer)
             return
@@ -259,13 +262,14 @@ def status(datadir: Path | None, as_json: bool) -> None:
     """Show each book's chain: seals, how far it reaches, entries not sealed yet, and its head hash.
 
     Publish the head hashes (or keep exports) outside the database: a chain is only as tamper-evident as
-    its newest seal is known to someone else.
+    its newest seal is known to someone else. Runs as dualbook_auditor (DUALBOOK_AUDITOR_URL, default
+    DATABASE_URL).
 
     \b
     Example:
         dualbook audit status --json
     """
-    with open_ledger(datadir, "default") as ledger:
+    with open_ledger(datadir, "default", "auditor") as ledger:
         books = audit.status(ledger)
     if as_json:
         echo_json(

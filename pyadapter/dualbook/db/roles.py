@@ -11,11 +11,11 @@ from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 OWNER = "dualbook_owner"  # NOLOGIN: owns every ledger object
-MIGRATOR = "dualbook_migrator"  # runs Sqitch in production (member of OWNER)
-APP = "dualbook_app"  # the application: EXECUTE on the API functions
-SEQUENCER = "dualbook_sequencer"  # EXECUTE on ledger.sequence_deferred() only
+MIGRATOR = "dualbook_migrator"  # runs Sqitch in production (member of OWNER); creates books and currencies
+APP = "dualbook_app"  # the application: the API functions and the views its client reads
+SEQUENCER = "dualbook_sequencer"  # ledger.sequence_deferred() and ledger.seal_journal() (dualbook audit seal)
 READER = "dualbook_reader"  # the views and the read functions, read-only sessions
-AUDITOR = "dualbook_auditor"  # the journal views and books_check()
+AUDITOR = "dualbook_auditor"  # audit_verify(), the journal and audit views, books_check(), read-only sessions
 
 ALL_ROLES = (OWNER, MIGRATOR, APP, SEQUENCER, READER, AUDITOR)
 

@@ -1,0 +1,7 @@
+-- Revert dualbook:function_audit_verify from pg
+
+BEGIN;
+
+DROP FUNCTION ledger.audit_verify();
+
+COMMIT;

@@ -1,0 +1,150 @@
+-- Revert dualbook:function_create_account from pg: back to the v0.1.0 functions.
+
+BEGIN;
+
+-- The v0.1.0 functions know nothing of deferred accounts: once one exists, going back would misstate balances.
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM ledger_private.account WHERE deferred) THEN
+        RAISE EXCEPTION 'deferred accounts exist: the v0.1.0 functions cannot serve them, refusing to revert';
+    END IF;
+END
+$$;
+
+DROP FUNCTION ledger.create_account(text, text, text, bigint, bigint, jsonb, text, boolean);
+
+
+CREATE FUNCTION ledger.create_account(
+    p_code text,
+    p_currency text,
+    p_type text,
+    p_lower_limit bigint DEFAULT NULL,
+    p_upper_limit bigint DEFAULT NULL,
+    p_metadata jsonb DEFAULT NULL,
+    p_book text DEFAULT 'default',
+    OUT account_id bigint,
+    OUT created boolean
+)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_book_id integer;
+    v_metadata jsonb;
+    v_old ledger_private.account%ROWTYPE;
+BEGIN
+    PERFORM ledger_private.require_serializable('ledger.create_account');
+    v_book_id := ledger_private.book_id(p_book);
+    IF p_code IS NULL OR p_code !~ '^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,199}$' THEN
+        RAISE EXCEPTION 'invalid account code %', coalesce(quote_literal(p_code), 'NULL')
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'code', 'value', p_code)::text,
+                  HINT = 'An account code is 1-200 characters of A-Z a-z 0-9 _ . : @ / + - starting with a letter or digit.';
+    END IF;
+    IF p_type IS NULL OR p_type NOT IN ('asset', 'liability', 'equity', 'income', 'expense') THEN
+        RAISE EXCEPTION 'invalid account type %', coalesce(quote_literal(p_type), 'NULL')
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'type', 'value', p_type)::text,
+                  HINT = 'One of asset, liability, equity, income, expense.';
+    END IF;
+    IF p_lower_limit > p_upper_limit THEN
+        RAISE EXCEPTION 'lower limit % is above upper limit %', p_lower_limit, p_upper_limit
+            USING ERRCODE = 'LD101',
+                  DETAIL = json_build_object('argument', 'lower_limit', 'lower_limit', p_lower_limit::text,
+                                             'upper_limit', p_upper_limit::text)::text;
+    END IF;
+    IF p_lower_limit > 0 OR p_upper_limit < 0 THEN
+        RAISE EXCEPTION 'limits [%, %] exclude the opening balance 0',
+            coalesce(p_lower_limit::text, '-inf'), coalesce(p_upper_limit::text, 'inf')
+            USING ERRCODE = 'LD101',
+                  DETAIL = json_build_object('argument', 'lower_limit', 'lower_limit', p_lower_limit::text,
+                                             'upper_limit', p_upper_limit::text)::text;
+    END IF;
+    IF p_currency IS NULL OR NOT EXISTS (SELECT 1 FROM ledger_private.currency AS c WHERE c.code = p_currency) THEN
+        RAISE EXCEPTION 'unknown currency %', coalesce(quote_literal(p_currency), 'NULL')
+            USING ERRCODE = 'LD108', DETAIL = json_build_object('currency', p_currency)::text,
+                  HINT = 'See ledger.currencies; add custom assets with ledger.create_currency().';
+    END IF;
+    v_metadata := ledger_private.checked_metadata(p_metadata, 'account');
+
+    INSERT INTO ledger_private.account AS a (book_id, code, currency, type, lower_limit, upper_limit, metadata)
+        VALUES (v_book_id, p_code, p_currency, p_type, p_lower_limit, p_upper_limit, v_metadata)
+        ON CONFLICT (book_id, code) DO NOTHING
+        RETURNING a.account_id INTO create_account.account_id;
+    IF create_account.account_id IS NOT NULL THEN
+        created := true;
+        RETURN;
+    END IF;
+
+    -- The code exists: the same attributes make this a replay, anything else a conflict.
+    SELECT * INTO v_old FROM ledger_private.account AS a WHERE a.book_id = v_book_id AND a.code = p_code;
+    IF (v_old.currency, v_old.type, v_old.lower_limit, v_old.upper_limit, v_old.metadata)
+       IS DISTINCT FROM (p_currency, p_type, p_lower_limit, p_upper_limit, v_metadata) THEN
+        RAISE EXCEPTION 'account % exists with different attributes', quote_literal(p_code)
+            USING ERRCODE = 'LD206',
+                  DETAIL = json_build_object('account', p_code, 'currency', v_old.currency, 'type', v_old.type,
+                                             'lower_limit', v_old.lower_limit::text,
+                                             'upper_limit', v_old.upper_limit::text)::text;
+    END IF;
+    IF v_old.status = 'closed' THEN
+        RAISE EXCEPTION 'account % exists and is closed', quote_literal(p_code)
+            USING ERRCODE = 'LD202', DETAIL = json_build_object('account', p_code)::text,
+                  HINT = 'A closed account is never reopened: open one with a new code.';
+    END IF;
+    account_id := v_old.account_id;
+    created := false;
+END
+$$;
+COMMENT ON FUNCTION ledger.create_account(text, text, text, bigint, bigint, jsonb, text) IS
+    'Open an account. Limits bound its normal balance (NULL = unbounded; lower 0 = no overdraft). Idempotent by '
+    'code: the same attributes return the existing account with created = false. Errors: LD101 invalid_argument, '
+    'LD105 metadata_too_large, LD108 unknown_currency, LD202 account_closed (it exists, closed), '
+    'LD206 account_exists, LD210 unknown_book, LD301 not_serializable.';
+
+CREATE OR REPLACE FUNCTION ledger.close_account(
+    p_code text,
+    p_book text DEFAULT 'default',
+    OUT account_id bigint,
+    OUT closed_at timestamptz
+)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_book_id integer;
+    v_balance bigint;
+    v_type text;
+BEGIN
+    PERFORM ledger_private.require_serializable('ledger.close_account');
+    v_book_id := ledger_private.book_id(p_book);
+    -- One UPDATE: it row-locks the account, so a concurrent posting either commits first (and we see its
+    -- balance, or fail to serialize) or finds the account closed.
+    UPDATE ledger_private.account AS a
+       SET status = 'closed', closed_at = coalesce(a.closed_at, now())
+     WHERE a.book_id = v_book_id AND a.code = p_code
+    RETURNING a.account_id, a.closed_at, a.balance, a.type
+         INTO close_account.account_id, close_account.closed_at, v_balance, v_type;
+    IF close_account.account_id IS NULL THEN
+        RAISE EXCEPTION 'unknown account %', coalesce(quote_literal(p_code), 'NULL')
+            USING ERRCODE = 'LD201', DETAIL = json_build_object('account', p_code, 'book', p_book)::text;
+    END IF;
+    IF v_balance <> 0 THEN
+        RAISE EXCEPTION 'account % has balance % and can only be closed at zero', quote_literal(p_code),
+            ledger_private.normal_balance(v_type, v_balance)
+            USING ERRCODE = 'LD207',
+                  DETAIL = json_build_object('account', p_code,
+                                             'balance', ledger_private.normal_balance(v_type, v_balance)::text)::text,
+                  HINT = 'Move the balance to another account with ledger.post_entry() first.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION ledger.close_account(text, text) IS
+    'Close an account at zero balance; a closed account rejects postings (LD202). Closing a closed account is a '
+    'no-op returning the original closed_at. Errors: LD101 (NULL book), LD201 unknown_account, LD207 account_not_zero, '
+    'LD210 unknown_book, LD301 not_serializable.';
+
+-- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
+REVOKE ALL ON FUNCTION ledger.close_account(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger.create_account(text, text, text, bigint, bigint, jsonb, text) FROM PUBLIC;
+
+COMMIT;
