@@ -30,6 +30,8 @@ CLIENT = {
     "dualbook.errors",
     "dualbook.money",
     "dualbook.retry",
+    "dualbook.group",
+    "dualbook.agroup",
 }
 MAX_LINES = 600
 

@@ -2,8 +2,9 @@
 comparison of the database with an earlier export (docs/audit.md).
 
 The hashing itself lives twice, on purpose: in SQL (``deploy/function_audit_hash.sql``, used by the sealer and by
-``ledger.audit_verify()``) and in :mod:`dualbook.audit.verify` (plain Python, used to verify an export offline). This
-module only moves data between the two: it calls the SQL functions, and it writes an export that auditspec reads.
+``ledger.audit_verify()``) and in :mod:`dualbook.audit.encoding` (plain Python, used by :mod:`dualbook.audit.verify`
+to verify an export offline). This module only moves data between the two: it calls the SQL functions, and it
+writes an export that the offline verifier reads.
 
 Example::
 
@@ -12,7 +13,7 @@ Example::
         report = verify_database(ledger)       # everything recomputed in the database
         with open("ledger.jsonl", "wb") as f:
             export(ledger, f)
-    assert auditspec.verify_file(Path("ledger.jsonl")).ok   # offline, no database
+    assert offline.verify_file(Path("ledger.jsonl")).ok     # offline, no database
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import IO, Any
 import psycopg
 from psycopg import IsolationLevel
 
-from dualbook.audit import verify as auditspec
+from dualbook.audit import verify as offline
 from dualbook.audit.verify import ENCODING, FORMAT, VERSION, ExportData, Finding, Report
 from dualbook.calls import Call, Row
 from dualbook.ledger import Ledger
@@ -316,7 +317,7 @@ def export(ledger: Ledger, out: IO[bytes]) -> ExportSummary:
                 "database": row[0],
                 "server_version": row[1],
                 "sealed_through": _s(row[2]),
-                "record_types": list(auditspec.RECORD_ORDER),
+                "record_types": list(offline.RECORD_ORDER),
             }
         )
         for kind, query, build in _QUERIES:
@@ -338,7 +339,7 @@ def current_data(ledger: Ledger) -> ExportData:
     """The database as it is now, read exactly as an export would write it (for comparing with an export)."""
     buf = io.BytesIO()
     export(ledger, buf)
-    return auditspec.read_export(io.BytesIO(buf.getvalue()))
+    return offline.read_export(io.BytesIO(buf.getvalue()))
 
 
 # --- the database against an earlier export ----------------------------------------------------------------------
@@ -417,10 +418,10 @@ def compare(anchor: ExportData, current: ExportData) -> list[Finding]:
 
     sealed_in = {(se.book_id, se.entry_id): int(se.seal_no) for se in anchor.sealed_entries}
     now_entries = {(e.book_id, e.entry_id): e for e in current.entries}
-    legs_then: dict[tuple[str, str], dict[str, auditspec.Leg]] = {}
+    legs_then: dict[tuple[str, str], dict[str, offline.Leg]] = {}
     for p in anchor.postings:
         legs_then.setdefault((p.book_id, p.entry_id), {})[p.leg] = p
-    legs_now: dict[tuple[str, str], dict[str, auditspec.Leg]] = {}
+    legs_now: dict[tuple[str, str], dict[str, offline.Leg]] = {}
     for p in current.postings:
         legs_now.setdefault((p.book_id, p.entry_id), {})[p.leg] = p
     for e in anchor.entries:
@@ -500,7 +501,7 @@ def verify_against(ledger: Ledger, anchor: ExportData) -> Report:
     """:func:`verify_database`, then the anchor file's own offline verification (findings prefixed ``anchor:``),
     then :func:`compare` of the database with it."""
     report = verify_database(ledger)
-    own = auditspec.verify_data(anchor)
+    own = offline.verify_data(anchor)
     report.findings += [
         Finding("anchor:" + f.kind, f.book, f.seal_no, f.entry_id, f.subject, f.detail) for f in own.findings
     ]
