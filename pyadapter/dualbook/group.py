@@ -219,23 +219,90 @@ def take(queue: deque[Pending], limit: int, book: str, into: list[Pending]) -> N
         queue.extendleft(reversed(kept))
 
 
+class Gathering:
+    """The state both posters share -- the queue, the recent callers, the callers in flight -- and the decisions
+    made on it. The thread poster calls these under its ``threading.Condition``, the asyncio one under its
+    ``asyncio.Condition``; only the waiting differs."""
+
+    def __init__(self, policy: GroupPolicy, clock: Callable[[], float] = time.monotonic) -> None:
+        self.policy = policy
+        self.stats = GroupStats()
+        self.clock = clock
+        self.queue: deque[Pending] = deque()
+        self.arrivals = Arrivals()
+        self.in_flight: set[int] = set()  # callers whose request a writer is sending
+        self.closed = False
+
+    def full(self) -> bool:
+        return len(self.queue) >= self.policy.max_queued
+
+    def queue_full_error(self) -> errors.GroupQueueFull:
+        return errors.GroupQueueFull(
+            f"{len(self.queue)} requests are waiting for a writer (max_queued {self.policy.max_queued}); "
+            f"waited {self.policy.queue_timeout:g} s"
+        )
+
+    def enqueue(self, p: Pending) -> None:
+        self.arrivals.saw(p.caller, self.clock())
+        self.queue.append(p)
+
+    def start(self) -> tuple[list[Pending], float | None]:
+        """A new group from the head of the queue, and the deadline until which it may wait for more (None: it
+        may not wait)."""
+        group: list[Pending] = []
+        take(self.queue, self.policy.max_entries, self.queue[0].book, group)
+        may_wait = self.policy.max_wait > 0 and len(group) < self.policy.max_entries and not self.closed
+        return group, (self.clock() + self.policy.max_wait) if may_wait else None
+
+    def wait_for_more(self, group: list[Pending], deadline: float) -> float:
+        """How long to wait for more requests now (0: send the group): only while it is not full, the deadline
+        has not passed, and callers seen recently are neither in it, in flight nor queued."""
+        now = self.clock()
+        if len(group) >= self.policy.max_entries or now >= deadline:
+            return 0.0
+        coming = self.arrivals.expected(now) - len(group) - len(self.in_flight) - len(self.queue)
+        return deadline - now if coming > 0 else 0.0
+
+    def refill(self, group: list[Pending]) -> None:
+        take(self.queue, self.policy.max_entries, group[0].book, group)
+
+    def launch(self, group: list[Pending], waited: bool) -> None:
+        self.stats.waited += waited
+        self.stats.record(len(group))
+        self.in_flight.update(p.caller for p in group)
+
+    def landed(self, group: list[Pending]) -> None:
+        self.in_flight.difference_update(p.caller for p in group)
+
+    def refused_whole(self, group: list[Pending], exc: BaseException) -> bool:
+        """The group's call failed as a whole. Retries exhausted: every caller gets that (False). Otherwise the
+        database refused the group, which no caller may be blamed for: True, send each request alone."""
+        if isinstance(exc, errors.RetriesExhausted):
+            for p in group:
+                p.error = exc
+            return False
+        self.stats.split += 1
+        return True
+
+
+def fail_unsettled(group: list[Pending], exc: BaseException) -> None:
+    """Never leave a caller waiting: whoever has no outcome yet gets ``exc``."""
+    for p in group:
+        if p.result is None and p.error is None:
+            p.error = exc
+
+
 class Executor(Protocol):
     def execute(self, call: Call[T], conn: Any = None) -> tuple[T, int, bool]: ...
 
 
-class GroupPoster:
+class GroupPoster(Gathering):
     """The thread-based group poster behind :class:`~dualbook.Ledger` (``group=``)."""
 
     def __init__(self, executor: Executor, policy: GroupPolicy, *, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(policy, clock)
         self.executor = executor
-        self.policy = policy
-        self.stats = GroupStats()
-        self._clock = clock
-        self._queue: deque[Pending] = deque()
         self._cond = threading.Condition()
-        self._arrivals = Arrivals()
-        self._in_flight: set[int] = set()  # callers whose request a writer is sending
-        self._closed = False
         self._writers = [
             threading.Thread(target=self._writer, name=f"dualbook-group-{i}", daemon=True)
             for i in range(policy.writers)
@@ -251,19 +318,15 @@ class GroupPoster:
             return self._alone(p)
         p.done = threading.Event()
         with self._cond:
-            if self._closed:
+            if self.closed:
                 raise errors.InfrastructureError("the ledger client is closed")
-            deadline = self._clock() + self.policy.queue_timeout
-            while len(self._queue) >= self.policy.max_queued:
-                remaining = deadline - self._clock()
-                if remaining <= 0 or self._closed:
-                    raise errors.GroupQueueFull(
-                        f"{len(self._queue)} requests are waiting for a writer (max_queued "
-                        f"{self.policy.max_queued}); waited {self.policy.queue_timeout:g} s"
-                    )
+            deadline = self.clock() + self.policy.queue_timeout
+            while self.full():
+                remaining = deadline - self.clock()
+                if remaining <= 0 or self.closed:
+                    raise self.queue_full_error()
                 self._cond.wait(remaining)
-            self._arrivals.saw(p.caller, self._clock())
-            self._queue.append(p)
+            self.enqueue(p)
             self._cond.notify_all()
         p.done.wait()
         return p.outcome()
@@ -275,7 +338,7 @@ class GroupPoster:
     def close(self) -> None:
         """Send what is queued, then stop the writers."""
         with self._cond:
-            self._closed = True
+            self.closed = True
             self._cond.notify_all()
         for w in self._writers:
             w.join()
@@ -283,27 +346,18 @@ class GroupPoster:
     # --- writers ------------------------------------------------------------------------------------
     def _collect(self) -> list[Pending] | None:
         """The next group (None: closed and drained). Called by a writer thread."""
-        limit = self.policy.max_entries
         with self._cond:
-            while not self._queue:
-                if self._closed:
+            while not self.queue:
+                if self.closed:
                     return None
                 self._cond.wait()
-            group: list[Pending] = []
-            take(self._queue, limit, self._queue[0].book, group)
-            if self.policy.max_wait > 0 and len(group) < limit and not self._closed:
-                deadline = self._clock() + self.policy.max_wait
-                waited = False
-                while len(group) < limit:
-                    now = self._clock()
-                    coming = self._arrivals.expected(now) - len(group) - len(self._in_flight) - len(self._queue)
-                    if coming <= 0 or now >= deadline:
-                        break
-                    waited = True
-                    self._cond.wait(deadline - now)
-                    take(self._queue, limit, group[0].book, group)
-                self.stats.waited += waited
-            self._in_flight.update(p.caller for p in group)
+            group, deadline = self.start()
+            waited = False
+            while deadline is not None and (pause := self.wait_for_more(group, deadline)) > 0:
+                waited = True
+                self._cond.wait(pause)
+                self.refill(group)
+            self.launch(group, waited)
             self._cond.notify_all()  # room in the queue for blocked callers
             return group
 
@@ -314,31 +368,23 @@ class GroupPoster:
                 return
             try:
                 self._send(group)
-            except BaseException as exc:  # never leave a caller waiting
-                for p in group:
-                    if p.result is None and p.error is None:
-                        p.error = exc
+            except BaseException as exc:
+                fail_unsettled(group, exc)
             finally:
                 with self._cond:
-                    self._in_flight.difference_update(p.caller for p in group)
+                    self.landed(group)
                 for p in group:
                     p.done.set()
 
     def _send(self, group: list[Pending]) -> None:
-        self.stats.record(len(group))
         try:
             results, attempts, recovered = self.executor.execute(batch_call(group))
         except (errors.LedgerError, psycopg.Error) as exc:
-            if isinstance(exc, errors.RetriesExhausted):
+            if self.refused_whole(group, exc):
                 for p in group:
-                    p.error = exc
-                return
-            # The database refused the group as a whole: no caller may get another's error. Each alone.
-            self.stats.split += 1
-            for p in group:
-                try:
-                    p.result = self._alone(p)
-                except BaseException as one:
-                    p.error = one
+                    try:
+                        p.result = self._alone(p)
+                    except BaseException as one:
+                        p.error = one
             return
         settle(group, results, attempts, recovered)

@@ -236,7 +236,7 @@ def test_backpressure_bounded_queue(app_url: str, db_url: str) -> None:
             first.start()
             _wait_until(lambda: lg.group is not None and lg.group.stats.groups == before + 1)
             second.start()
-            _wait_until(lambda: lg.group is not None and len(lg.group._queue) == 1)
+            _wait_until(lambda: lg.group is not None and len(lg.group.queue) == 1)
             with pytest.raises(E.GroupQueueFull):
                 lg.post_entry("q:3", [debit("bank", 1, "USD"), credit("w:0", 1, "USD")])
         first.join(10)
