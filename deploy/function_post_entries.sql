@@ -1,15 +1,20 @@
 -- Deploy dualbook:function_post_entries to pg
+-- requires: function_post_entries@v0.2.0
 -- requires: function_post_entry
 -- Batch posting: many entries in one call and one SERIALIZABLE transaction (one commit, one round trip).
 -- Each entry has its own idempotency key and its own result. By default a bad entry is rejected alone (its
 -- work is undone in a subtransaction) and the others post; with p_atomic the batch is all or nothing and the
 -- first failure is raised, naming the entry. Serialization failures (40001/40P01) are never caught: the whole
 -- batch is retried by the caller, and replays of its already-posted keys are no-ops.
+-- Reworked with post(): an entry refused for a reason in the ledger's state gets status 'refused' and its
+-- refusal is recorded with its key (ledger.post_entry's rule); a replay of a refused key gets it again.
 
 BEGIN;
 
-INSERT INTO ledger_private.error_catalog (sqlstate, name, category, description) VALUES
-    ('LD110', 'too_many_entries', 'validation', 'A batch has more entries than the maximum (1000), or none.');
+-- post_batch_entry returns post()'s new row type.
+DROP FUNCTION ledger_private.post_batch_entry(text, jsonb);
+
+SET LOCAL ROLE dualbook_owner;
 
 -- The set-based fast path of ledger.post_entries(): the whole batch in four statements instead of one
 -- ledger_private.post() call (and one subtransaction) per entry. It only ever takes a batch that the per-entry
@@ -22,7 +27,7 @@ INSERT INTO ledger_private.error_catalog (sqlstate, name, category, description)
 -- per-entry path handles the batch with its exact per-entry results and errors. tests/python/test_post_entries_paths.py
 -- runs random batches through both paths and compares results and rows.
 -- Accounts are locked in code order (one UPDATE over the batch's accounts, sorted), as post_entry locks them.
-CREATE FUNCTION ledger_private.post_batch_set(
+CREATE OR REPLACE FUNCTION ledger_private.post_batch_set(
     p_book_id integer,
     p_entries jsonb,
     OUT entry_ids bigint[],
@@ -116,6 +121,10 @@ BEGIN
       INTO v_ok, v_hashes, v_l_idx, v_l_leg, v_l_code, v_l_amount, v_l_currency
       FROM v;
     IF NOT v_ok THEN
+        RETURN;
+    END IF;
+    -- A key with a recorded refusal gets it again: the per-entry path returns it.
+    IF EXISTS (SELECT FROM ledger_private.recorded_refusals(p_book_id, v_keys)) THEN
         RETURN;
     END IF;
 
@@ -221,7 +230,7 @@ COMMENT ON FUNCTION ledger_private.post_batch_set(integer, jsonb) IS
     'with identical rows and results; otherwise returns NULL before writing, or raises (its caller rolls back '
     'and takes the per-entry path).';
 
-CREATE FUNCTION ledger.post_entries(
+CREATE OR REPLACE FUNCTION ledger.post_entries(
     p_entries jsonb,
     p_atomic boolean DEFAULT false,
     p_book text DEFAULT 'default'
@@ -247,10 +256,8 @@ DECLARE
     v_path text;
     v_n integer;
     v_cur integer;
-    v_entry_id bigint;
-    v_created boolean;
+    v_r record;
     v_recorded_at timestamptz;
-    v_balances jsonb;
     v_state text;
     v_message text;
     v_detail text;
@@ -306,16 +313,16 @@ BEGIN
     BEGIN
         FOR v_i IN 1 .. v_n LOOP
             v_cur := v_i;
-            v_state := NULL;
-            v_message := NULL;
-            v_detail := NULL;
             IF p_atomic THEN
-                SELECT * INTO v_entry_id, v_created, v_recorded_at, v_balances
-                  FROM ledger_private.post_batch_entry(p_book, p_entries -> (v_i - 1));
+                v_r := ledger_private.post_batch_entry(p_book, p_entries -> (v_i - 1));
+                IF v_r.status = 'refused' THEN
+                    -- all or nothing: the refusal is raised, and rolled back with the batch (not recorded)
+                    RAISE EXCEPTION USING MESSAGE = v_r.error_message, ERRCODE = v_r.error_code,
+                                          DETAIL = (v_r.error_detail::jsonb - 'refusal')::text;
+                END IF;
             ELSE
                 BEGIN  -- a subtransaction per entry: a rejected entry leaves nothing behind
-                    SELECT * INTO v_entry_id, v_created, v_recorded_at, v_balances
-                      FROM ledger_private.post_batch_entry(p_book, p_entries -> (v_i - 1));
+                    v_r := ledger_private.post_batch_entry(p_book, p_entries -> (v_i - 1));
                 EXCEPTION WHEN OTHERS THEN
                     GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
                                             v_detail = PG_EXCEPTION_DETAIL;
@@ -323,21 +330,21 @@ BEGIN
                         RAISE;  -- 40001, 40P01, ...: the caller retries the whole batch
                     END IF;
                     -- a rejected entry has no result: not the previous entry's
-                    v_entry_id := NULL;
-                    v_created := NULL;
-                    v_recorded_at := NULL;
-                    v_balances := NULL;
+                    SELECT 'rejected' AS status, NULL::bigint AS entry_id, NULL::boolean AS created,
+                           NULL::timestamptz AS recorded_at, NULL::jsonb AS balances, v_state AS error_code,
+                           v_message AS error_message, v_detail AS error_detail
+                      INTO v_r;
                 END;
             END IF;
             idx := v_i;
-            status := CASE WHEN v_state IS NOT NULL THEN 'rejected' WHEN v_created THEN 'posted' ELSE 'replayed' END;
-            entry_id := v_entry_id;
-            created := v_created;
-            recorded_at := v_recorded_at;
-            balances := v_balances;
-            error_code := v_state;
-            error_message := v_message;
-            error_detail := v_detail;
+            status := v_r.status;
+            entry_id := v_r.entry_id;
+            created := v_r.created;
+            recorded_at := v_r.recorded_at;
+            balances := v_r.balances;
+            error_code := v_r.error_code;
+            error_message := v_r.error_message;
+            error_detail := v_r.error_detail;
             RETURN NEXT;
         END LOOP;
     EXCEPTION WHEN OTHERS THEN
@@ -356,18 +363,23 @@ $$;
 COMMENT ON FUNCTION ledger.post_entries(jsonb, boolean, text) IS
     'Post 1-1000 entries in one call: p_entries = [{"key", "legs", "description"?, "metadata"?, "effective_date"?, '
     '"assertions"?}, ...] with the meaning of ledger.post_entry''s arguments. One row per entry, in order: status '
-    'posted | replayed | rejected (error_code, error_message, error_detail; nothing of it was written). p_atomic: '
-    'all or nothing, the first failure is raised with "entry" added to its DETAIL. Errors: LD101, LD110 '
-    'too_many_entries, LD210, LD301; with p_atomic, any error of post_entry.';
+    'posted | replayed | refused (a refusal recorded with the key, as ledger.post_entry records it) | rejected '
+    '(error_code, error_message, error_detail; nothing of it was written, the key stays unused). p_atomic: '
+    'all or nothing, the first failure (a refusal too, then not recorded) is raised with "entry" added to its '
+    'DETAIL. Errors: LD101, LD110 too_many_entries, LD210, LD301; with p_atomic, any error of post_entry.';
 
 -- One element of a batch -> ledger_private.post (validates the element's shape first).
 CREATE FUNCTION ledger_private.post_batch_entry(
     p_book text,
     p_entry jsonb,
+    OUT status text,
     OUT entry_id bigint,
     OUT created boolean,
     OUT recorded_at timestamptz,
-    OUT balances jsonb
+    OUT balances jsonb,
+    OUT error_code text,
+    OUT error_message text,
+    OUT error_detail text
 )
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -391,8 +403,10 @@ BEGIN
         RAISE EXCEPTION 'effective_date % is not a date', quote_literal(p_entry ->> 'effective_date')
             USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'effective_date')::text;
     END;
-    SELECT r.entry_id, r.created, r.recorded_at, r.balances
-      INTO post_batch_entry.entry_id, post_batch_entry.created, post_batch_entry.recorded_at, post_batch_entry.balances
+    SELECT r.status, r.entry_id, r.created, r.recorded_at, r.balances, r.error_code, r.error_message, r.error_detail
+      INTO post_batch_entry.status, post_batch_entry.entry_id, post_batch_entry.created, post_batch_entry.recorded_at,
+           post_batch_entry.balances, post_batch_entry.error_code, post_batch_entry.error_message,
+           post_batch_entry.error_detail
       FROM ledger_private.post(p_book, p_entry ->> 'key', p_entry -> 'legs', p_entry ->> 'description',
                                CASE WHEN jsonb_typeof(p_entry -> 'metadata') = 'null' THEN NULL ELSE p_entry -> 'metadata' END,
                                v_date,

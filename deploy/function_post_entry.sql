@@ -1,9 +1,13 @@
 -- Deploy dualbook:function_post_entry to pg
--- requires: function_post_entry@v0.1.0
--- requires: table_deferred_queue
--- Reworked for deferred (hot) accounts: their legs are queued in deferred_leg (an INSERT) instead of updating
--- the account row, so an account in every entry (fees, settlement) is not a serialization point. Their postings
--- get account_seq/balance_after from the sequencer (ledger.sequence_deferred()).
+-- requires: function_post_entry@v0.2.0
+-- requires: table_refusal
+-- Reworked so that a refused key stays refused: a refusal that depends on the ledger's state (LD2xx other than
+-- LD205 and LD210) is recorded with the key and the request hash (ledger_private.refusal) in the caller's
+-- transaction, and returned as a row (status 'refused') instead of raised, since a raise would roll the record
+-- back. Every later call with the key and the same request gets the same refusal; validation errors (LD1xx)
+-- still raise and leave the key unused. Deferred (hot) accounts: their legs are queued in deferred_leg (an
+-- INSERT) instead of updating the account row; their postings get account_seq/balance_after from the
+-- sequencer (ledger.sequence_deferred()).
 -- The write path. Designed for SSI (see docs/design.md):
 --   * all validation of the request itself happens first and reads nothing;
 --   * idempotency is INSERT ... ON CONFLICT DO NOTHING on the entry's unique key: the index detects a replay,
@@ -14,7 +18,60 @@
 
 BEGIN;
 
-CREATE OR REPLACE FUNCTION ledger_private.post(
+-- The result gains a status and the refusal's columns: a new row type, so the functions are dropped first.
+DROP FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text);
+DROP FUNCTION ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint);
+
+SET LOCAL ROLE dualbook_owner;
+
+-- The recorded refusals of some keys of a book; inlined by the planner into the caller's query (an index probe
+-- per key). The one place both posting paths look a refused key up.
+CREATE FUNCTION ledger_private.recorded_refusals(p_book_id integer, p_keys text[])
+RETURNS SETOF ledger_private.refusal
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT * FROM ledger_private.refusal AS r WHERE r.book_id = p_book_id AND r.idempotency_key = ANY (p_keys);
+END;
+COMMENT ON FUNCTION ledger_private.recorded_refusals(integer, text[]) IS
+    'The recorded refusals (ledger_private.refusal) of the given keys of a book.';
+
+-- Record a refusal of a key: called by post() after the refused attempt was rolled back, in the caller's
+-- transaction. The journal's key index is read first so that a concurrent transaction that posts the same key
+-- and this one form a read-write cycle that SSI breaks (40001): a key never ends up both posted and refused.
+CREATE FUNCTION ledger_private.record_refusal(
+    p_book_id integer,
+    p_key text,
+    p_hash bytea,
+    p_sqlstate text,
+    p_message text,
+    p_detail text
+)
+RETURNS ledger_private.refusal
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_row ledger_private.refusal;
+BEGIN
+    PERFORM FROM ledger_private.entry AS e WHERE e.book_id = p_book_id AND e.idempotency_key = p_key;
+    INSERT INTO ledger_private.refusal AS r
+           (book_id, idempotency_key, request_hash, sqlstate, message, detail)
+    VALUES (p_book_id, p_key, p_hash, p_sqlstate, p_message,
+            (coalesce(p_detail, '{}')::jsonb || '{"refusal": "recorded"}'::jsonb)::text)
+    ON CONFLICT DO NOTHING
+    RETURNING r.* INTO v_row;
+    IF v_row.book_id IS NULL THEN
+        -- recorded in this transaction already (a visible row; a concurrent one raises 40001 above)
+        SELECT r.* INTO v_row FROM ledger_private.refusal AS r
+         WHERE r.book_id = p_book_id AND r.idempotency_key = p_key;
+    END IF;
+    RETURN v_row;
+END
+$$;
+COMMENT ON FUNCTION ledger_private.record_refusal(integer, text, bytea, text, text, text) IS
+    'Records a refusal of a key (DETAIL gains "refusal": "recorded") and returns the recorded row.';
+
+CREATE FUNCTION ledger_private.post(
     p_book text,
     p_idempotency_key text,
     p_legs jsonb,
@@ -23,10 +80,14 @@ CREATE OR REPLACE FUNCTION ledger_private.post(
     p_effective_date date,
     p_assertions jsonb,
     p_reverses bigint,
+    OUT status text,
     OUT entry_id bigint,
     OUT created boolean,
     OUT recorded_at timestamptz,
-    OUT balances jsonb
+    OUT balances jsonb,
+    OUT error_code text,
+    OUT error_message text,
+    OUT error_detail text
 )
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -76,6 +137,7 @@ DECLARE
     v_holds boolean;
     v_limit_error json;
     v_type text;
+    v_refusal ledger_private.refusal;
 BEGIN
     -- The helpers are called only to raise their errors: a call with SET costs more than the check itself.
     IF current_setting('transaction_isolation') <> 'serializable' THEN
@@ -250,7 +312,28 @@ BEGIN
     v_hash := sha256(convert_to(jsonb_build_array(v_norm, p_description, v_metadata, p_effective_date, p_reverses)::text,
                                 'UTF8'));
 
-    -- 2. Idempotency: the unique index decides. ------------------------------------------------------------
+    -- 2. Idempotency: a recorded refusal, else the unique index decides. ------------------------------------
+    SELECT r.* INTO v_refusal FROM ledger_private.recorded_refusals(v_book_id, ARRAY[p_idempotency_key]) AS r;
+    IF v_refusal.book_id IS NOT NULL THEN
+        IF v_refusal.request_hash <> v_hash THEN
+            RAISE EXCEPTION 'idempotency key % was already used for a request that was refused (%), with a different request',
+                quote_literal(left(p_idempotency_key, 100)), v_refusal.sqlstate
+                USING ERRCODE = 'LD205',
+                      DETAIL = json_build_object('idempotency_key', p_idempotency_key,
+                                                 'refused', v_refusal.sqlstate)::text,
+                      HINT = 'A replay must repeat the original request exactly; a new request needs a new key.';
+        END IF;
+        status := 'refused';
+        created := false;
+        recorded_at := v_refusal.recorded_at;
+        error_code := v_refusal.sqlstate;
+        error_message := v_refusal.message;
+        error_detail := v_refusal.detail;
+        RETURN;
+    END IF;
+
+    -- Steps 2-5 in a subtransaction: a refusal rolls back what they wrote and is recorded instead.
+    BEGIN
     IF p_reverses IS NULL THEN
         -- Not a reversal: the key is the only unique index that can conflict (entry_reverses_once skips rows
         -- without reverses_entry_id, and entry_id is an identity), so only its index is probed before inserting.
@@ -297,6 +380,7 @@ BEGIN
                  WHERE p.book_id = v_book_id AND p.entry_id = post.entry_id AND p.balance_after IS NOT NULL
                  ORDER BY p.account_id, p.leg DESC) AS x;
         post.balances := coalesce(post.balances, '{}'::jsonb);
+        status := 'replayed';
         RETURN;
     END IF;
     created := true;
@@ -404,7 +488,7 @@ BEGIN
             quote_literal(v_limit_error ->> 'account'), v_limit_error ->> 'balance',
             coalesce(v_limit_error ->> 'lower_limit', '-inf'), coalesce(v_limit_error ->> 'upper_limit', 'inf')
             USING ERRCODE = 'LD203', DETAIL = v_limit_error::text,
-                  HINT = 'The entry was not posted; nothing changed.';
+                  HINT = 'The entry was not posted; the refusal is recorded with its key.';
     END IF;
 
     -- 4. Postings: per-account sequence and running balance, in leg order. -------------------------------
@@ -472,15 +556,34 @@ BEGIN
                       DETAIL = json_build_object('assertion', v_i, 'account', v_as_codes[v_i],
                                                  'balance', v_actual::text, 'op', v_as_ops[v_i],
                                                  'expected', v_as_values[v_i]::text)::text,
-                      HINT = 'The entry was not posted; nothing changed.';
+                      HINT = 'The entry was not posted; the refusal is recorded with its key.';
         END IF;
     END LOOP;
+    status := 'posted';
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT,
+                                error_detail = PG_EXCEPTION_DETAIL;
+        -- recorded: a refusal that depends on the ledger's state; anything else is raised (LD1xx leaves the
+        -- key unused; 40001 and the like are retried by the caller)
+        IF error_code NOT LIKE 'LD2__' OR error_code IN ('LD205', 'LD210') THEN
+            RAISE;
+        END IF;
+        v_refusal := ledger_private.record_refusal(v_book_id, p_idempotency_key, v_hash, error_code,
+                                                   error_message, error_detail);
+        status := 'refused';
+        entry_id := NULL;
+        created := true;
+        recorded_at := v_refusal.recorded_at;
+        balances := NULL;
+        error_detail := v_refusal.detail;
+    END;
 END
 $$;
 COMMENT ON FUNCTION ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint) IS
-    'The posting core shared by ledger.post_entry() and ledger.reverse_entry().';
+    'The posting core shared by ledger.post_entry(), ledger.reverse_entry() and ledger.post_entries(): status '
+    'posted | replayed | refused (a recorded refusal, with error_code, error_message, error_detail).';
 
-CREATE OR REPLACE FUNCTION ledger.post_entry(
+CREATE FUNCTION ledger.post_entry(
     p_idempotency_key text,
     p_legs jsonb,
     p_description text DEFAULT NULL,
@@ -488,10 +591,14 @@ CREATE OR REPLACE FUNCTION ledger.post_entry(
     p_effective_date date DEFAULT NULL,
     p_assertions jsonb DEFAULT NULL,
     p_book text DEFAULT 'default',
+    OUT status text,
     OUT entry_id bigint,
     OUT created boolean,
     OUT recorded_at timestamptz,
-    OUT balances jsonb
+    OUT balances jsonb,
+    OUT error_code text,
+    OUT error_message text,
+    OUT error_detail text
 )
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -505,23 +612,33 @@ DECLARE
 BEGIN
     v_result := ledger_private.post(p_book, p_idempotency_key, p_legs, p_description, p_metadata,
                                     p_effective_date, p_assertions, NULL);
+    status := v_result.status;
     entry_id := v_result.entry_id;
     created := v_result.created;
     recorded_at := v_result.recorded_at;
     balances := v_result.balances;
+    error_code := v_result.error_code;
+    error_message := v_result.error_message;
+    error_detail := v_result.error_detail;
 END
 $$;
 COMMENT ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text) IS
     'Post one balanced entry, all or nothing, in the caller''s SERIALIZABLE transaction. '
     'p_legs: [{"account": code, "amount": minor units (positive = debit, negative = credit; number or string), '
     '"currency": code}, ...]. p_assertions: [{"account", "op": "="|">="|"<=", "balance"}] on normal balances after '
-    'the entry. Returns the entry id, created (false for a replay of the same key and request, which writes '
-    'nothing), recorded_at and the touched accounts'' normal balances just after the entry (deferred accounts '
-    'left out). Errors: LD101-LD109, '
-    'LD201-LD205, LD210, LD211, LD301; see ledger.error_codes.';
+    'the entry. Returns one row: status posted (created true) | replayed (the same key and request again; '
+    'nothing written) | refused (a refusal that depends on the ledger''s state: LD201-LD204, LD209, LD211; '
+    'recorded with the key in this transaction, and returned again to every later call with the key and the same '
+    'request; error_code, error_message, error_detail with "refusal": "recorded"; created says whether this call '
+    'recorded it). entry_id, recorded_at, and the touched accounts'' normal balances just after the entry '
+    '(deferred accounts left out). Raised errors: LD101-LD109, LD205, LD210, LD301; see ledger.error_codes.';
 
--- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
+-- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default. The application executes
+-- post_entry (as deploy/grant_ledger.sql granted the function this change replaces).
 REVOKE ALL ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.record_refusal(integer, text, bytea, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.recorded_refusals(integer, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text) TO dualbook_app;
 
 COMMIT;

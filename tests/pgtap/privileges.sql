@@ -39,14 +39,15 @@ SELECT 'dualbook_app', f::regprocedure
                     'ledger.post_entries(jsonb, boolean, text)',
                     'ledger.reverse_entry(bigint, text, text, text)', 'ledger.get_balance(text, text)',
                     'ledger.get_entry(bigint, text)', 'ledger.get_entry_by_key(text, text)',
-                    'ledger.get_currency(text)', 'ledger.books_check()']) AS f
+                    'ledger.get_outcome(text, text)', 'ledger.get_currency(text)', 'ledger.books_check()']) AS f
 UNION ALL
 SELECT 'dualbook_sequencer', f::regprocedure
   FROM unnest(ARRAY['ledger.sequence_deferred(integer)', 'ledger.seal_journal(integer, integer)']) AS f
 UNION ALL
 SELECT 'dualbook_reader', f::regprocedure
   FROM unnest(ARRAY['ledger.get_balance(text, text)', 'ledger.get_entry(bigint, text)',
-                    'ledger.get_entry_by_key(text, text)', 'ledger.get_currency(text)', 'ledger.books_check()',
+                    'ledger.get_entry_by_key(text, text)', 'ledger.get_outcome(text, text)',
+                    'ledger.get_currency(text)', 'ledger.books_check()',
                     -- called by ledger.accounts / ledger.postings, checked against the view's caller
                     'ledger_private.normal_balance(text, bigint)',
                     'ledger_private.int64_or_null(numeric)']) AS f
@@ -160,8 +161,8 @@ SELECT set_eq(
     'dualbook_app may execute exactly the public API (ledger.*, not sequence_deferred, nothing in ledger_private)');
 SELECT ok(NOT has_function_privilege('dualbook_app', 'ledger.sequence_deferred(integer)', 'EXECUTE'),
           'the sequencer is not the app''s (it has its own role and limits)');
-SELECT is((SELECT count(*)::int FROM tap_fn_expected WHERE role = 'dualbook_app'), 12,
-          'the app''s API is 12 functions');
+SELECT is((SELECT count(*)::int FROM tap_fn_expected WHERE role = 'dualbook_app'), 13,
+          'the app''s API is 13 functions');
 
 -- 8. The reader and the auditor: read-only, by role setting too.
 SELECT is_empty(
