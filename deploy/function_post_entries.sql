@@ -7,7 +7,11 @@
 -- first failure is raised, naming the entry. Serialization failures (40001/40P01) are never caught: the whole
 -- batch is retried by the caller, and replays of its already-posted keys are no-ops.
 -- Reworked with post(): an entry refused for a reason in the ledger's state gets status 'refused' and its
--- refusal is recorded with its key (ledger.post_entry's rule); a replay of a refused key gets it again.
+-- refusal is recorded with its key (ledger.post_entry's rule); a replay of a refused key gets it again. The
+-- set-based path shares post()'s helpers for idempotency (recorded_refusals(), the key's unique index) and limits
+-- (within_limits()), checks the 64-bit net of each account's legs in each entry as post() does (LD106), and hands
+-- a batch it cannot post entirely to the per-entry path with LD306 (batch_needs_per_entry_path), never a bare
+-- P0001.
 
 BEGIN;
 
@@ -145,7 +149,8 @@ BEGIN
       FROM ins
       JOIN unnest(v_keys) WITH ORDINALITY AS k(key, idx) ON k.key = ins.idempotency_key;
     IF v_count <> v_n THEN
-        RAISE EXCEPTION 'post_batch_set: % of % keys are not new', v_n - v_count, v_n;
+        RAISE EXCEPTION 'post_batch_set: % of % keys are not new', v_n - v_count, v_n
+            USING ERRCODE = 'LD306', DETAIL = json_build_object('reason', 'keys', 'keys_taken', v_n - v_count)::text;
     END IF;
 
     -- 4. Balances (one UPDATE, accounts in code order), postings, queued legs, every check; the result.
@@ -210,25 +215,28 @@ BEGIN
                         THEN abs(x.balance + x.entry_net) <= c_bigint_max
                         ELSE abs(x.balance_after) <= c_bigint_max
                              AND (NOT x.last_in_entry
-                                  OR (CASE WHEN x.type IN ('asset', 'expense') THEN x.balance_after
-                                           ELSE -x.balance_after END
-                                      BETWEEN coalesce(x.lower_limit, -c_bigint_max)
-                                          AND coalesce(x.upper_limit, c_bigint_max)))
-                   END,
+                                  OR ledger_private.within_limits(
+                                         ledger_private.normal_balance(x.type, x.balance_after::bigint),
+                                         x.lower_limit, x.upper_limit))
+                   END
+               -- post() refuses an entry whose legs on one account net beyond 64 bits (LD106), whatever the
+               -- balance: so does this path, deferred accounts too
+               AND abs(x.entry_net) <= c_bigint_max,
                false)),
            (SELECT array_agg(coalesce(b.balances, '{}'::jsonb) ORDER BY i.idx)
               FROM generate_series(1, v_n) AS i(idx) LEFT JOIN b ON b.idx = i.idx)
       INTO v_ok, post_batch_set.balances
       FROM x;
     IF NOT v_ok THEN
-        RAISE EXCEPTION 'post_batch_set: the batch needs the per-entry path';
+        RAISE EXCEPTION 'post_batch_set: the batch needs the per-entry path'
+            USING ERRCODE = 'LD306', DETAIL = json_build_object('reason', 'checks')::text;
     END IF;
 END
 $$;
 COMMENT ON FUNCTION ledger_private.post_batch_set(integer, jsonb) IS
     'The set-based fast path of ledger.post_entries(): posts a batch that the per-entry path would post entirely, '
-    'with identical rows and results; otherwise returns NULL before writing, or raises (its caller rolls back '
-    'and takes the per-entry path).';
+    'with identical rows and results; otherwise returns NULL before writing, or raises LD306 (its caller rolls '
+    'back and takes the per-entry path).';
 
 CREATE OR REPLACE FUNCTION ledger.post_entries(
     p_entries jsonb,
@@ -293,9 +301,9 @@ BEGIN
               FROM ledger_private.post_batch_set(v_book_id, p_entries) AS f;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE;
-            -- what the per-entry path decides (bad data, a constraint, the fast path's own refusal) falls back
-            -- to it; serialization failures, deadlocks, cancels, lock timeouts, resource errors do not
-            IF left(v_state, 2) NOT IN ('22', '23', 'P0') THEN
+            -- what the per-entry path decides (bad data, a constraint, the fast path's own hand-over LD306) falls
+            -- back to it; serialization failures, deadlocks, cancels, lock timeouts, resource errors do not
+            IF left(v_state, 2) NOT IN ('22', '23') AND v_state <> 'LD306' THEN
                 RAISE;
             END IF;
             v_fast_ids := NULL;

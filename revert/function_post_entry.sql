@@ -8,6 +8,16 @@ DROP FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text);
 DROP FUNCTION ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint);
 DROP FUNCTION ledger_private.record_refusal(integer, text, bytea, text, text, text);
 DROP FUNCTION ledger_private.recorded_refusals(integer, text[]);
+DROP FUNCTION ledger_private.raise_invalid_request(text, text, date, jsonb, integer);
+DROP FUNCTION ledger_private.raise_invalid_leg(jsonb, integer);
+DROP FUNCTION ledger_private.raise_if_unbalanced(text[], bigint[]);
+DROP FUNCTION ledger_private.parsed_assertions(jsonb, integer);
+DROP FUNCTION ledger_private.replayed_entry(integer, text, bytea, bigint);
+DROP FUNCTION ledger_private.raise_account_error(text, text, integer, boolean, text, text, text, text);
+DROP FUNCTION ledger_private.raise_limit_exceeded(json);
+DROP FUNCTION ledger_private.within_limits(bigint, bigint, bigint);
+DROP FUNCTION ledger_private.range_hint(text);
+DROP FUNCTION ledger_private.check_assertions(integer, text[], text[], bigint[], text[], text[], bigint[], boolean[]);
 
 SET LOCAL ROLE dualbook_owner;
 -- The v0.2.0 deploy script, as it was:

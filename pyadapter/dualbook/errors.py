@@ -235,6 +235,13 @@ class UnsafeEntryIds(InfrastructureError, code="LD305"):
     name = "unsafe_entry_ids"
 
 
+class BatchNeedsPerEntryPath(InfrastructureError, code="LD306"):
+    """Internal to ledger.post_entries (its set-based path hands a batch to the per-entry path); never raised to a
+    caller, registered so that the registry mirrors the catalog."""
+
+    name = "batch_needs_per_entry_path"
+
+
 def detail_context(detail: str | None) -> dict[str, Any]:
     """DETAIL is a JSON object naming the offending fields; anything else gives no context."""
     if not detail:

@@ -4,7 +4,7 @@
 -- (several legs on one account) would. Nothing is written by a refused entry.
 BEGIN;
 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
-SELECT plan(21);
+SELECT plan(23);
 
 SELECT ok((ledger.create_account('big', 'USD', 'asset')).created, 'setup: asset big');
 SELECT ok((ledger.create_account('owed', 'USD', 'liability')).created, 'setup: liability owed');
@@ -86,6 +86,23 @@ SELECT results_eq(
     $$VALUES ('{"big": 0, "owed": 0}'::jsonb)$$,
     'the edge amount as a string takes both balances back to 0');
 SELECT is_empty('SELECT * FROM ledger.books_check()', 'books_check() returns no rows');
+
+-- LD106's HINT says how much range the currency's exponent leaves, and what to do.
+SELECT lives_ok($$SELECT ledger.create_currency('AR18', 18, 'an 18-decimal token')$$, 'setup: a currency of exponent 18');
+CREATE TEMP TABLE ar_hint (hint text);
+DO $$
+DECLARE
+    v_hint text;
+BEGIN
+    PERFORM ledger.post_entry('ar:hint', '[{"account": "x", "amount": "10000000000000000000", "currency": "AR18"},
+                                           {"account": "y", "amount": "-10000000000000000000", "currency": "AR18"}]');
+EXCEPTION WHEN SQLSTATE 'LD106' THEN
+    GET STACKED DIAGNOSTICS v_hint = PG_EXCEPTION_HINT;
+    INSERT INTO ar_hint VALUES (v_hint);
+END
+$$;
+SELECT matches((SELECT hint FROM ar_hint), '9\.22 units of AR18 \(exponent 18\).*smaller exponent',
+               'LD106''s HINT names the range of the currency''s exponent and what to do');
 
 SELECT * FROM finish();
 ROLLBACK;
