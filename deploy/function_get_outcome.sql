@@ -16,7 +16,8 @@ CREATE FUNCTION ledger.get_outcome(
     OUT recorded_at timestamptz,
     OUT error_code text,
     OUT error_message text,
-    OUT error_detail text
+    OUT error_detail text,
+    OUT error_hint text
 )
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER
@@ -36,15 +37,16 @@ BEGIN
         outcome := 'posted';
         RETURN;
     END IF;
-    SELECT r.recorded_at, r.sqlstate, r.message, r.detail
-      INTO get_outcome.recorded_at, get_outcome.error_code, get_outcome.error_message, get_outcome.error_detail
+    SELECT r.recorded_at, r.sqlstate, r.message, r.detail, r.hint
+      INTO get_outcome.recorded_at, get_outcome.error_code, get_outcome.error_message, get_outcome.error_detail,
+           get_outcome.error_hint
       FROM ledger_private.recorded_refusals(v_book_id, ARRAY[p_idempotency_key]) AS r;
     outcome := CASE WHEN FOUND THEN 'refused' ELSE 'unknown' END;
 END
 $$;
 COMMENT ON FUNCTION ledger.get_outcome(text, text) IS
     'What became of an idempotency key: outcome posted (entry_id, recorded_at) | refused (the recorded refusal: '
-    'recorded_at, error_code, error_message, error_detail) | unknown (no call with the key has committed; the key '
+    'recorded_at, error_code, error_message, error_detail, error_hint) | unknown (no call with the key has committed; the key '
     'is unused). Errors: LD101, LD210.';
 
 REVOKE ALL ON FUNCTION ledger.get_outcome(text, text) FROM PUBLIC;

@@ -44,7 +44,8 @@ CREATE FUNCTION ledger_private.record_refusal(
     p_hash bytea,
     p_sqlstate text,
     p_message text,
-    p_detail text
+    p_detail text,
+    p_hint text
 )
 RETURNS ledger_private.refusal
 LANGUAGE plpgsql
@@ -55,9 +56,9 @@ DECLARE
 BEGIN
     PERFORM FROM ledger_private.entry AS e WHERE e.book_id = p_book_id AND e.idempotency_key = p_key;
     INSERT INTO ledger_private.refusal AS r
-           (book_id, idempotency_key, request_hash, sqlstate, message, detail)
+           (book_id, idempotency_key, request_hash, sqlstate, message, detail, hint)
     VALUES (p_book_id, p_key, p_hash, p_sqlstate, p_message,
-            (coalesce(p_detail, '{}')::jsonb || '{"refusal": "recorded"}'::jsonb)::text)
+            (coalesce(p_detail, '{}')::jsonb || '{"refusal": "recorded"}'::jsonb)::text, nullif(p_hint, ''))
     ON CONFLICT DO NOTHING
     RETURNING r.* INTO v_row;
     IF v_row.book_id IS NULL THEN
@@ -68,7 +69,7 @@ BEGIN
     RETURN v_row;
 END
 $$;
-COMMENT ON FUNCTION ledger_private.record_refusal(integer, text, bytea, text, text, text) IS
+COMMENT ON FUNCTION ledger_private.record_refusal(integer, text, bytea, text, text, text, text) IS
     'Records a refusal of a key (DETAIL gains "refusal": "recorded") and returns the recorded row.';
 
 -- The HINT of LD106: how much a currency's 64-bit range holds, and what to do when it is too little. A large
@@ -461,7 +462,8 @@ CREATE FUNCTION ledger_private.post(
     OUT balances jsonb,
     OUT error_code text,
     OUT error_message text,
-    OUT error_detail text
+    OUT error_detail text,
+    OUT error_hint text
 )
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -584,6 +586,7 @@ BEGIN
         error_code := v_refusal.sqlstate;
         error_message := v_refusal.message;
         error_detail := v_refusal.detail;
+        error_hint := v_refusal.hint;
         RETURN;
     END IF;
 
@@ -742,26 +745,27 @@ BEGIN
     status := 'posted';
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT,
-                                error_detail = PG_EXCEPTION_DETAIL;
+                                error_detail = PG_EXCEPTION_DETAIL, error_hint = PG_EXCEPTION_HINT;
         -- recorded: a refusal that depends on the ledger's state; anything else is raised (LD1xx leaves the
         -- key unused; 40001 and the like are retried by the caller)
         IF error_code NOT LIKE 'LD2__' OR error_code IN ('LD205', 'LD210') THEN
             RAISE;
         END IF;
         v_refusal := ledger_private.record_refusal(v_book_id, p_idempotency_key, v_hash, error_code,
-                                                   error_message, error_detail);
+                                                   error_message, error_detail, error_hint);
         status := 'refused';
         entry_id := NULL;
         created := true;
         recorded_at := v_refusal.recorded_at;
         balances := NULL;
         error_detail := v_refusal.detail;
+        error_hint := v_refusal.hint;
     END;
 END
 $$;
 COMMENT ON FUNCTION ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint) IS
     'The posting core shared by ledger.post_entry(), ledger.reverse_entry() and ledger.post_entries(): status '
-    'posted | replayed | refused (a recorded refusal, with error_code, error_message, error_detail).';
+    'posted | replayed | refused (a recorded refusal, with error_code, error_message, error_detail, error_hint).';
 
 CREATE FUNCTION ledger.post_entry(
     p_idempotency_key text,
@@ -778,7 +782,8 @@ CREATE FUNCTION ledger.post_entry(
     OUT balances jsonb,
     OUT error_code text,
     OUT error_message text,
-    OUT error_detail text
+    OUT error_detail text,
+    OUT error_hint text
 )
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -800,6 +805,7 @@ BEGIN
     error_code := v_result.error_code;
     error_message := v_result.error_message;
     error_detail := v_result.error_detail;
+    error_hint := v_result.error_hint;
 END
 $$;
 COMMENT ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text) IS
@@ -809,7 +815,7 @@ COMMENT ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, tex
     'the entry. Returns one row: status posted (created true) | replayed (the same key and request again; '
     'nothing written) | refused (a refusal that depends on the ledger''s state: LD201-LD204, LD209, LD211; '
     'recorded with the key in this transaction, and returned again to every later call with the key and the same '
-    'request; error_code, error_message, error_detail with "refusal": "recorded"; created says whether this call '
+    'request; error_code, error_message, error_detail with "refusal": "recorded", error_hint; created says whether this call '
     'recorded it). entry_id, recorded_at, and the touched accounts'' normal balances just after the entry '
     '(deferred accounts left out). Raised errors: LD101-LD109, LD205, LD210, LD301; see ledger.error_codes.';
 
@@ -817,7 +823,7 @@ COMMENT ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, tex
 -- post_entry (as deploy/grant_ledger.sql granted the function this change replaces).
 REVOKE ALL ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION ledger_private.record_refusal(integer, text, bytea, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.record_refusal(integer, text, bytea, text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.recorded_refusals(integer, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.raise_invalid_request(text, text, date, jsonb, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.raise_invalid_leg(jsonb, integer) FROM PUBLIC;

@@ -28,7 +28,8 @@ CREATE FUNCTION ledger.reverse_entry(
     OUT balances jsonb,
     OUT error_code text,
     OUT error_message text,
-    OUT error_detail text
+    OUT error_detail text,
+    OUT error_hint text
 )
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -58,9 +59,11 @@ BEGIN
         RAISE EXCEPTION 'unknown entry %', p_entry_id
             USING ERRCODE = 'LD208', DETAIL = json_build_object('entry_id', p_entry_id, 'book', p_book)::text;
     END IF;
-    SELECT r.status, r.entry_id, r.created, r.recorded_at, r.balances, r.error_code, r.error_message, r.error_detail
+    SELECT r.status, r.entry_id, r.created, r.recorded_at, r.balances, r.error_code, r.error_message, r.error_detail,
+           r.error_hint
       INTO reverse_entry.status, reverse_entry.entry_id, reverse_entry.created, reverse_entry.recorded_at,
-           reverse_entry.balances, reverse_entry.error_code, reverse_entry.error_message, reverse_entry.error_detail
+           reverse_entry.balances, reverse_entry.error_code, reverse_entry.error_message, reverse_entry.error_detail,
+           reverse_entry.error_hint
       FROM ledger_private.post(p_book, p_idempotency_key, v_legs,
                                'Reversal of entry ' || p_entry_id || coalesce(': ' || p_reason, ''),
                                jsonb_build_object('reverses', p_entry_id, 'reason', p_reason),

@@ -18,6 +18,7 @@ CREATE TABLE ledger_private.refusal (
     sqlstate        text NOT NULL CHECK (sqlstate ~ '^LD2[0-9]{2}$'),
     message         text NOT NULL,
     detail          text NOT NULL,
+    hint            text,
     recorded_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (book_id, idempotency_key)
 );

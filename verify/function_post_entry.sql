@@ -30,7 +30,7 @@ BEGIN
         'ledger.post_entry has no status column';
 END
 $$;
-SELECT 'ledger_private.record_refusal(integer, text, bytea, text, text, text)'::regprocedure,
+SELECT 'ledger_private.record_refusal(integer, text, bytea, text, text, text, text)'::regprocedure,
        'ledger_private.within_limits(bigint, bigint, bigint)'::regprocedure,
        'ledger_private.replayed_entry(integer, text, bytea, bigint)'::regprocedure,
        'ledger_private.recorded_refusals(integer, text[])'::regprocedure;

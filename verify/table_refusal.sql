@@ -2,7 +2,7 @@
 
 BEGIN;
 
-SELECT book_id, idempotency_key, request_hash, sqlstate, message, detail, recorded_at
+SELECT book_id, idempotency_key, request_hash, sqlstate, message, detail, hint, recorded_at
   FROM ledger_private.refusal WHERE FALSE;
 
 ROLLBACK;

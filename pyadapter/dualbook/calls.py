@@ -151,13 +151,14 @@ class KeyOutcome:
     error_code: str | None
     error_message: str | None
     error_detail: str | None
+    error_hint: str | None = None
 
     @property
     def error(self) -> errors.LedgerError | None:
         """The recorded refusal as the exception class of its SQLSTATE (not raised), or None."""
         if self.error_code is None:
             return None
-        return errors.from_fields(self.error_code, self.error_message, self.error_detail)
+        return errors.from_fields(self.error_code, self.error_message, self.error_detail, hint=self.error_hint)
 
 
 @dataclass(frozen=True)
@@ -264,14 +265,14 @@ def _one(parse_row: Callable[[Row], T]) -> Callable[[list[Row]], T]:
     return parse
 
 
-_POST_COLS = "status, entry_id, created, recorded_at, balances, error_code, error_message, error_detail"
+_POST_COLS = "status, entry_id, created, recorded_at, balances, error_code, error_message, error_detail, error_hint"
 
 
 def _post_result(row: Row) -> PostResult:
     """A row of post_entry / reverse_entry; a refusal (recorded with the key) is raised as its exception."""
-    status, entry_id, created, recorded_at, balances, error_code, error_message, error_detail = row
+    status, entry_id, created, recorded_at, balances, error_code, error_message, error_detail, error_hint = row
     if status == "refused":
-        raise errors.from_fields(error_code, error_message, error_detail)
+        raise errors.from_fields(error_code, error_message, error_detail, hint=error_hint)
     return PostResult(entry_id=entry_id, created=created, recorded_at=recorded_at, balances=dict(balances or {}))
 
 
@@ -437,7 +438,7 @@ def get_entry_by_key(key: str, *, book: str = "default") -> Call[Entry]:
 
 def get_outcome(key: str, *, book: str = "default") -> Call[KeyOutcome]:
     return Call(
-        "SELECT outcome, entry_id, recorded_at, error_code, error_message, error_detail "
+        "SELECT outcome, entry_id, recorded_at, error_code, error_message, error_detail, error_hint "
         "FROM ledger.get_outcome(%s, %s)",
         (key, book),
         _one(lambda r: KeyOutcome(*r)),

@@ -33,7 +33,12 @@ def test_a_refusal_is_raised_recorded_and_raised_again(ledger: Ledger) -> None:
     ledger.post_entry("topup", [debit("bank", 100, "USD"), credit("wallet", 100, "USD")])
     with pytest.raises(E.LimitExceeded) as again:
         pay(ledger, "pay:1", 50)
-    assert (again.value.message, again.value.detail) == (first.value.message, first.value.detail)
+    assert (again.value.message, again.value.detail, again.value.hint) == (
+        first.value.message,
+        first.value.detail,
+        first.value.hint,
+    )
+    assert first.value.hint and first.value.hint.startswith("The entry was not posted")
     assert ledger.get_balance("wallet").balance == 100
     with pytest.raises(E.IdempotencyConflict):
         pay(ledger, "pay:1", 40)
