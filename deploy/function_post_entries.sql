@@ -1,15 +1,24 @@
 -- Deploy dualbook:function_post_entries to pg
+-- requires: function_post_entries@v0.2.0
 -- requires: function_post_entry
 -- Batch posting: many entries in one call and one SERIALIZABLE transaction (one commit, one round trip).
 -- Each entry has its own idempotency key and its own result. By default a bad entry is rejected alone (its
 -- work is undone in a subtransaction) and the others post; with p_atomic the batch is all or nothing and the
 -- first failure is raised, naming the entry. Serialization failures (40001/40P01) are never caught: the whole
 -- batch is retried by the caller, and replays of its already-posted keys are no-ops.
+-- Reworked with post(): an entry refused for a reason in the ledger's state gets status 'refused' and its
+-- refusal is recorded with its key (ledger.post_entry's rule); a replay of a refused key gets it again. The
+-- set-based path shares post()'s helpers for idempotency (recorded_refusals(), the key's unique index) and limits
+-- (within_limits()), checks the 64-bit net of each account's legs in each entry as post() does (LD106), and hands
+-- a batch it cannot post entirely to the per-entry path with LD306 (batch_needs_per_entry_path), never a bare
+-- P0001.
 
 BEGIN;
 
-INSERT INTO ledger_private.error_catalog (sqlstate, name, category, description) VALUES
-    ('LD110', 'too_many_entries', 'validation', 'A batch has more entries than the maximum (1000), or none.');
+-- post_batch_entry returns post()'s new row type.
+DROP FUNCTION ledger_private.post_batch_entry(text, jsonb);
+
+SET LOCAL ROLE dualbook_owner;
 
 -- The set-based fast path of ledger.post_entries(): the whole batch in four statements instead of one
 -- ledger_private.post() call (and one subtransaction) per entry. It only ever takes a batch that the per-entry
@@ -22,7 +31,7 @@ INSERT INTO ledger_private.error_catalog (sqlstate, name, category, description)
 -- per-entry path handles the batch with its exact per-entry results and errors. tests/python/test_post_entries_paths.py
 -- runs random batches through both paths and compares results and rows.
 -- Accounts are locked in code order (one UPDATE over the batch's accounts, sorted), as post_entry locks them.
-CREATE FUNCTION ledger_private.post_batch_set(
+CREATE OR REPLACE FUNCTION ledger_private.post_batch_set(
     p_book_id integer,
     p_entries jsonb,
     OUT entry_ids bigint[],
@@ -118,6 +127,10 @@ BEGIN
     IF NOT v_ok THEN
         RETURN;
     END IF;
+    -- A key with a recorded refusal gets it again: the per-entry path returns it.
+    IF EXISTS (SELECT FROM ledger_private.recorded_refusals(p_book_id, v_keys)) THEN
+        RETURN;
+    END IF;
 
     -- 3. The entries; every key must be new (a replay, or a key twice in the batch, goes the per-entry way).
     WITH ins AS (
@@ -136,7 +149,8 @@ BEGIN
       FROM ins
       JOIN unnest(v_keys) WITH ORDINALITY AS k(key, idx) ON k.key = ins.idempotency_key;
     IF v_count <> v_n THEN
-        RAISE EXCEPTION 'post_batch_set: % of % keys are not new', v_n - v_count, v_n;
+        RAISE EXCEPTION 'post_batch_set: % of % keys are not new', v_n - v_count, v_n
+            USING ERRCODE = 'LD306', DETAIL = json_build_object('reason', 'keys', 'keys_taken', v_n - v_count)::text;
     END IF;
 
     -- 4. Balances (one UPDATE, accounts in code order), postings, queued legs, every check; the result.
@@ -201,27 +215,30 @@ BEGIN
                         THEN abs(x.balance + x.entry_net) <= c_bigint_max
                         ELSE abs(x.balance_after) <= c_bigint_max
                              AND (NOT x.last_in_entry
-                                  OR (CASE WHEN x.type IN ('asset', 'expense') THEN x.balance_after
-                                           ELSE -x.balance_after END
-                                      BETWEEN coalesce(x.lower_limit, -c_bigint_max)
-                                          AND coalesce(x.upper_limit, c_bigint_max)))
-                   END,
+                                  OR ledger_private.within_limits(
+                                         ledger_private.normal_balance(x.type, x.balance_after::bigint),
+                                         x.lower_limit, x.upper_limit))
+                   END
+               -- post() refuses an entry whose legs on one account net beyond 64 bits (LD106), whatever the
+               -- balance: so does this path, deferred accounts too
+               AND abs(x.entry_net) <= c_bigint_max,
                false)),
            (SELECT array_agg(coalesce(b.balances, '{}'::jsonb) ORDER BY i.idx)
               FROM generate_series(1, v_n) AS i(idx) LEFT JOIN b ON b.idx = i.idx)
       INTO v_ok, post_batch_set.balances
       FROM x;
     IF NOT v_ok THEN
-        RAISE EXCEPTION 'post_batch_set: the batch needs the per-entry path';
+        RAISE EXCEPTION 'post_batch_set: the batch needs the per-entry path'
+            USING ERRCODE = 'LD306', DETAIL = json_build_object('reason', 'checks')::text;
     END IF;
 END
 $$;
 COMMENT ON FUNCTION ledger_private.post_batch_set(integer, jsonb) IS
     'The set-based fast path of ledger.post_entries(): posts a batch that the per-entry path would post entirely, '
-    'with identical rows and results; otherwise returns NULL before writing, or raises (its caller rolls back '
-    'and takes the per-entry path).';
+    'with identical rows and results; otherwise returns NULL before writing, or raises LD306 (its caller rolls '
+    'back and takes the per-entry path).';
 
-CREATE FUNCTION ledger.post_entries(
+CREATE OR REPLACE FUNCTION ledger.post_entries(
     p_entries jsonb,
     p_atomic boolean DEFAULT false,
     p_book text DEFAULT 'default'
@@ -247,10 +264,8 @@ DECLARE
     v_path text;
     v_n integer;
     v_cur integer;
-    v_entry_id bigint;
-    v_created boolean;
+    v_r record;
     v_recorded_at timestamptz;
-    v_balances jsonb;
     v_state text;
     v_message text;
     v_detail text;
@@ -286,9 +301,9 @@ BEGIN
               FROM ledger_private.post_batch_set(v_book_id, p_entries) AS f;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE;
-            -- what the per-entry path decides (bad data, a constraint, the fast path's own refusal) falls back
-            -- to it; serialization failures, deadlocks, cancels, lock timeouts, resource errors do not
-            IF left(v_state, 2) NOT IN ('22', '23', 'P0') THEN
+            -- what the per-entry path decides (bad data, a constraint, the fast path's own hand-over LD306) falls
+            -- back to it; serialization failures, deadlocks, cancels, lock timeouts, resource errors do not
+            IF left(v_state, 2) NOT IN ('22', '23') AND v_state <> 'LD306' THEN
                 RAISE;
             END IF;
             v_fast_ids := NULL;
@@ -306,16 +321,16 @@ BEGIN
     BEGIN
         FOR v_i IN 1 .. v_n LOOP
             v_cur := v_i;
-            v_state := NULL;
-            v_message := NULL;
-            v_detail := NULL;
             IF p_atomic THEN
-                SELECT * INTO v_entry_id, v_created, v_recorded_at, v_balances
-                  FROM ledger_private.post_batch_entry(p_book, p_entries -> (v_i - 1));
+                v_r := ledger_private.post_batch_entry(p_book, p_entries -> (v_i - 1));
+                IF v_r.status = 'refused' THEN
+                    -- all or nothing: the refusal is raised, and rolled back with the batch (not recorded)
+                    RAISE EXCEPTION USING MESSAGE = v_r.error_message, ERRCODE = v_r.error_code,
+                                          DETAIL = (v_r.error_detail::jsonb - 'refusal')::text;
+                END IF;
             ELSE
                 BEGIN  -- a subtransaction per entry: a rejected entry leaves nothing behind
-                    SELECT * INTO v_entry_id, v_created, v_recorded_at, v_balances
-                      FROM ledger_private.post_batch_entry(p_book, p_entries -> (v_i - 1));
+                    v_r := ledger_private.post_batch_entry(p_book, p_entries -> (v_i - 1));
                 EXCEPTION WHEN OTHERS THEN
                     GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT,
                                             v_detail = PG_EXCEPTION_DETAIL;
@@ -323,21 +338,21 @@ BEGIN
                         RAISE;  -- 40001, 40P01, ...: the caller retries the whole batch
                     END IF;
                     -- a rejected entry has no result: not the previous entry's
-                    v_entry_id := NULL;
-                    v_created := NULL;
-                    v_recorded_at := NULL;
-                    v_balances := NULL;
+                    SELECT 'rejected' AS status, NULL::bigint AS entry_id, NULL::boolean AS created,
+                           NULL::timestamptz AS recorded_at, NULL::jsonb AS balances, v_state AS error_code,
+                           v_message AS error_message, v_detail AS error_detail
+                      INTO v_r;
                 END;
             END IF;
             idx := v_i;
-            status := CASE WHEN v_state IS NOT NULL THEN 'rejected' WHEN v_created THEN 'posted' ELSE 'replayed' END;
-            entry_id := v_entry_id;
-            created := v_created;
-            recorded_at := v_recorded_at;
-            balances := v_balances;
-            error_code := v_state;
-            error_message := v_message;
-            error_detail := v_detail;
+            status := v_r.status;
+            entry_id := v_r.entry_id;
+            created := v_r.created;
+            recorded_at := v_r.recorded_at;
+            balances := v_r.balances;
+            error_code := v_r.error_code;
+            error_message := v_r.error_message;
+            error_detail := v_r.error_detail;
             RETURN NEXT;
         END LOOP;
     EXCEPTION WHEN OTHERS THEN
@@ -356,18 +371,23 @@ $$;
 COMMENT ON FUNCTION ledger.post_entries(jsonb, boolean, text) IS
     'Post 1-1000 entries in one call: p_entries = [{"key", "legs", "description"?, "metadata"?, "effective_date"?, '
     '"assertions"?}, ...] with the meaning of ledger.post_entry''s arguments. One row per entry, in order: status '
-    'posted | replayed | rejected (error_code, error_message, error_detail; nothing of it was written). p_atomic: '
-    'all or nothing, the first failure is raised with "entry" added to its DETAIL. Errors: LD101, LD110 '
-    'too_many_entries, LD210, LD301; with p_atomic, any error of post_entry.';
+    'posted | replayed | refused (a refusal recorded with the key, as ledger.post_entry records it) | rejected '
+    '(error_code, error_message, error_detail; nothing of it was written, the key stays unused). p_atomic: '
+    'all or nothing, the first failure (a refusal too, then not recorded) is raised with "entry" added to its '
+    'DETAIL. Errors: LD101, LD110 too_many_entries, LD210, LD301; with p_atomic, any error of post_entry.';
 
 -- One element of a batch -> ledger_private.post (validates the element's shape first).
 CREATE FUNCTION ledger_private.post_batch_entry(
     p_book text,
     p_entry jsonb,
+    OUT status text,
     OUT entry_id bigint,
     OUT created boolean,
     OUT recorded_at timestamptz,
-    OUT balances jsonb
+    OUT balances jsonb,
+    OUT error_code text,
+    OUT error_message text,
+    OUT error_detail text
 )
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -391,8 +411,10 @@ BEGIN
         RAISE EXCEPTION 'effective_date % is not a date', quote_literal(p_entry ->> 'effective_date')
             USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'effective_date')::text;
     END;
-    SELECT r.entry_id, r.created, r.recorded_at, r.balances
-      INTO post_batch_entry.entry_id, post_batch_entry.created, post_batch_entry.recorded_at, post_batch_entry.balances
+    SELECT r.status, r.entry_id, r.created, r.recorded_at, r.balances, r.error_code, r.error_message, r.error_detail
+      INTO post_batch_entry.status, post_batch_entry.entry_id, post_batch_entry.created, post_batch_entry.recorded_at,
+           post_batch_entry.balances, post_batch_entry.error_code, post_batch_entry.error_message,
+           post_batch_entry.error_detail
       FROM ledger_private.post(p_book, p_entry ->> 'key', p_entry -> 'legs', p_entry ->> 'description',
                                CASE WHEN jsonb_typeof(p_entry -> 'metadata') = 'null' THEN NULL ELSE p_entry -> 'metadata' END,
                                v_date,

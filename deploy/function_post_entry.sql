@@ -1,9 +1,13 @@
 -- Deploy dualbook:function_post_entry to pg
--- requires: function_post_entry@v0.1.0
--- requires: table_deferred_queue
--- Reworked for deferred (hot) accounts: their legs are queued in deferred_leg (an INSERT) instead of updating
--- the account row, so an account in every entry (fees, settlement) is not a serialization point. Their postings
--- get account_seq/balance_after from the sequencer (ledger.sequence_deferred()).
+-- requires: function_post_entry@v0.2.0
+-- requires: table_refusal
+-- Reworked so that a refused key stays refused: a refusal that depends on the ledger's state (LD2xx other than
+-- LD205 and LD210) is recorded with the key and the request hash (ledger_private.refusal) in the caller's
+-- transaction, and returned as a row (status 'refused') instead of raised, since a raise would roll the record
+-- back. Every later call with the key and the same request gets the same refusal; validation errors (LD1xx)
+-- still raise and leave the key unused. Deferred (hot) accounts: their legs are queued in deferred_leg (an
+-- INSERT) instead of updating the account row; their postings get account_seq/balance_after from the
+-- sequencer (ledger.sequence_deferred()).
 -- The write path. Designed for SSI (see docs/design.md):
 --   * all validation of the request itself happens first and reads nothing;
 --   * idempotency is INSERT ... ON CONFLICT DO NOTHING on the entry's unique key: the index detects a replay,
@@ -14,7 +18,435 @@
 
 BEGIN;
 
-CREATE OR REPLACE FUNCTION ledger_private.post(
+-- The result gains a status and the refusal's columns: a new row type, so the functions are dropped first.
+DROP FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text);
+DROP FUNCTION ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint);
+
+SET LOCAL ROLE dualbook_owner;
+
+-- The recorded refusals of some keys of a book; inlined by the planner into the caller's query (an index probe
+-- per key). The one place both posting paths look a refused key up.
+CREATE FUNCTION ledger_private.recorded_refusals(p_book_id integer, p_keys text[])
+RETURNS SETOF ledger_private.refusal
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT * FROM ledger_private.refusal AS r WHERE r.book_id = p_book_id AND r.idempotency_key = ANY (p_keys);
+END;
+COMMENT ON FUNCTION ledger_private.recorded_refusals(integer, text[]) IS
+    'The recorded refusals (ledger_private.refusal) of the given keys of a book.';
+
+-- Record a refusal of a key: called by post() after the refused attempt was rolled back, in the caller's
+-- transaction. The journal's key index is read first so that a concurrent transaction that posts the same key
+-- and this one form a read-write cycle that SSI breaks (40001): a key never ends up both posted and refused.
+CREATE FUNCTION ledger_private.record_refusal(
+    p_book_id integer,
+    p_key text,
+    p_hash bytea,
+    p_sqlstate text,
+    p_message text,
+    p_detail text,
+    p_hint text
+)
+RETURNS ledger_private.refusal
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_row ledger_private.refusal;
+BEGIN
+    PERFORM FROM ledger_private.entry AS e WHERE e.book_id = p_book_id AND e.idempotency_key = p_key;
+    INSERT INTO ledger_private.refusal AS r
+           (book_id, idempotency_key, request_hash, sqlstate, message, detail, hint)
+    VALUES (p_book_id, p_key, p_hash, p_sqlstate, p_message,
+            (coalesce(p_detail, '{}')::jsonb || '{"refusal": "recorded"}'::jsonb)::text, nullif(p_hint, ''))
+    ON CONFLICT DO NOTHING
+    RETURNING r.* INTO v_row;
+    IF v_row.book_id IS NULL THEN
+        -- recorded in this transaction already (a visible row; a concurrent one raises 40001 above)
+        SELECT r.* INTO v_row FROM ledger_private.refusal AS r
+         WHERE r.book_id = p_book_id AND r.idempotency_key = p_key;
+    END IF;
+    RETURN v_row;
+END
+$$;
+COMMENT ON FUNCTION ledger_private.record_refusal(integer, text, bytea, text, text, text, text) IS
+    'Records a refusal of a key (DETAIL gains "refusal": "recorded") and returns the recorded row.';
+
+-- The HINT of LD106: how much a currency's 64-bit range holds, and what to do when it is too little. A large
+-- exponent leaves little room: exponent 18 (an 18-decimal token) holds about 9.22 units per amount and balance.
+CREATE FUNCTION ledger_private.range_hint(p_currency text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_exponent smallint;
+BEGIN
+    SELECT c.exponent INTO v_exponent FROM ledger_private.currency AS c WHERE c.code = p_currency;
+    RETURN 'Amounts and balances are minor units in a signed 64-bit integer: at most 9223372036854775807 minor units, '
+        || CASE WHEN v_exponent IS NULL
+                THEN '9223372036854775807 / 10^e units of a currency of exponent e'
+                ELSE format('which is %s units of %s (exponent %s)', trunc(9223372036854775807 / 10::numeric ^ v_exponent, 2),
+                            left(p_currency, 16), v_exponent) END
+        || '. A large exponent leaves little range (exponent 18 leaves about 9.22 units): for larger amounts use a '
+        || 'currency or asset with a smaller exponent (e.g. 9 or 6 for an 18-decimal token), or split the amount '
+        || 'over several entries.';
+END
+$$;
+COMMENT ON FUNCTION ledger_private.range_hint(text) IS
+    'The HINT of LD106: the range a currency''s exponent leaves in 64 bits, and what to do.';
+
+-- The step "the request's scalar arguments" of post(), its error path: called only when a check failed, it
+-- raises the first failing check's error, in order.
+CREATE FUNCTION ledger_private.raise_invalid_request(
+    p_idempotency_key text, p_description text, p_effective_date date, p_legs jsonb, p_max_legs integer)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_n integer;
+BEGIN
+    IF p_idempotency_key IS NULL OR length(p_idempotency_key) NOT BETWEEN 1 AND 255 THEN
+        RAISE EXCEPTION 'idempotency key must be 1-255 characters'
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'idempotency_key')::text,
+                  HINT = 'Use a key that identifies the business event, e.g. ''payment:8431''.';
+    END IF;
+    IF length(p_description) > 1000 THEN
+        RAISE EXCEPTION 'description is longer than 1000 characters'
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'description')::text;
+    END IF;
+    IF p_effective_date NOT BETWEEN '0001-01-01'::date AND '9999-12-31'::date THEN
+        -- 'infinity', BC dates and years past 9999 would be stored and then break every client reading them
+        RAISE EXCEPTION 'effective date % is outside 0001-01-01 .. 9999-12-31', p_effective_date
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'effective_date')::text,
+                  HINT = 'A value date that every client can represent; omit it for today (UTC).';
+    END IF;
+    IF p_legs IS NULL OR jsonb_typeof(p_legs) <> 'array' THEN
+        RAISE EXCEPTION 'legs must be a JSON array of {"account", "amount", "currency"} objects'
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'legs')::text;
+    END IF;
+    v_n := jsonb_array_length(p_legs);
+    IF v_n < 2 THEN
+        RAISE EXCEPTION 'an entry needs at least two legs, got %', v_n
+            USING ERRCODE = 'LD109', DETAIL = json_build_object('legs', v_n)::text;
+    END IF;
+    IF v_n > p_max_legs THEN
+        RAISE EXCEPTION 'an entry has at most % legs, got %', p_max_legs, v_n
+            USING ERRCODE = 'LD104', DETAIL = json_build_object('legs', v_n, 'limit', p_max_legs)::text;
+    END IF;
+END
+$$;
+
+-- The step "each leg by itself" of post(), its error path: called only for a leg whose shape or amount failed
+-- the one-test check, it raises the first failing check's error, in order.
+CREATE FUNCTION ledger_private.raise_invalid_leg(p_leg jsonb, p_i integer)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c_bigint_max constant numeric := 9223372036854775807;
+    v_num numeric;
+BEGIN
+    IF jsonb_typeof(p_leg) <> 'object' THEN
+        RAISE EXCEPTION 'leg % is not a JSON object', p_i
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', p_i)::text;
+    END IF;
+    IF (p_leg - 'account' - 'amount' - 'currency') <> '{}'::jsonb THEN
+        RAISE EXCEPTION 'leg % has unknown fields: %', p_i,
+            (SELECT string_agg(quote_literal(left(k, 50)), ', ')
+               FROM jsonb_object_keys(p_leg - 'account' - 'amount' - 'currency') AS k)
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', p_i)::text,
+                  HINT = 'A leg has exactly the fields account, amount and currency.';
+    END IF;
+    IF jsonb_typeof(p_leg -> 'account') IS DISTINCT FROM 'string'
+       OR length(p_leg ->> 'account') NOT BETWEEN 1 AND 200 THEN
+        RAISE EXCEPTION 'leg % needs "account": an account code of 1-200 characters', p_i
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', p_i, 'field', 'account')::text;
+    END IF;
+    IF jsonb_typeof(p_leg -> 'currency') IS DISTINCT FROM 'string'
+       OR length(p_leg ->> 'currency') NOT BETWEEN 1 AND 16 THEN
+        RAISE EXCEPTION 'leg % needs "currency": a currency code', p_i
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', p_i, 'field', 'currency')::text;
+    END IF;
+    CASE jsonb_typeof(p_leg -> 'amount')
+        WHEN 'number' THEN
+            v_num := (p_leg -> 'amount')::numeric;
+        WHEN 'string' THEN
+            IF (p_leg ->> 'amount') !~ '^-?[0-9]{1,40}$' THEN
+                RAISE EXCEPTION 'leg %: amount % is not an integer', p_i, quote_literal(left(p_leg ->> 'amount', 50))
+                    USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', p_i, 'field', 'amount')::text,
+                          HINT = 'Amounts are integers of minor units (1234 = 12.34 in a currency of exponent 2).';
+            END IF;
+            v_num := (p_leg ->> 'amount')::numeric;
+        ELSE
+            RAISE EXCEPTION 'leg % needs "amount": an integer number of minor units', p_i
+                USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', p_i, 'field', 'amount')::text;
+    END CASE;
+    IF v_num <> trunc(v_num) THEN
+        RAISE EXCEPTION 'leg %: amount % is not an integer number of minor units', p_i, left(v_num::text, 50)
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', p_i, 'field', 'amount')::text,
+                  HINT = 'Amounts are integers of minor units (1234 = 12.34 in a currency of exponent 2).';
+    END IF;
+    IF v_num = 0 THEN
+        RAISE EXCEPTION 'leg % has a zero amount', p_i
+            USING ERRCODE = 'LD103', DETAIL = json_build_object('leg', p_i, 'account', p_leg ->> 'account')::text;
+    END IF;
+    IF abs(v_num) > c_bigint_max THEN
+        RAISE EXCEPTION 'leg %: amount is outside the signed 64-bit range', p_i
+            USING ERRCODE = 'LD106',
+                  DETAIL = json_build_object('leg', p_i, 'account', p_leg ->> 'account')::text,
+                  HINT = ledger_private.range_hint(p_leg ->> 'currency');
+    END IF;
+END
+$$;
+
+-- The step "balanced in every currency" of post() for an entry with several currencies or an imbalance: raises
+-- LD102 for the alphabetically first unbalanced currency.
+CREATE FUNCTION ledger_private.raise_if_unbalanced(p_currencies text[], p_amounts bigint[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_bad record;
+BEGIN
+    -- Several currencies (or an imbalance): sum per currency and report the first unbalanced one.
+    SELECT l.currency, sum(l.amount) AS imbalance INTO v_bad
+      FROM unnest(p_currencies, p_amounts) AS l(currency, amount)
+     GROUP BY l.currency
+    HAVING sum(l.amount) <> 0
+     ORDER BY l.currency
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'entry does not balance: % legs sum to %, not 0', v_bad.currency, v_bad.imbalance
+            USING ERRCODE = 'LD102',
+                  DETAIL = json_build_object('currency', v_bad.currency, 'imbalance', v_bad.imbalance::text)::text,
+                  HINT = 'Debits (positive) and credits (negative) must sum to zero in each currency.';
+    END IF;
+END
+$$;
+
+-- The step "assertions well-formed" of post(), for an entry with assertions: their accounts, operators and
+-- balances as arrays, or LD101 for the first malformed one.
+CREATE FUNCTION ledger_private.parsed_assertions(
+    p_assertions jsonb, p_max_assertions integer, OUT codes text[], OUT ops text[], OUT "values" bigint[])
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c_bigint_max constant numeric := 9223372036854775807;
+    v_as jsonb;
+    v_num numeric;
+BEGIN
+    IF jsonb_typeof(p_assertions) <> 'array' OR jsonb_array_length(p_assertions) > p_max_assertions THEN
+        RAISE EXCEPTION 'assertions must be a JSON array of at most % {"account", "op", "balance"} objects',
+            p_max_assertions
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'assertions')::text;
+    END IF;
+    FOR v_i IN 1 .. jsonb_array_length(p_assertions) LOOP
+        v_as := p_assertions -> (v_i - 1);
+        -- coalesce: a missing field makes the test NULL, which must count as invalid, not as valid
+        IF NOT coalesce(
+               jsonb_typeof(v_as) = 'object'
+               AND (v_as - 'account' - 'op' - 'balance') = '{}'::jsonb
+               AND jsonb_typeof(v_as -> 'account') = 'string'
+               AND length(v_as ->> 'account') <= 200
+               AND (v_as ->> 'op') IN ('=', '>=', '<=')
+               AND ((jsonb_typeof(v_as -> 'balance') = 'string' AND (v_as ->> 'balance') ~ '^-?[0-9]{1,19}$')
+                    OR jsonb_typeof(v_as -> 'balance') = 'number'),
+               false) THEN
+            RAISE EXCEPTION 'assertion % must be {"account": code, "op": "=" | ">=" | "<=", "balance": integer}', v_i
+                USING ERRCODE = 'LD101', DETAIL = json_build_object('assertion', v_i)::text;
+        END IF;
+        v_num := (v_as ->> 'balance')::numeric;
+        IF v_num <> trunc(v_num) OR abs(v_num) > c_bigint_max THEN
+            RAISE EXCEPTION 'assertion %: balance must be an integer of minor units in the signed 64-bit range', v_i
+                USING ERRCODE = 'LD101', DETAIL = json_build_object('assertion', v_i)::text;
+        END IF;
+        codes := codes || (v_as ->> 'account');
+        ops := ops || (v_as ->> 'op');
+        "values" := "values" || v_num::bigint;
+    END LOOP;
+END
+$$;
+
+-- The step "replay" of post(): the key (or, for a reversal, the reversed entry) is taken. The key's entry with
+-- the balances right after it when the request is the same; LD205 for another request; LD209 when the conflict
+-- was on the reversed entry. Called only on the replay path (the insert found a conflict).
+CREATE FUNCTION ledger_private.replayed_entry(
+    p_book_id integer, p_key text, p_hash bytea, p_reverses bigint,
+    OUT entry_id bigint, OUT recorded_at timestamptz, OUT balances jsonb)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_old_hash bytea;
+    v_other bigint;
+BEGIN
+    SELECT e.entry_id, e.recorded_at, e.request_hash INTO replayed_entry.entry_id, replayed_entry.recorded_at, v_old_hash
+      FROM ledger_private.entry AS e
+     WHERE e.book_id = p_book_id AND e.idempotency_key = p_key;
+    IF replayed_entry.entry_id IS NULL THEN
+        -- Not the key: the other unique index, an entry is reversed at most once.
+        SELECT e.entry_id INTO v_other FROM ledger_private.entry AS e
+         WHERE e.book_id = p_book_id AND e.reverses_entry_id = p_reverses;
+        RAISE EXCEPTION 'entry % has already been reversed by entry %', p_reverses, v_other
+            USING ERRCODE = 'LD209',
+                  DETAIL = json_build_object('entry_id', p_reverses, 'reversed_by', v_other)::text;
+    END IF;
+    IF v_old_hash <> p_hash THEN
+        RAISE EXCEPTION 'idempotency key % was already used for entry % with a different request',
+            quote_literal(left(p_key, 100)), replayed_entry.entry_id
+            USING ERRCODE = 'LD205',
+                  DETAIL = json_build_object('idempotency_key', p_key, 'entry_id', replayed_entry.entry_id)::text,
+                  HINT = 'A replay must repeat the original request exactly; a new request needs a new key.';
+    END IF;
+    SELECT coalesce(jsonb_object_agg(x.code, ledger_private.normal_balance(x.type, x.balance_after)), '{}'::jsonb)
+      INTO replayed_entry.balances
+      FROM (SELECT DISTINCT ON (p.account_id) a.code, a.type, p.balance_after
+              FROM ledger_private.posting AS p
+              JOIN ledger_private.account AS a ON a.book_id = p.book_id AND a.account_id = p.account_id
+             WHERE p.book_id = p_book_id AND p.entry_id = replayed_entry.entry_id AND p.balance_after IS NOT NULL
+             ORDER BY p.account_id, p.leg DESC) AS x;
+END
+$$;
+
+-- The step "the accounts" of post(), its error path: called only when an account is missing, closed or in
+-- another currency than a leg on it; raises LD201, LD202, LD108 or LD107, in that order.
+CREATE FUNCTION ledger_private.raise_account_error(
+    p_book text, p_code text, p_leg integer, p_found boolean, p_status text, p_currency text,
+    p_cur_min text, p_cur_max text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_leg_currency text;
+BEGIN
+    IF NOT p_found THEN
+        RAISE EXCEPTION 'unknown account %', quote_literal(p_code)
+            USING ERRCODE = 'LD201',
+                  DETAIL = json_build_object('account', p_code, 'book', p_book,
+                                             'leg', p_leg)::text,
+                  HINT = 'Create it with ledger.create_account().';
+    END IF;
+    IF p_status <> 'open' THEN
+        RAISE EXCEPTION 'account % is closed', quote_literal(p_code)
+            USING ERRCODE = 'LD202',
+                  DETAIL = json_build_object('account', p_code, 'leg', p_leg)::text;
+    END IF;
+    v_leg_currency := CASE WHEN p_cur_min <> p_currency THEN p_cur_min ELSE p_cur_max END;
+    IF NOT EXISTS (SELECT 1 FROM ledger_private.currency AS c WHERE c.code = v_leg_currency) THEN
+        RAISE EXCEPTION 'unknown currency %', quote_literal(v_leg_currency)
+            USING ERRCODE = 'LD108', DETAIL = json_build_object('currency', v_leg_currency)::text;
+    END IF;
+    RAISE EXCEPTION 'account % is in %, not %', quote_literal(p_code), p_currency, v_leg_currency
+        USING ERRCODE = 'LD107',
+              DETAIL = json_build_object('account', p_code, 'account_currency', p_currency,
+                                         'leg_currency', v_leg_currency, 'leg', p_leg)::text;
+END
+$$;
+
+-- The step "limits" of post() and of the set-based batch path, its error path: raises LD203 for the account
+-- named in p_error (account, balance, lower_limit, upper_limit, leg: its DETAIL).
+CREATE FUNCTION ledger_private.raise_limit_exceeded(p_error json)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'account % would have balance %, outside its limits [%, %]',
+        quote_literal(p_error ->> 'account'), p_error ->> 'balance',
+        coalesce(p_error ->> 'lower_limit', '-inf'), coalesce(p_error ->> 'upper_limit', 'inf')
+        USING ERRCODE = 'LD203', DETAIL = p_error::text,
+              HINT = 'The entry was not posted; the refusal is recorded with its key.';
+END
+$$;
+
+-- The limit rule, one home for both posting paths: a normal balance within [lower, upper], NULL = unbounded.
+-- A SQL-standard body, inlined by the planner into the caller's expression.
+CREATE FUNCTION ledger_private.within_limits(p_normal bigint, p_lower bigint, p_upper bigint)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (p_lower IS NULL OR p_normal >= p_lower) AND (p_upper IS NULL OR p_normal <= p_upper);
+
+-- The step "assertions" of post(), for an entry with assertions: each against the balance this entry produced
+-- (p_acc_*: the touched accounts, in code order), or the stored one (plus the queue of a deferred account) for an
+-- account the entry does not touch; LD201 for an unknown account, LD204 for the first failing one.
+CREATE FUNCTION ledger_private.check_assertions(
+    p_book_id integer, p_codes text[], p_ops text[], p_values bigint[],
+    p_acc_codes text[], p_acc_types text[], p_acc_balances bigint[], p_acc_deferred boolean[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_n integer;
+    v_actual numeric;
+    v_holds boolean;
+BEGIN
+    FOR v_i IN 1 .. coalesce(array_length(p_codes, 1), 0) LOOP
+        v_n := array_position(p_acc_codes, p_codes[v_i]);
+        IF v_n IS NOT NULL AND NOT p_acc_deferred[v_n] THEN
+            v_actual := ledger_private.normal_balance(p_acc_types[v_n], p_acc_balances[v_n]);
+        ELSE
+            -- stored balance plus queued legs (this entry's included): a read, so an assertion on a hot
+            -- account makes the entry conflict with concurrent postings to it
+            SELECT CASE WHEN a.type IN ('asset', 'expense') THEN 1 ELSE -1 END
+                   * (a.balance + CASE WHEN a.deferred
+                                       THEN (SELECT coalesce(sum(q.amount), 0) FROM ledger_private.deferred_leg AS q
+                                              WHERE q.book_id = a.book_id AND q.account_id = a.account_id)
+                                       ELSE 0 END)
+              INTO v_actual
+              FROM ledger_private.account AS a WHERE a.book_id = p_book_id AND a.code = p_codes[v_i];
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'assertion %: unknown account %', v_i, quote_literal(p_codes[v_i])
+                    USING ERRCODE = 'LD201', DETAIL = json_build_object('account', p_codes[v_i], 'assertion', v_i)::text;
+            END IF;
+        END IF;
+        v_holds := CASE p_ops[v_i]
+                       WHEN '=' THEN v_actual = p_values[v_i]
+                       WHEN '>=' THEN v_actual >= p_values[v_i]
+                       ELSE v_actual <= p_values[v_i]
+                   END;
+        IF NOT v_holds THEN
+            RAISE EXCEPTION 'assertion % failed: account % has balance %, expected % %', v_i,
+                quote_literal(p_codes[v_i]), v_actual, p_ops[v_i], p_values[v_i]
+                USING ERRCODE = 'LD204',
+                      DETAIL = json_build_object('assertion', v_i, 'account', p_codes[v_i],
+                                                 'balance', v_actual::text, 'op', p_ops[v_i],
+                                                 'expected', p_values[v_i]::text)::text,
+                      HINT = 'The entry was not posted; the refusal is recorded with its key.';
+        END IF;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION ledger_private.raise_invalid_request(text, text, date, jsonb, integer) IS
+    'post() step 1, error path: raises the first failing check of the scalar arguments (LD101, LD109, LD104).';
+COMMENT ON FUNCTION ledger_private.raise_invalid_leg(jsonb, integer) IS
+    'post() step 1, error path: raises the first failing check of one leg (LD101, LD103, LD106).';
+COMMENT ON FUNCTION ledger_private.raise_if_unbalanced(text[], bigint[]) IS
+    'post() step 1: raises LD102 for the first currency whose legs do not sum to zero.';
+COMMENT ON FUNCTION ledger_private.parsed_assertions(jsonb, integer) IS
+    'post() step 1: the assertions as arrays (codes, ops, values); LD101 for a malformed one.';
+COMMENT ON FUNCTION ledger_private.replayed_entry(integer, text, bytea, bigint) IS
+    'post() step 2, replay path: the key''s entry and its balances; LD205 for another request, LD209 for a reversed entry.';
+COMMENT ON FUNCTION ledger_private.raise_account_error(text, text, integer, boolean, text, text, text, text) IS
+    'post() step 3, error path: LD201, LD202, LD108 or LD107 for one account.';
+COMMENT ON FUNCTION ledger_private.raise_limit_exceeded(json) IS
+    'post() step 3, error path: raises LD203 with the given DETAIL.';
+COMMENT ON FUNCTION ledger_private.within_limits(bigint, bigint, bigint) IS
+    'The limit rule of both posting paths: a normal balance within [lower, upper], NULL = unbounded.';
+COMMENT ON FUNCTION ledger_private.check_assertions(integer, text[], text[], bigint[], text[], text[], bigint[], boolean[]) IS
+    'post() step 5: evaluates the assertions; LD201 for an unknown account, LD204 for the first failing one.';
+
+-- The posting core, in named steps: 1. the request by itself (reads nothing); 2. idempotency (a recorded
+-- refusal, or the key's unique index); 3. the accounts, one UPDATE each in code order, and the limits; 4. the
+-- postings and queued legs; 5. the assertions. The error paths of the steps are the helpers above.
+CREATE FUNCTION ledger_private.post(
     p_book text,
     p_idempotency_key text,
     p_legs jsonb,
@@ -23,10 +455,15 @@ CREATE OR REPLACE FUNCTION ledger_private.post(
     p_effective_date date,
     p_assertions jsonb,
     p_reverses bigint,
+    OUT status text,
     OUT entry_id bigint,
     OUT created boolean,
     OUT recorded_at timestamptz,
-    OUT balances jsonb
+    OUT balances jsonb,
+    OUT error_code text,
+    OUT error_message text,
+    OUT error_detail text,
+    OUT error_hint text
 )
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -46,9 +483,6 @@ DECLARE
     v_norm jsonb := '[]'::jsonb;
     v_metadata jsonb;
     v_hash bytea;
-    v_old_hash bytea;
-    v_other bigint;
-    v_bad record;
     v_acc record;
     v_normal bigint;
     v_acc_codes text[];
@@ -71,11 +505,8 @@ DECLARE
     v_as_codes text[];
     v_as_ops text[];
     v_as_values bigint[];
-    v_as jsonb;
-    v_actual numeric;
-    v_holds boolean;
     v_limit_error json;
-    v_type text;
+    v_refusal ledger_private.refusal;
 BEGIN
     -- The helpers are called only to raise their errors: a call with SET costs more than the check itself.
     IF current_setting('transaction_isolation') <> 'serializable' THEN
@@ -91,35 +522,8 @@ BEGIN
     IF p_idempotency_key IS NULL OR length(p_idempotency_key) NOT BETWEEN 1 AND 255 OR length(p_description) > 1000
        OR p_effective_date NOT BETWEEN '0001-01-01'::date AND '9999-12-31'::date
        OR v_n IS NULL OR v_n NOT BETWEEN 2 AND c_max_legs THEN
-        -- the checks one by one, in order: the first failing one raises
-        IF p_idempotency_key IS NULL OR length(p_idempotency_key) NOT BETWEEN 1 AND 255 THEN
-            RAISE EXCEPTION 'idempotency key must be 1-255 characters'
-                USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'idempotency_key')::text,
-                      HINT = 'Use a key that identifies the business event, e.g. ''payment:8431''.';
-        END IF;
-        IF length(p_description) > 1000 THEN
-            RAISE EXCEPTION 'description is longer than 1000 characters'
-                USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'description')::text;
-        END IF;
-        IF p_effective_date NOT BETWEEN '0001-01-01'::date AND '9999-12-31'::date THEN
-            -- 'infinity', BC dates and years past 9999 would be stored and then break every client reading them
-            RAISE EXCEPTION 'effective date % is outside 0001-01-01 .. 9999-12-31', p_effective_date
-                USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'effective_date')::text,
-                      HINT = 'A value date that every client can represent; omit it for today (UTC).';
-        END IF;
-        IF p_legs IS NULL OR jsonb_typeof(p_legs) <> 'array' THEN
-            RAISE EXCEPTION 'legs must be a JSON array of {"account", "amount", "currency"} objects'
-                USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'legs')::text;
-        END IF;
-        v_n := jsonb_array_length(p_legs);
-        IF v_n < 2 THEN
-            RAISE EXCEPTION 'an entry needs at least two legs, got %', v_n
-                USING ERRCODE = 'LD109', DETAIL = json_build_object('legs', v_n)::text;
-        END IF;
-        IF v_n > c_max_legs THEN
-            RAISE EXCEPTION 'an entry has at most % legs, got %', c_max_legs, v_n
-                USING ERRCODE = 'LD104', DETAIL = json_build_object('legs', v_n, 'limit', c_max_legs)::text;
-        END IF;
+        PERFORM ledger_private.raise_invalid_request(p_idempotency_key, p_description, p_effective_date, p_legs,
+                                                     c_max_legs);
     END IF;
 
     FOR v_i IN 1 .. v_n LOOP
@@ -131,27 +535,7 @@ BEGIN
                       OR length(v_leg ->> 'account') NOT BETWEEN 1 AND 200
                       OR jsonb_typeof(v_leg -> 'currency') IS DISTINCT FROM 'string'
                       OR length(v_leg ->> 'currency') NOT BETWEEN 1 AND 16 END) THEN
-            IF jsonb_typeof(v_leg) <> 'object' THEN
-                RAISE EXCEPTION 'leg % is not a JSON object', v_i
-                    USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i)::text;
-            END IF;
-            IF (v_leg - 'account' - 'amount' - 'currency') <> '{}'::jsonb THEN
-                RAISE EXCEPTION 'leg % has unknown fields: %', v_i,
-                    (SELECT string_agg(quote_literal(left(k, 50)), ', ')
-                       FROM jsonb_object_keys(v_leg - 'account' - 'amount' - 'currency') AS k)
-                    USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i)::text,
-                          HINT = 'A leg has exactly the fields account, amount and currency.';
-            END IF;
-            IF jsonb_typeof(v_leg -> 'account') IS DISTINCT FROM 'string'
-               OR length(v_leg ->> 'account') NOT BETWEEN 1 AND 200 THEN
-                RAISE EXCEPTION 'leg % needs "account": an account code of 1-200 characters', v_i
-                    USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i, 'field', 'account')::text;
-            END IF;
-            IF jsonb_typeof(v_leg -> 'currency') IS DISTINCT FROM 'string'
-               OR length(v_leg ->> 'currency') NOT BETWEEN 1 AND 16 THEN
-                RAISE EXCEPTION 'leg % needs "currency": a currency code', v_i
-                    USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i, 'field', 'currency')::text;
-            END IF;
+            PERFORM ledger_private.raise_invalid_leg(v_leg, v_i);
         END IF;
         v_num := CASE jsonb_typeof(v_leg -> 'amount')
                      WHEN 'number' THEN (v_leg -> 'amount')::numeric
@@ -159,34 +543,7 @@ BEGIN
                                              THEN (v_leg ->> 'amount')::numeric END
                  END;
         IF v_num IS NULL OR v_num <> trunc(v_num) OR v_num = 0 OR abs(v_num) > c_bigint_max THEN
-            CASE jsonb_typeof(v_leg -> 'amount')
-                WHEN 'number' THEN
-                    v_num := (v_leg -> 'amount')::numeric;
-                WHEN 'string' THEN
-                    IF (v_leg ->> 'amount') !~ '^-?[0-9]{1,40}$' THEN
-                        RAISE EXCEPTION 'leg %: amount % is not an integer', v_i, quote_literal(left(v_leg ->> 'amount', 50))
-                            USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i, 'field', 'amount')::text,
-                                  HINT = 'Amounts are integers of minor units (1234 = 12.34 in a currency of exponent 2).';
-                    END IF;
-                    v_num := (v_leg ->> 'amount')::numeric;
-                ELSE
-                    RAISE EXCEPTION 'leg % needs "amount": an integer number of minor units', v_i
-                        USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i, 'field', 'amount')::text;
-            END CASE;
-            IF v_num <> trunc(v_num) THEN
-                RAISE EXCEPTION 'leg %: amount % is not an integer number of minor units', v_i, left(v_num::text, 50)
-                    USING ERRCODE = 'LD101', DETAIL = json_build_object('leg', v_i, 'field', 'amount')::text,
-                          HINT = 'Amounts are integers of minor units (1234 = 12.34 in a currency of exponent 2).';
-            END IF;
-            IF v_num = 0 THEN
-                RAISE EXCEPTION 'leg % has a zero amount', v_i
-                    USING ERRCODE = 'LD103', DETAIL = json_build_object('leg', v_i, 'account', v_leg ->> 'account')::text;
-            END IF;
-            IF abs(v_num) > c_bigint_max THEN
-                RAISE EXCEPTION 'leg %: amount is outside the signed 64-bit range', v_i
-                    USING ERRCODE = 'LD106',
-                          DETAIL = json_build_object('leg', v_i, 'account', v_leg ->> 'account')::text;
-            END IF;
+            PERFORM ledger_private.raise_invalid_leg(v_leg, v_i);
         END IF;
         v_codes := v_codes || (v_leg ->> 'account');
         v_amounts := v_amounts || v_num::bigint;
@@ -198,51 +555,13 @@ BEGIN
     END LOOP;
 
     IF NOT v_one_currency OR v_sum <> 0 THEN
-        -- Several currencies (or an imbalance): sum per currency and report the first unbalanced one.
-        SELECT l.currency, sum(l.amount) AS imbalance INTO v_bad
-          FROM unnest(v_currencies, v_amounts) AS l(currency, amount)
-         GROUP BY l.currency
-        HAVING sum(l.amount) <> 0
-         ORDER BY l.currency
-         LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION 'entry does not balance: % legs sum to %, not 0', v_bad.currency, v_bad.imbalance
-                USING ERRCODE = 'LD102',
-                      DETAIL = json_build_object('currency', v_bad.currency, 'imbalance', v_bad.imbalance::text)::text,
-                      HINT = 'Debits (positive) and credits (negative) must sum to zero in each currency.';
-        END IF;
+        -- several currencies (or an imbalance): per currency
+        PERFORM ledger_private.raise_if_unbalanced(v_currencies, v_amounts);
     END IF;
 
     IF p_assertions IS NOT NULL THEN
-        IF jsonb_typeof(p_assertions) <> 'array' OR jsonb_array_length(p_assertions) > c_max_assertions THEN
-            RAISE EXCEPTION 'assertions must be a JSON array of at most % {"account", "op", "balance"} objects',
-                c_max_assertions
-                USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'assertions')::text;
-        END IF;
-        FOR v_i IN 1 .. jsonb_array_length(p_assertions) LOOP
-            v_as := p_assertions -> (v_i - 1);
-            -- coalesce: a missing field makes the test NULL, which must count as invalid, not as valid
-            IF NOT coalesce(
-                   jsonb_typeof(v_as) = 'object'
-                   AND (v_as - 'account' - 'op' - 'balance') = '{}'::jsonb
-                   AND jsonb_typeof(v_as -> 'account') = 'string'
-                   AND length(v_as ->> 'account') <= 200
-                   AND (v_as ->> 'op') IN ('=', '>=', '<=')
-                   AND ((jsonb_typeof(v_as -> 'balance') = 'string' AND (v_as ->> 'balance') ~ '^-?[0-9]{1,19}$')
-                        OR jsonb_typeof(v_as -> 'balance') = 'number'),
-                   false) THEN
-                RAISE EXCEPTION 'assertion % must be {"account": code, "op": "=" | ">=" | "<=", "balance": integer}', v_i
-                    USING ERRCODE = 'LD101', DETAIL = json_build_object('assertion', v_i)::text;
-            END IF;
-            v_num := (v_as ->> 'balance')::numeric;
-            IF v_num <> trunc(v_num) OR abs(v_num) > c_bigint_max THEN
-                RAISE EXCEPTION 'assertion %: balance must be an integer of minor units in the signed 64-bit range', v_i
-                    USING ERRCODE = 'LD101', DETAIL = json_build_object('assertion', v_i)::text;
-            END IF;
-            v_as_codes := v_as_codes || (v_as ->> 'account');
-            v_as_ops := v_as_ops || (v_as ->> 'op');
-            v_as_values := v_as_values || v_num::bigint;
-        END LOOP;
+        SELECT a.codes, a.ops, a."values" INTO v_as_codes, v_as_ops, v_as_values
+          FROM ledger_private.parsed_assertions(p_assertions, c_max_assertions) AS a;
     END IF;
 
     v_metadata := CASE WHEN p_metadata IS NULL THEN '{}'::jsonb
@@ -250,7 +569,29 @@ BEGIN
     v_hash := sha256(convert_to(jsonb_build_array(v_norm, p_description, v_metadata, p_effective_date, p_reverses)::text,
                                 'UTF8'));
 
-    -- 2. Idempotency: the unique index decides. ------------------------------------------------------------
+    -- 2. Idempotency: a recorded refusal, else the unique index decides. ------------------------------------
+    SELECT r.* INTO v_refusal FROM ledger_private.recorded_refusals(v_book_id, ARRAY[p_idempotency_key]) AS r;
+    IF v_refusal.book_id IS NOT NULL THEN
+        IF v_refusal.request_hash <> v_hash THEN
+            RAISE EXCEPTION 'idempotency key % was already used for a request that was refused (%), with a different request',
+                quote_literal(left(p_idempotency_key, 100)), v_refusal.sqlstate
+                USING ERRCODE = 'LD205',
+                      DETAIL = json_build_object('idempotency_key', p_idempotency_key,
+                                                 'refused', v_refusal.sqlstate)::text,
+                      HINT = 'A replay must repeat the original request exactly; a new request needs a new key.';
+        END IF;
+        status := 'refused';
+        created := false;
+        recorded_at := v_refusal.recorded_at;
+        error_code := v_refusal.sqlstate;
+        error_message := v_refusal.message;
+        error_detail := v_refusal.detail;
+        error_hint := v_refusal.hint;
+        RETURN;
+    END IF;
+
+    -- Steps 2-5 in a subtransaction: a refusal rolls back what they wrote and is recorded instead.
+    BEGIN
     IF p_reverses IS NULL THEN
         -- Not a reversal: the key is the only unique index that can conflict (entry_reverses_once skips rows
         -- without reverses_entry_id, and entry_id is an identity), so only its index is probed before inserting.
@@ -270,33 +611,10 @@ BEGIN
     END IF;
 
     IF post.entry_id IS NULL THEN
-        SELECT e.entry_id, e.recorded_at, e.request_hash INTO post.entry_id, post.recorded_at, v_old_hash
-          FROM ledger_private.entry AS e
-         WHERE e.book_id = v_book_id AND e.idempotency_key = p_idempotency_key;
-        IF post.entry_id IS NULL THEN
-            -- Not the key: the other unique index, an entry is reversed at most once.
-            SELECT e.entry_id INTO v_other FROM ledger_private.entry AS e
-             WHERE e.book_id = v_book_id AND e.reverses_entry_id = p_reverses;
-            RAISE EXCEPTION 'entry % has already been reversed by entry %', p_reverses, v_other
-                USING ERRCODE = 'LD209',
-                      DETAIL = json_build_object('entry_id', p_reverses, 'reversed_by', v_other)::text;
-        END IF;
-        IF v_old_hash <> v_hash THEN
-            RAISE EXCEPTION 'idempotency key % was already used for entry % with a different request',
-                quote_literal(left(p_idempotency_key, 100)), post.entry_id
-                USING ERRCODE = 'LD205',
-                      DETAIL = json_build_object('idempotency_key', p_idempotency_key,
-                                                 'entry_id', post.entry_id)::text,
-                      HINT = 'A replay must repeat the original request exactly; a new request needs a new key.';
-        END IF;
+        SELECT r.entry_id, r.recorded_at, r.balances INTO post.entry_id, post.recorded_at, post.balances
+          FROM ledger_private.replayed_entry(v_book_id, p_idempotency_key, v_hash, p_reverses) AS r;
         created := false;
-        SELECT jsonb_object_agg(x.code, ledger_private.normal_balance(x.type, x.balance_after)) INTO post.balances
-          FROM (SELECT DISTINCT ON (p.account_id) a.code, a.type, p.balance_after
-                  FROM ledger_private.posting AS p
-                  JOIN ledger_private.account AS a ON a.book_id = p.book_id AND a.account_id = p.account_id
-                 WHERE p.book_id = v_book_id AND p.entry_id = post.entry_id AND p.balance_after IS NOT NULL
-                 ORDER BY p.account_id, p.leg DESC) AS x;
-        post.balances := coalesce(post.balances, '{}'::jsonb);
+        status := 'replayed';
         RETURN;
     END IF;
     created := true;
@@ -325,7 +643,8 @@ BEGIN
     FOR v_i IN 1 .. array_length(v_acc_codes, 1) LOOP
         IF abs(v_g_nets[v_i]) > c_bigint_max THEN
             RAISE EXCEPTION 'the legs on account % sum beyond the signed 64-bit range', quote_literal(v_acc_codes[v_i])
-                USING ERRCODE = 'LD106', DETAIL = json_build_object('account', v_acc_codes[v_i])::text;
+                USING ERRCODE = 'LD106', DETAIL = json_build_object('account', v_acc_codes[v_i])::text,
+                      HINT = ledger_private.range_hint(v_g_cur_min[v_i]);
         END IF;
         -- scalars: an array subscript inside a statement costs more than a plain parameter
         v_net := v_g_nets[v_i];
@@ -357,30 +676,12 @@ BEGIN
         END IF;
         IF v_acc.account_id IS NULL OR v_acc.status <> 'open'
            OR v_g_cur_min[v_i] <> v_acc.currency OR v_g_cur_max[v_i] <> v_acc.currency THEN
-            IF v_acc.account_id IS NULL THEN
-                RAISE EXCEPTION 'unknown account %', quote_literal(v_acc_codes[v_i])
-                    USING ERRCODE = 'LD201',
-                          DETAIL = json_build_object('account', v_acc_codes[v_i], 'book', p_book,
-                                                     'leg', v_acc_legs[v_i])::text,
-                          HINT = 'Create it with ledger.create_account().';
-            END IF;
-            IF v_acc.status <> 'open' THEN
-                RAISE EXCEPTION 'account % is closed', quote_literal(v_acc_codes[v_i])
-                    USING ERRCODE = 'LD202',
-                          DETAIL = json_build_object('account', v_acc_codes[v_i], 'leg', v_acc_legs[v_i])::text;
-            END IF;
-            v_type := CASE WHEN v_g_cur_min[v_i] <> v_acc.currency THEN v_g_cur_min[v_i] ELSE v_g_cur_max[v_i] END;
-            IF NOT EXISTS (SELECT 1 FROM ledger_private.currency AS c WHERE c.code = v_type) THEN
-                RAISE EXCEPTION 'unknown currency %', quote_literal(v_type)
-                    USING ERRCODE = 'LD108', DETAIL = json_build_object('currency', v_type)::text;
-            END IF;
-            RAISE EXCEPTION 'account % is in %, not %', quote_literal(v_acc_codes[v_i]), v_acc.currency, v_type
-                USING ERRCODE = 'LD107',
-                      DETAIL = json_build_object('account', v_acc_codes[v_i], 'account_currency', v_acc.currency,
-                                                 'leg_currency', v_type, 'leg', v_acc_legs[v_i])::text;
+            PERFORM ledger_private.raise_account_error(p_book, v_acc_codes[v_i], v_acc_legs[v_i], v_acc.account_id IS NOT NULL,
+                                                       v_acc.status, v_acc.currency, v_g_cur_min[v_i], v_g_cur_max[v_i]);
         END IF;
         v_normal := ledger_private.normal_balance(v_acc.type, v_acc.balance);
-        IF v_limit_error IS NULL AND NOT v_acc.deferred AND (v_normal < v_acc.lower_limit OR v_normal > v_acc.upper_limit) THEN
+        IF v_limit_error IS NULL AND NOT v_acc.deferred
+           AND NOT ledger_private.within_limits(v_normal, v_acc.lower_limit, v_acc.upper_limit) THEN
             -- raised after the loop, so an unknown or closed account anywhere in the entry is reported first
             v_limit_error := json_build_object('account', v_acc_codes[v_i], 'balance', v_normal::text,
                                                'lower_limit', v_acc.lower_limit::text,
@@ -400,11 +701,7 @@ BEGIN
     END LOOP;
 
     IF v_limit_error IS NOT NULL THEN
-        RAISE EXCEPTION 'account % would have balance %, outside its limits [%, %]',
-            quote_literal(v_limit_error ->> 'account'), v_limit_error ->> 'balance',
-            coalesce(v_limit_error ->> 'lower_limit', '-inf'), coalesce(v_limit_error ->> 'upper_limit', 'inf')
-            USING ERRCODE = 'LD203', DETAIL = v_limit_error::text,
-                  HINT = 'The entry was not posted; nothing changed.';
+        PERFORM ledger_private.raise_limit_exceeded(v_limit_error);
     END IF;
 
     -- 4. Postings: per-account sequence and running balance, in leg order. -------------------------------
@@ -441,46 +738,36 @@ BEGIN
     END IF;
 
     -- 5. Balance assertions, against the balances this entry produced (or the stored one if untouched). ----
-    FOR v_i IN 1 .. coalesce(array_length(v_as_codes, 1), 0) LOOP
-        v_n := array_position(v_acc_codes, v_as_codes[v_i]);
-        IF v_n IS NOT NULL AND NOT v_acc_deferred[v_n] THEN
-            v_actual := ledger_private.normal_balance(v_acc_types[v_n], v_acc_balances[v_n]);
-        ELSE
-            -- stored balance plus queued legs (this entry's included): a read, so an assertion on a hot
-            -- account makes the entry conflict with concurrent postings to it
-            SELECT CASE WHEN a.type IN ('asset', 'expense') THEN 1 ELSE -1 END
-                   * (a.balance + CASE WHEN a.deferred
-                                       THEN (SELECT coalesce(sum(q.amount), 0) FROM ledger_private.deferred_leg AS q
-                                              WHERE q.book_id = a.book_id AND q.account_id = a.account_id)
-                                       ELSE 0 END)
-              INTO v_actual
-              FROM ledger_private.account AS a WHERE a.book_id = v_book_id AND a.code = v_as_codes[v_i];
-            IF NOT FOUND THEN
-                RAISE EXCEPTION 'assertion %: unknown account %', v_i, quote_literal(v_as_codes[v_i])
-                    USING ERRCODE = 'LD201', DETAIL = json_build_object('account', v_as_codes[v_i], 'assertion', v_i)::text;
-            END IF;
+    IF v_as_codes IS NOT NULL THEN
+        PERFORM ledger_private.check_assertions(v_book_id, v_as_codes, v_as_ops, v_as_values, v_acc_codes, v_acc_types,
+                                                v_acc_balances, v_acc_deferred);
+    END IF;
+    status := 'posted';
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT,
+                                error_detail = PG_EXCEPTION_DETAIL, error_hint = PG_EXCEPTION_HINT;
+        -- recorded: a refusal that depends on the ledger's state; anything else is raised (LD1xx leaves the
+        -- key unused; 40001 and the like are retried by the caller)
+        IF error_code NOT LIKE 'LD2__' OR error_code IN ('LD205', 'LD210') THEN
+            RAISE;
         END IF;
-        v_holds := CASE v_as_ops[v_i]
-                       WHEN '=' THEN v_actual = v_as_values[v_i]
-                       WHEN '>=' THEN v_actual >= v_as_values[v_i]
-                       ELSE v_actual <= v_as_values[v_i]
-                   END;
-        IF NOT v_holds THEN
-            RAISE EXCEPTION 'assertion % failed: account % has balance %, expected % %', v_i,
-                quote_literal(v_as_codes[v_i]), v_actual, v_as_ops[v_i], v_as_values[v_i]
-                USING ERRCODE = 'LD204',
-                      DETAIL = json_build_object('assertion', v_i, 'account', v_as_codes[v_i],
-                                                 'balance', v_actual::text, 'op', v_as_ops[v_i],
-                                                 'expected', v_as_values[v_i]::text)::text,
-                      HINT = 'The entry was not posted; nothing changed.';
-        END IF;
-    END LOOP;
+        v_refusal := ledger_private.record_refusal(v_book_id, p_idempotency_key, v_hash, error_code,
+                                                   error_message, error_detail, error_hint);
+        status := 'refused';
+        entry_id := NULL;
+        created := true;
+        recorded_at := v_refusal.recorded_at;
+        balances := NULL;
+        error_detail := v_refusal.detail;
+        error_hint := v_refusal.hint;
+    END;
 END
 $$;
 COMMENT ON FUNCTION ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint) IS
-    'The posting core shared by ledger.post_entry() and ledger.reverse_entry().';
+    'The posting core shared by ledger.post_entry(), ledger.reverse_entry() and ledger.post_entries(): status '
+    'posted | replayed | refused (a recorded refusal, with error_code, error_message, error_detail, error_hint).';
 
-CREATE OR REPLACE FUNCTION ledger.post_entry(
+CREATE FUNCTION ledger.post_entry(
     p_idempotency_key text,
     p_legs jsonb,
     p_description text DEFAULT NULL,
@@ -488,10 +775,15 @@ CREATE OR REPLACE FUNCTION ledger.post_entry(
     p_effective_date date DEFAULT NULL,
     p_assertions jsonb DEFAULT NULL,
     p_book text DEFAULT 'default',
+    OUT status text,
     OUT entry_id bigint,
     OUT created boolean,
     OUT recorded_at timestamptz,
-    OUT balances jsonb
+    OUT balances jsonb,
+    OUT error_code text,
+    OUT error_message text,
+    OUT error_detail text,
+    OUT error_hint text
 )
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -505,23 +797,44 @@ DECLARE
 BEGIN
     v_result := ledger_private.post(p_book, p_idempotency_key, p_legs, p_description, p_metadata,
                                     p_effective_date, p_assertions, NULL);
+    status := v_result.status;
     entry_id := v_result.entry_id;
     created := v_result.created;
     recorded_at := v_result.recorded_at;
     balances := v_result.balances;
+    error_code := v_result.error_code;
+    error_message := v_result.error_message;
+    error_detail := v_result.error_detail;
+    error_hint := v_result.error_hint;
 END
 $$;
 COMMENT ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text) IS
     'Post one balanced entry, all or nothing, in the caller''s SERIALIZABLE transaction. '
     'p_legs: [{"account": code, "amount": minor units (positive = debit, negative = credit; number or string), '
     '"currency": code}, ...]. p_assertions: [{"account", "op": "="|">="|"<=", "balance"}] on normal balances after '
-    'the entry. Returns the entry id, created (false for a replay of the same key and request, which writes '
-    'nothing), recorded_at and the touched accounts'' normal balances just after the entry (deferred accounts '
-    'left out). Errors: LD101-LD109, '
-    'LD201-LD205, LD210, LD211, LD301; see ledger.error_codes.';
+    'the entry. Returns one row: status posted (created true) | replayed (the same key and request again; '
+    'nothing written) | refused (a refusal that depends on the ledger''s state: LD201-LD204, LD209, LD211; '
+    'recorded with the key in this transaction, and returned again to every later call with the key and the same '
+    'request; error_code, error_message, error_detail with "refusal": "recorded", error_hint; created says whether this call '
+    'recorded it). entry_id, recorded_at, and the touched accounts'' normal balances just after the entry '
+    '(deferred accounts left out). Raised errors: LD101-LD109, LD205, LD210, LD301; see ledger.error_codes.';
 
--- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
+-- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default. The application executes
+-- post_entry (as deploy/grant_ledger.sql granted the function this change replaces).
 REVOKE ALL ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.record_refusal(integer, text, bytea, text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.recorded_refusals(integer, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.raise_invalid_request(text, text, date, jsonb, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.raise_invalid_leg(jsonb, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.raise_if_unbalanced(text[], bigint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.parsed_assertions(jsonb, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.replayed_entry(integer, text, bytea, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.raise_account_error(text, text, integer, boolean, text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.raise_limit_exceeded(json) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.within_limits(bigint, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.range_hint(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.check_assertions(integer, text[], text[], bigint[], text[], text[], bigint[], boolean[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text) TO dualbook_app;
 
 COMMIT;

@@ -1,21 +1,35 @@
 -- Deploy dualbook:function_reverse_entry to pg
+-- requires: function_reverse_entry@v0.2.0
 -- requires: function_post_entry
 -- A reversal is a new entry whose legs mirror the original's (every amount negated) and whose header links to
 -- it. Policy: an entry is reversed at most once (LD209); the reversal is an ordinary posting, so it obeys every
 -- limit and every closed account (a reversal that would overdraw a wallet is refused with LD203); a reversal
 -- can itself be reversed. Nothing old changes.
+-- Reworked with post(): a refusal that depends on the ledger's state (LD201-LD204, LD209, LD211) is recorded
+-- with the key and returned as a row (status 'refused'), like ledger.post_entry's. LD208 (unknown entry) is
+-- raised before there is a request to record, and leaves the key unused.
 
 BEGIN;
+
+-- The result gains a status and the refusal's columns: a new row type.
+DROP FUNCTION ledger.reverse_entry(bigint, text, text, text);
+
+SET LOCAL ROLE dualbook_owner;
 
 CREATE FUNCTION ledger.reverse_entry(
     p_entry_id bigint,
     p_idempotency_key text,
     p_reason text DEFAULT NULL,
     p_book text DEFAULT 'default',
+    OUT status text,
     OUT entry_id bigint,
     OUT created boolean,
     OUT recorded_at timestamptz,
-    OUT balances jsonb
+    OUT balances jsonb,
+    OUT error_code text,
+    OUT error_message text,
+    OUT error_detail text,
+    OUT error_hint text
 )
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -45,8 +59,11 @@ BEGIN
         RAISE EXCEPTION 'unknown entry %', p_entry_id
             USING ERRCODE = 'LD208', DETAIL = json_build_object('entry_id', p_entry_id, 'book', p_book)::text;
     END IF;
-    SELECT r.entry_id, r.created, r.recorded_at, r.balances
-      INTO reverse_entry.entry_id, reverse_entry.created, reverse_entry.recorded_at, reverse_entry.balances
+    SELECT r.status, r.entry_id, r.created, r.recorded_at, r.balances, r.error_code, r.error_message, r.error_detail,
+           r.error_hint
+      INTO reverse_entry.status, reverse_entry.entry_id, reverse_entry.created, reverse_entry.recorded_at,
+           reverse_entry.balances, reverse_entry.error_code, reverse_entry.error_message, reverse_entry.error_detail,
+           reverse_entry.error_hint
       FROM ledger_private.post(p_book, p_idempotency_key, v_legs,
                                'Reversal of entry ' || p_entry_id || coalesce(': ' || p_reason, ''),
                                jsonb_build_object('reverses', p_entry_id, 'reason', p_reason),
@@ -55,11 +72,13 @@ END
 $$;
 COMMENT ON FUNCTION ledger.reverse_entry(bigint, text, text, text) IS
     'Post the mirror image of an entry (all amounts negated) linked to it; at most once per entry; obeys limits. '
-    'Idempotent by key like post_entry. The reversal''s effective date is the day it is posted (UTC). '
-    'Errors: LD101, LD202 account_closed, LD203 limit_exceeded, LD205, LD208 unknown_entry, LD209 already_reversed, '
-    'LD210, LD211, LD301.';
+    'Idempotent by key like post_entry, with the same result row: status posted | replayed | refused (LD201-LD204, '
+    'LD209 already_reversed, LD211, recorded with the key). The reversal''s effective date is the day it is posted '
+    '(UTC). Raised errors: LD101, LD205, LD208 unknown_entry, LD210, LD301.';
 
--- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
+-- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default. The application executes
+-- it (as deploy/grant_ledger.sql granted the function this change replaces).
 REVOKE ALL ON FUNCTION ledger.reverse_entry(bigint, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ledger.reverse_entry(bigint, text, text, text) TO dualbook_app;
 
 COMMIT;

@@ -27,6 +27,7 @@ from dualbook.calls import (
     Currency,
     Entry,
     EntryRequest,
+    KeyOutcome,
     Leg,
     PostResult,
     Violation,
@@ -281,6 +282,10 @@ class AsyncLedger:
             else calls.get_entry_by_key(key or "", book=self._book(book))
         )
         return (await self.execute(call, conn))[0]
+
+    async def get_outcome(self, key: str, *, book: str | None = None, conn: AConn | None = None) -> KeyOutcome:
+        """What became of an idempotency key: posted, refused (the recorded refusal) or unknown."""
+        return (await self.execute(calls.get_outcome(key, book=self._book(book)), conn))[0]
 
     async def get_currency(self, code: str, *, conn: AConn | None = None) -> Currency:
         return (await self.execute(calls.get_currency(code), conn))[0]

@@ -8,7 +8,6 @@ No business rule lives here: validation, limits and idempotency are the database
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -77,7 +76,7 @@ class BalanceAssertion:
 
 @dataclass(frozen=True)
 class PostResult:
-    """What post_entry / reverse_entry returned.
+    """What post_entry / reverse_entry returned for an entry posted now or before (a refusal is raised).
 
     created: False when the key was already posted with the same request (a replay; nothing was written).
     attempts: how many transactions it took (1 = no retry).
@@ -120,7 +119,8 @@ class EntryRequest:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """The outcome of one entry of a batch: status 'posted', 'replayed' or 'rejected' (with its error)."""
+    """The outcome of one entry of a batch: status 'posted', 'replayed', 'refused' (a refusal recorded with the
+    key, returned again for every later call with it) or 'rejected' (the key stays unused), with its error."""
 
     idx: int
     status: str
@@ -137,13 +137,29 @@ class BatchResult:
         """The rejection as the exception class of its SQLSTATE (not raised), or None."""
         if self.error_code is None:
             return None
-        cls = errors.lookup(self.error_code) or errors.LedgerError
-        return cls(
-            self.error_message or "",
-            sqlstate=self.error_code,
-            detail=self.error_detail,
-            context=_detail_context(self.error_detail),
-        )
+        return errors.from_fields(self.error_code, self.error_message, self.error_detail)
+
+
+@dataclass(frozen=True)
+class KeyOutcome:
+    """What became of an idempotency key (ledger.get_outcome): status 'posted' (``entry_id``), 'refused' (the
+    recorded refusal: ``error_code``, ``error_message``, ``error_detail``) or 'unknown' (no call with the key
+    has committed: the key is unused). ``recorded_at``: when the entry or the refusal was recorded."""
+
+    status: str
+    entry_id: int | None
+    recorded_at: datetime | None
+    error_code: str | None
+    error_message: str | None
+    error_detail: str | None
+    error_hint: str | None = None
+
+    @property
+    def error(self) -> errors.LedgerError | None:
+        """The recorded refusal as the exception class of its SQLSTATE (not raised), or None."""
+        if self.error_code is None:
+            return None
+        return errors.from_fields(self.error_code, self.error_message, self.error_detail, hint=self.error_hint)
 
 
 @dataclass(frozen=True)
@@ -250,8 +266,15 @@ def _one(parse_row: Callable[[Row], T]) -> Callable[[list[Row]], T]:
     return parse
 
 
+_POST_COLS = "status, entry_id, created, recorded_at, balances, error_code, error_message, error_detail, error_hint"
+
+
 def _post_result(row: Row) -> PostResult:
-    return PostResult(entry_id=row[0], created=row[1], recorded_at=row[2], balances=dict(row[3] or {}))
+    """A row of post_entry / reverse_entry; a refusal (recorded with the key) is raised as its exception."""
+    status, entry_id, created, recorded_at, balances, error_code, error_message, error_detail, error_hint = row
+    if status == "refused":
+        raise errors.from_fields(error_code, error_message, error_detail, hint=error_hint)
+    return PostResult(entry_id=entry_id, created=created, recorded_at=recorded_at, balances=dict(balances or {}))
 
 
 def _entry(row: Row) -> Entry:
@@ -329,17 +352,6 @@ def _entry_json(entry: Mapping[str, Any], idx: int | None = None) -> dict[str, A
     return out
 
 
-def _detail_context(detail: str | None) -> dict[str, Any]:
-    """DETAIL is a JSON object naming the offending fields; anything else gives no context."""
-    if not detail:
-        return {}
-    try:
-        parsed = json.loads(detail)
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
 def post_entry(
     key: str,
     legs: Iterable[Leg | Mapping[str, Any]],
@@ -351,7 +363,7 @@ def post_entry(
     book: str = "default",
 ) -> Call[PostResult]:
     return Call(
-        "SELECT entry_id, created, recorded_at, balances FROM ledger.post_entry(%s, %s, %s, %s, %s, %s, %s)",
+        f"SELECT {_POST_COLS} FROM ledger.post_entry(%s, %s, %s, %s, %s, %s, %s)",
         (
             key,
             Jsonb(_legs_list(legs)),
@@ -404,7 +416,7 @@ def post_entries_encoded(
 
 def reverse_entry(entry_id: int, key: str, *, reason: str | None = None, book: str = "default") -> Call[PostResult]:
     return Call(
-        "SELECT entry_id, created, recorded_at, balances FROM ledger.reverse_entry(%s, %s, %s, %s)",
+        f"SELECT {_POST_COLS} FROM ledger.reverse_entry(%s, %s, %s, %s)",
         (entry_id, key, reason, book),
         _one(_post_result),
         write=True,
@@ -500,6 +512,16 @@ def get_entry_by_key(key: str, *, book: str = "default") -> Call[Entry]:
     return Call(f"SELECT {_ENTRY_COLS} FROM ledger.get_entry_by_key(%s, %s)", (key, book), _one(_entry), write=False)
 
 
+def get_outcome(key: str, *, book: str = "default") -> Call[KeyOutcome]:
+    return Call(
+        "SELECT outcome, entry_id, recorded_at, error_code, error_message, error_detail, error_hint "
+        "FROM ledger.get_outcome(%s, %s)",
+        (key, book),
+        _one(lambda r: KeyOutcome(*r)),
+        write=False,
+    )
+
+
 def get_currency(code: str) -> Call[Currency]:
     return Call(
         "SELECT code, exponent, name FROM ledger.get_currency(%s)",
@@ -558,16 +580,9 @@ def books_check() -> Call[list[Violation]]:
 def map_error(exc: psycopg.Error) -> BaseException:
     """The dualbook exception for a ledger SQLSTATE; any other database error is returned unchanged."""
     state = exc.sqlstate
-    cls = errors.lookup(state) if state else None
-    if cls is None:
+    if not state or errors.lookup(state) is None:
         return exc
     diag = exc.diag
-    context = _detail_context(diag.message_detail)
-    return cls(
-        diag.message_primary or str(exc),
-        sqlstate=state,
-        detail=diag.message_detail,
-        hint=diag.message_hint,
-        context=context,
-        cause=exc,
+    return errors.from_fields(
+        state, diag.message_primary or str(exc), diag.message_detail, hint=diag.message_hint, cause=exc
     )

@@ -16,6 +16,7 @@ Hierarchy::
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 _REGISTRY: dict[str, type[LedgerError]] = {}
@@ -78,6 +79,12 @@ class LedgerError(DualbookError):
         """The offending leg (1-based), when the database named one."""
         value = self.context.get("leg")
         return int(value) if isinstance(value, int) else None
+
+    @property
+    def recorded(self) -> bool:
+        """True for a refusal recorded with its idempotency key: every later call with the key and the same
+        request gets this refusal again, never a posting (docs/sql-api.md §1.6)."""
+        return self.context.get("refusal") == "recorded"
 
     @property
     def code(self) -> str | None:
@@ -233,6 +240,45 @@ class UnsafeEntryIds(InfrastructureError, code="LD305"):
     """The entry id sequence caches values or does not ascend: no sealing watermark would be sound."""
 
     name = "unsafe_entry_ids"
+
+
+class BatchNeedsPerEntryPath(InfrastructureError, code="LD306"):
+    """Internal to ledger.post_entries (its set-based path hands a batch to the per-entry path); never raised to a
+    caller, registered so that the registry mirrors the catalog."""
+
+    name = "batch_needs_per_entry_path"
+
+
+def detail_context(detail: str | None) -> dict[str, Any]:
+    """DETAIL is a JSON object naming the offending fields; anything else gives no context."""
+    if not detail:
+        return {}
+    try:
+        parsed = json.loads(detail)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def from_fields(
+    sqlstate: str,
+    message: str | None,
+    detail: str | None,
+    *,
+    hint: str | None = None,
+    cause: BaseException | None = None,
+) -> LedgerError:
+    """The exception (not raised) for a ledger error given by its fields: a raised error's diagnostics, or a
+    refusal or rejection returned as a row (status 'refused' / 'rejected')."""
+    cls = lookup(sqlstate) or LedgerError
+    return cls(
+        message or "",
+        sqlstate=sqlstate,
+        detail=detail,
+        hint=hint,
+        context=detail_context(detail),
+        cause=cause,
+    )
 
 
 def lookup(sqlstate: str) -> type[LedgerError] | None:

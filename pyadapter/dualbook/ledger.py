@@ -30,6 +30,7 @@ from dualbook.calls import (
     Currency,
     Entry,
     EntryRequest,
+    KeyOutcome,
     Leg,
     PostResult,
     Violation,
@@ -222,8 +223,11 @@ class Ledger:
         conn: psycopg.Connection[Any] | None = None,
     ) -> PostResult:
         """Post one balanced entry (see docs/sql-api.md). Idempotent by ``key``: a replay of the same request
-        returns the original entry with ``created=False``. With grouping on and no ``conn``, the request joins the
-        next group (same outcome as alone)."""
+        returns the original entry with ``created=False``. A refusal raises its exception; one that depends on
+        the ledger's state (limit, assertion, closed or unknown account, ...) is recorded with the key
+        (``exc.recorded``), and every later call with the key and the same request raises it again. With
+        ``conn``, the record commits with the caller's transaction (an exception that rolls it back undoes it). With
+        grouping on and no ``conn``, the request joins the next group (same outcome as alone)."""
         if self.group is not None and conn is None:
             request = EntryRequest(key, list(legs), description, metadata, effective_date, assertions)
             return self.group.post(request, self._book(book))
@@ -261,7 +265,8 @@ class Ledger:
         book: str | None = None,
         conn: psycopg.Connection[Any] | None = None,
     ) -> PostResult:
-        """Post the mirror image of ``entry_id`` (at most once per entry; obeys limits)."""
+        """Post the mirror image of ``entry_id`` (at most once per entry; obeys limits). Refusals are raised and
+        recorded with the key as in :meth:`post_entry`."""
         result, attempts, recovered = self.execute(
             calls.reverse_entry(entry_id, key, reason=reason, book=self._book(book)), conn
         )
@@ -353,6 +358,13 @@ class Ledger:
             else calls.get_entry_by_key(key or "", book=self._book(book))
         )
         return self.execute(call, conn)[0]
+
+    def get_outcome(
+        self, key: str, *, book: str | None = None, conn: psycopg.Connection[Any] | None = None
+    ) -> KeyOutcome:
+        """What became of an idempotency key: posted (with its entry id), refused (the recorded refusal) or
+        unknown (no call with the key has committed). Resolves a write whose answer was lost, from the key alone."""
+        return self.execute(calls.get_outcome(key, book=self._book(book)), conn)[0]
 
     def get_currency(self, code: str, *, conn: psycopg.Connection[Any] | None = None) -> Currency:
         """A currency's exponent and name (a function: the app role may call it)."""

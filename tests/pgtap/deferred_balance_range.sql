@@ -25,8 +25,10 @@ SELECT book_id, account_id, 1, entry_id, leg, amount FROM q;
 UPDATE ledger_private.account SET balance = -6917529027641081856, seq = 1 WHERE code = 'dr:hot';
 SELECT is_empty('SELECT * FROM ledger.books_check()', 'setup: the fold is consistent');
 
-SELECT throws_ok($$EXECUTE dr_post('dr:2', 'dr:b', 4611686018427387904)$$, 'LD211', NULL,
-                 'a leg taking a deferred account''s stored balance beyond 64 bits is refused (LD211)');
+SELECT is((SELECT error_code FROM ledger.post_entry('dr:2', jsonb_build_array(
+               jsonb_build_object('account', 'dr:b', 'amount', '4611686018427387904', 'currency', 'USD'),
+               jsonb_build_object('account', 'dr:hot', 'amount', '-4611686018427387904', 'currency', 'USD')))),
+          'LD211', 'a leg taking a deferred account''s stored balance beyond 64 bits is refused (LD211)');
 SELECT is((SELECT count(*)::int FROM ledger_private.entry WHERE idempotency_key = 'dr:2'), 0, '... and writes nothing');
 SELECT lives_ok($$EXECUTE dr_post('dr:3', 'dr:b', 2305843009213693951)$$,
                 'a leg up to the edge is accepted: the balance is -(2^63 - 1), queued');

@@ -36,8 +36,9 @@ SELECT results_eq(
              ('LD302', 'append_only_violation', 'infrastructure'),
              ('LD303', 'wrong_isolation', 'infrastructure'),
              ('LD304', 'seal_chain_broken', 'infrastructure'),
-             ('LD305', 'unsafe_entry_ids', 'infrastructure')$$,
-    'the catalog holds exactly LD101-LD110, LD201-LD213, LD301-LD305 with their names and categories');
+             ('LD305', 'unsafe_entry_ids', 'infrastructure'),
+             ('LD306', 'batch_needs_per_entry_path', 'infrastructure')$$,
+    'the catalog holds exactly LD101-LD110, LD201-LD213, LD301-LD306 with their names and categories');
 
 SELECT set_eq('SELECT sqlstate, name, category, description FROM ledger.error_codes',
               'SELECT sqlstate, name, category, description FROM ledger_private.error_catalog',
@@ -67,7 +68,7 @@ INSERT INTO covered VALUES
     ('LD103', 'post_entry_validation'),
     ('LD104', 'post_entry_validation'),
     ('LD105', 'post_entry_validation, account_create'),
-    ('LD106', 'post_entry_amount_range'),
+    ('LD106', 'post_entry_amount_range, post_entries_net_range'),
     ('LD107', 'post_entry_validation, currency_and_book'),
     ('LD108', 'post_entry_validation, account_create'),
     ('LD109', 'post_entry_validation'),
@@ -89,7 +90,8 @@ INSERT INTO covered VALUES
     ('LD302', 'append_only'),
     ('LD303', 'deferred_accounts, audit_seal_isolation'),
     ('LD304', 'audit_seal_chain_broken'),
-    ('LD305', 'audit_seal_journal');
+    ('LD305', 'audit_seal_journal'),
+    ('LD306', 'post_entries_net_range');
 SELECT set_eq('SELECT sqlstate FROM covered', 'SELECT sqlstate FROM ledger_private.error_catalog',
               'every catalogued code is raised by at least one throws_ok in tests/pgtap');
 

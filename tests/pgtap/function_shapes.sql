@@ -58,13 +58,15 @@ SELECT results_eq(
     $$SELECT array_agg(name COLLATE "default" ORDER BY ord)
         FROM pg_proc AS p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY AS a(name, mode, ord)
        WHERE p.oid = 'ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text)'::regprocedure AND mode = 'o'$$,
-    $$VALUES (ARRAY['entry_id', 'created', 'recorded_at', 'balances'])$$,
-    'post_entry returns entry_id, created, recorded_at, balances');
+    $$VALUES (ARRAY['status', 'entry_id', 'created', 'recorded_at', 'balances', 'error_code', 'error_message',
+                    'error_detail', 'error_hint'])$$,
+    'post_entry returns status, entry_id, created, recorded_at, balances and the refusal''s columns');
 SELECT results_eq(
     $$SELECT array_agg(name COLLATE "default" ORDER BY ord)
         FROM pg_proc AS p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY AS a(name, mode, ord)
        WHERE p.oid = 'ledger.reverse_entry(bigint, text, text, text)'::regprocedure AND mode = 'o'$$,
-    $$VALUES (ARRAY['entry_id', 'created', 'recorded_at', 'balances'])$$,
+    $$VALUES (ARRAY['status', 'entry_id', 'created', 'recorded_at', 'balances', 'error_code', 'error_message',
+                    'error_detail', 'error_hint'])$$,
     'reverse_entry returns the same columns as post_entry');
 
 -- Volatility: writes are volatile, reads stable, pure helpers immutable.
@@ -101,6 +103,7 @@ SELECT set_eq(
              ('ledger.get_balance(text,text)'),
              ('ledger.get_entry(bigint,text)'),
              ('ledger.get_entry_by_key(text,text)'),
+             ('ledger.get_outcome(text,text)'),
              ('ledger.get_currency(text)'),
              ('ledger.books_check()')$$,
     'the API functions, and nothing in ledger_private, are SECURITY DEFINER');

@@ -2,7 +2,7 @@
 -- inside a batch; p_atomic is all or nothing and names the failing entry; shape and size errors.
 BEGIN;
 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
-SELECT plan(16);
+SELECT plan(19);
 
 SELECT lives_ok($$SELECT * FROM ledger.create_account('cash', 'USD', 'asset')$$, 'cash');
 SELECT lives_ok($$SELECT * FROM ledger.create_account('wallet', 'USD', 'liability', 0)$$, 'wallet, no overdraft');
@@ -20,12 +20,21 @@ SELECT * FROM ledger.post_entries($$[
 ]$$);
 
 SELECT results_eq('SELECT idx, status, error_code FROM r ORDER BY idx',
-    $$VALUES (1, 'posted', NULL::text), (2, 'rejected', 'LD203'), (3, 'replayed', NULL), (4, 'posted', NULL),
+    $$VALUES (1, 'posted', NULL::text), (2, 'refused', 'LD203'), (3, 'replayed', NULL), (4, 'posted', NULL),
              (5, 'rejected', 'LD101'), (6, 'rejected', 'LD205')$$,
     'one row per entry, in order, each with its own outcome');
 SELECT is((SELECT entry_id FROM r WHERE idx = 3), (SELECT entry_id FROM r WHERE idx = 1),
           'a key repeated inside the batch replays the entry posted earlier in it');
-SELECT is((SELECT (error_detail::jsonb) ->> 'account' FROM r WHERE idx = 2), 'wallet', 'a rejection carries its DETAIL');
+SELECT is((SELECT (error_detail::jsonb) ->> 'account' FROM r WHERE idx = 2), 'wallet', 'a refusal carries its DETAIL');
+SELECT is((SELECT (error_detail::jsonb) ->> 'refusal' FROM r WHERE idx = 2), 'recorded',
+          'an overdraft is a refusal recorded with its key');
+SELECT results_eq($$SELECT sqlstate FROM ledger_private.refusal ORDER BY idempotency_key$$, $$VALUES ('LD203')$$,
+                  'only the refusal is recorded: a malformed entry (LD101) or a reused key (LD205) is not');
+SELECT results_eq(
+    $$SELECT status, error_code, created FROM ledger.post_entries('[
+        {"key": "b2", "legs": [{"account": "wallet", "amount": 500, "currency": "USD"}, {"account": "cash", "amount": -500, "currency": "USD"}]}]')$$,
+    $$VALUES ('refused', 'LD203', false)$$,
+    'the refused key replays its recorded refusal in a later batch, though the wallet could pay it now');
 SELECT is((SELECT balance FROM ledger.get_balance('wallet')), 60::bigint, 'only the good entries moved money');
 SELECT is((SELECT count(*)::int FROM ledger_private.entry), 2, 'rejected entries left no header behind');
 SELECT is((SELECT effective_date FROM ledger.entries WHERE idempotency_key = 'b3'), '2026-01-31'::date,

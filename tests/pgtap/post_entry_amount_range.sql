@@ -4,7 +4,7 @@
 -- (several legs on one account) would. Nothing is written by a refused entry.
 BEGIN;
 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
-SELECT plan(21);
+SELECT plan(23);
 
 SELECT ok((ledger.create_account('big', 'USD', 'asset')).created, 'setup: asset big');
 SELECT ok((ledger.create_account('owed', 'USD', 'liability')).created, 'setup: liability owed');
@@ -60,20 +60,17 @@ SELECT throws_ok($$SELECT ledger.post_entry('big:5',
     'LD106', NULL, 'legs on one account summing to 2^63 are LD106');
 
 -- Balances that would overflow.
-SELECT throws_ok($$SELECT ledger.post_entry('big:6',
+SELECT is((SELECT error_code FROM ledger.post_entry('big:6',
         '[{"account": "big", "amount": 1, "currency": "USD"},
-          {"account": "p", "amount": -1, "currency": "USD"}]')$$,
-    'LD211', NULL, 'a debit of 1 on a balance of 2^63-1 is LD211');
-SELECT throws_ok($$SELECT ledger.post_entry('big:7',
+          {"account": "p", "amount": -1, "currency": "USD"}]')), 'LD211', 'a debit of 1 on a balance of 2^63-1 is LD211');
+SELECT is((SELECT error_code FROM ledger.post_entry('big:7',
         '[{"account": "p", "amount": 1, "currency": "USD"},
-          {"account": "owed", "amount": -1, "currency": "USD"}]')$$,
-    'LD211', NULL, 'a credit of 1 on a debit balance of -(2^63-1) is LD211');
-SELECT throws_ok($$SELECT ledger.post_entry('big:8',
+          {"account": "owed", "amount": -1, "currency": "USD"}]')), 'LD211', 'a credit of 1 on a debit balance of -(2^63-1) is LD211');
+SELECT is((SELECT error_code FROM ledger.post_entry('big:8',
         '[{"account": "p", "amount": 9223372036854775807, "currency": "USD"},
           {"account": "p", "amount": 1, "currency": "USD"},
           {"account": "p", "amount": -1, "currency": "USD"},
-          {"account": "q", "amount": -9223372036854775807, "currency": "USD"}]')$$,
-    'LD211', NULL, 'an intermediate running balance beyond 2^63-1 is LD211 even if the final one fits');
+          {"account": "q", "amount": -9223372036854775807, "currency": "USD"}]')), 'LD211', 'an intermediate running balance beyond 2^63-1 is LD211 even if the final one fits');
 
 SELECT is((SELECT count(*) FROM ledger_private.entry), :entries_before::bigint, 'no entry was written');
 SELECT is((SELECT count(*) FROM ledger_private.posting), :postings_before::bigint, 'no posting was written');
@@ -89,6 +86,23 @@ SELECT results_eq(
     $$VALUES ('{"big": 0, "owed": 0}'::jsonb)$$,
     'the edge amount as a string takes both balances back to 0');
 SELECT is_empty('SELECT * FROM ledger.books_check()', 'books_check() returns no rows');
+
+-- LD106's HINT says how much range the currency's exponent leaves, and what to do.
+SELECT lives_ok($$SELECT ledger.create_currency('AR18', 18, 'an 18-decimal token')$$, 'setup: a currency of exponent 18');
+CREATE TEMP TABLE ar_hint (hint text);
+DO $$
+DECLARE
+    v_hint text;
+BEGIN
+    PERFORM ledger.post_entry('ar:hint', '[{"account": "x", "amount": "10000000000000000000", "currency": "AR18"},
+                                           {"account": "y", "amount": "-10000000000000000000", "currency": "AR18"}]');
+EXCEPTION WHEN SQLSTATE 'LD106' THEN
+    GET STACKED DIAGNOSTICS v_hint = PG_EXCEPTION_HINT;
+    INSERT INTO ar_hint VALUES (v_hint);
+END
+$$;
+SELECT matches((SELECT hint FROM ar_hint), '9\.22 units of AR18 \(exponent 18\).*smaller exponent',
+               'LD106''s HINT names the range of the currency''s exponent and what to do');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -23,26 +23,23 @@ SELECT results_eq(
                                                       {"account": "wallet", "amount": -10000, "currency": "USD"}]')$$,
     $$VALUES ('{"cash": 10000, "wallet": 10000}'::jsonb)$$,
     'crediting the wallet up to its upper limit (10000) is accepted');
-SELECT throws_ok($$SELECT ledger.post_entry('lim:2', '[{"account": "cash", "amount": 1, "currency": "USD"},
-                                                     {"account": "wallet", "amount": -1, "currency": "USD"}]')$$,
-                 'LD203', NULL, 'crediting the wallet beyond its upper limit is LD203');
+SELECT is((SELECT error_code FROM ledger.post_entry('lim:2', '[{"account": "cash", "amount": 1, "currency": "USD"},
+                                                     {"account": "wallet", "amount": -1, "currency": "USD"}]')), 'LD203', 'crediting the wallet beyond its upper limit is LD203');
 -- Debiting lowers it, down to 0 exactly, not below.
 SELECT results_eq(
     $$SELECT balances FROM ledger.post_entry('lim:3', '[{"account": "wallet", "amount": 10000, "currency": "USD"},
                                                       {"account": "cash", "amount": -10000, "currency": "USD"}]')$$,
     $$VALUES ('{"cash": 0, "wallet": 0}'::jsonb)$$,
     'debiting the wallet down to 0 is accepted');
-SELECT throws_ok($$SELECT ledger.post_entry('lim:4', '[{"account": "wallet", "amount": 1, "currency": "USD"},
-                                                     {"account": "cash", "amount": -1, "currency": "USD"}]')$$,
-                 'LD203', NULL, 'a wallet with lower limit 0 cannot go negative (LD203)');
+SELECT is((SELECT error_code FROM ledger.post_entry('lim:4', '[{"account": "wallet", "amount": 1, "currency": "USD"},
+                                                     {"account": "cash", "amount": -1, "currency": "USD"}]')), 'LD203', 'a wallet with lower limit 0 cannot go negative (LD203)');
 
 -- Debit-normal asset with lower limit 0: a credit cannot take it below zero.
 SELECT lives_ok($$SELECT ledger.post_entry('lim:5', '[{"account": "bank", "amount": 300, "currency": "USD"},
                                                      {"account": "cash", "amount": -300, "currency": "USD"}]')$$,
                 'setup: bank holds 300');
-SELECT throws_ok($$SELECT ledger.post_entry('lim:6', '[{"account": "cash", "amount": 301, "currency": "USD"},
-                                                     {"account": "bank", "amount": -301, "currency": "USD"}]')$$,
-                 'LD203', NULL, 'crediting an asset below its lower limit 0 is LD203');
+SELECT is((SELECT error_code FROM ledger.post_entry('lim:6', '[{"account": "cash", "amount": 301, "currency": "USD"},
+                                                     {"account": "bank", "amount": -301, "currency": "USD"}]')), 'LD203', 'crediting an asset below its lower limit 0 is LD203');
 SELECT results_eq(
     $$SELECT balances FROM ledger.post_entry('lim:7', '[{"account": "cash", "amount": 300, "currency": "USD"},
                                                       {"account": "bank", "amount": -300, "currency": "USD"}]')$$,
@@ -55,44 +52,38 @@ SELECT results_eq(
                                                       {"account": "credit_line", "amount": -5000, "currency": "USD"}]')$$,
     $$VALUES ('{"cash": 5000, "credit_line": -5000}'::jsonb)$$,
     'an asset may go down to its negative lower limit (-5000)');
-SELECT throws_ok($$SELECT ledger.post_entry('lim:9', '[{"account": "cash", "amount": 1, "currency": "USD"},
-                                                     {"account": "credit_line", "amount": -1, "currency": "USD"}]')$$,
-                 'LD203', NULL, 'going below a negative lower limit is LD203');
+SELECT is((SELECT error_code FROM ledger.post_entry('lim:9', '[{"account": "cash", "amount": 1, "currency": "USD"},
+                                                     {"account": "credit_line", "amount": -1, "currency": "USD"}]')), 'LD203', 'going below a negative lower limit is LD203');
 
 -- Debit-normal expense with an upper limit: debits raise it.
 SELECT lives_ok($$SELECT ledger.post_entry('lim:10', '[{"account": "budget", "amount": 300, "currency": "USD"},
                                                       {"account": "cash", "amount": -300, "currency": "USD"}]')$$,
                 'an expense may be debited up to its upper limit (300)');
-SELECT throws_ok($$SELECT ledger.post_entry('lim:11', '[{"account": "budget", "amount": 1, "currency": "USD"},
-                                                       {"account": "cash", "amount": -1, "currency": "USD"}]')$$,
-                 'LD203', NULL, 'debiting an expense beyond its upper limit is LD203');
+SELECT is((SELECT error_code FROM ledger.post_entry('lim:11', '[{"account": "budget", "amount": 1, "currency": "USD"},
+                                                       {"account": "cash", "amount": -1, "currency": "USD"}]')), 'LD203', 'debiting an expense beyond its upper limit is LD203');
 
 -- Credit-normal equity: the upper limit applies to the credit side, and a debit below 0 is refused.
 SELECT lives_ok($$SELECT ledger.post_entry('lim:12', '[{"account": "cash", "amount": 1000, "currency": "USD"},
                                                       {"account": "capital", "amount": -1000, "currency": "USD"}]')$$,
                 'crediting equity up to its upper limit (1000) is accepted');
-SELECT throws_ok($$SELECT ledger.post_entry('lim:13', '[{"account": "cash", "amount": 1, "currency": "USD"},
-                                                       {"account": "capital", "amount": -1, "currency": "USD"}]')$$,
-                 'LD203', NULL, 'crediting equity beyond its upper limit is LD203');
-SELECT throws_ok($$SELECT ledger.post_entry('lim:14', '[{"account": "capital", "amount": 1001, "currency": "USD"},
-                                                       {"account": "cash", "amount": -1001, "currency": "USD"}]')$$,
-                 'LD203', NULL, 'debiting equity below its lower limit 0 is LD203');
+SELECT is((SELECT error_code FROM ledger.post_entry('lim:13', '[{"account": "cash", "amount": 1, "currency": "USD"},
+                                                       {"account": "capital", "amount": -1, "currency": "USD"}]')), 'LD203', 'crediting equity beyond its upper limit is LD203');
+SELECT is((SELECT error_code FROM ledger.post_entry('lim:14', '[{"account": "capital", "amount": 1001, "currency": "USD"},
+                                                       {"account": "cash", "amount": -1001, "currency": "USD"}]')), 'LD203', 'debiting equity below its lower limit 0 is LD203');
 
 -- The limit that failed was on an account updated after others: all of them are unchanged.
 CREATE TEMP TABLE snap_account AS SELECT code, balance, seq FROM ledger_private.account;
 SELECT (SELECT count(*) FROM ledger_private.entry) AS entries_before,
        (SELECT count(*) FROM ledger_private.posting) AS postings_before \gset
-SELECT throws_ok($$SELECT ledger.post_entry('lim:15', '[{"account": "budget", "amount": -100, "currency": "USD"},
+SELECT is((SELECT error_code FROM ledger.post_entry('lim:15', '[{"account": "budget", "amount": -100, "currency": "USD"},
                                                        {"account": "cash", "amount": 50, "currency": "USD"},
-                                                       {"account": "wallet", "amount": 50, "currency": "USD"}]')$$,
-                 'LD203', NULL, 'an entry whose last account (in code order) breaks its limit is LD203');
+                                                       {"account": "wallet", "amount": 50, "currency": "USD"}]')), 'LD203', 'an entry whose last account (in code order) breaks its limit is LD203');
 SELECT set_eq('SELECT code, balance, seq FROM ledger_private.account', 'SELECT * FROM snap_account',
               'the accounts updated before the failing one are unchanged');
 SELECT is((SELECT count(*) FROM ledger_private.entry), :entries_before::bigint, 'LD203 wrote no entry');
 SELECT is((SELECT count(*) FROM ledger_private.posting), :postings_before::bigint, 'LD203 wrote no posting');
-SELECT throws_ok($$SELECT ledger.post_entry('lim:16', '[{"account": "budget", "amount": 1, "currency": "USD"},
-                                                       {"account": "zz_unknown", "amount": -1, "currency": "USD"}]')$$,
-                 'LD201', NULL, 'an unknown account later in code order is reported before a limit breach (LD201, not LD203)');
+SELECT is((SELECT error_code FROM ledger.post_entry('lim:16', '[{"account": "budget", "amount": 1, "currency": "USD"},
+                                                       {"account": "zz_unknown", "amount": -1, "currency": "USD"}]')), 'LD201', 'an unknown account later in code order is reported before a limit breach (LD201, not LD203)');
 
 -- Final state.
 SELECT results_eq(

@@ -28,27 +28,27 @@ SELECT throws_ok($$SELECT ledger.post_entry('', '[{"account": "cash", "amount": 
 SELECT throws_ok($$SELECT ledger.post_entry(repeat('k', 256), '[{"account": "cash", "amount": 1, "currency": "USD"},
                                                                {"account": "wallet", "amount": -1, "currency": "USD"}]')$$,
                  'LD101', NULL, 'a 256-character idempotency key is LD101');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 1, "currency": "USD"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.1', '[{"account": "cash", "amount": 1, "currency": "USD"},
                                                     {"account": "wallet", "amount": -1, "currency": "USD"}]',
                                             repeat('d', 1001))$$,
                  'LD101', NULL, 'a description of 1001 characters is LD101');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 1, "currency": "USD"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.2', '[{"account": "cash", "amount": 1, "currency": "USD"},
                                                     {"account": "wallet", "amount": -1, "currency": "USD"}]',
                                             p_book => 'no-such-book')$$,
                  'LD210', NULL, 'an unknown book is LD210');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 1, "currency": "USD"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.3', '[{"account": "cash", "amount": 1, "currency": "USD"},
                                                     {"account": "wallet", "amount": -1, "currency": "USD"}]',
                                             p_book => NULL)$$,
                  'LD101', NULL, 'a NULL book is LD101');
 
 -- The legs array.
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', NULL)$$, 'LD101', NULL, 'NULL legs are LD101');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '{"account": "cash", "amount": 1, "currency": "USD"}')$$,
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.4', NULL)$$, 'LD101', NULL, 'NULL legs are LD101');
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.5', '{"account": "cash", "amount": 1, "currency": "USD"}')$$,
                  'LD101', NULL, 'legs that are not a JSON array are LD101');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[]')$$, 'LD109', NULL, 'no legs is LD109');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 1, "currency": "USD"}]')$$,
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.6', '[]')$$, 'LD109', NULL, 'no legs is LD109');
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.7', '[{"account": "cash", "amount": 1, "currency": "USD"}]')$$,
                  'LD109', NULL, 'one leg is LD109');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1',
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.8',
                      (SELECT jsonb_agg(jsonb_build_object('account', CASE WHEN i % 2 = 0 THEN 'cash' ELSE 'wallet' END,
                                                           'amount', CASE WHEN i % 2 = 0 THEN 1 ELSE -1 END,
                                                           'currency', 'USD'))
@@ -56,73 +56,71 @@ SELECT throws_ok($$SELECT ledger.post_entry('v:1',
                  'LD104', NULL, '101 legs is LD104');
 
 -- One leg.
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[1, 2]')$$, 'LD101', NULL, 'legs that are not objects are LD101');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 1, "currency": "USD", "memo": "x"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.9', '[1, 2]')$$, 'LD101', NULL, 'legs that are not objects are LD101');
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.10', '[{"account": "cash", "amount": 1, "currency": "USD", "memo": "x"},
                                                     {"account": "wallet", "amount": -1, "currency": "USD"}]')$$,
                  'LD101', NULL, 'an unknown field in a leg is LD101');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"amount": 1, "currency": "USD"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.11', '[{"amount": 1, "currency": "USD"},
                                                     {"account": "wallet", "amount": -1, "currency": "USD"}]')$$,
                  'LD101', NULL, 'a leg without account is LD101');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": 7, "amount": 1, "currency": "USD"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.12', '[{"account": 7, "amount": 1, "currency": "USD"},
                                                     {"account": "wallet", "amount": -1, "currency": "USD"}]')$$,
                  'LD101', NULL, 'a numeric account code is LD101');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 1},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.13', '[{"account": "cash", "amount": 1},
                                                     {"account": "wallet", "amount": -1, "currency": "USD"}]')$$,
                  'LD101', NULL, 'a leg without currency is LD101');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "currency": "USD"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.14', '[{"account": "cash", "currency": "USD"},
                                                     {"account": "wallet", "amount": -1, "currency": "USD"}]')$$,
                  'LD101', NULL, 'a leg without amount is LD101');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 1.5, "currency": "USD"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.15', '[{"account": "cash", "amount": 1.5, "currency": "USD"},
                                                     {"account": "wallet", "amount": -1.5, "currency": "USD"}]')$$,
                  'LD101', NULL, 'a non-integer amount (1.5) is LD101');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": "1.5", "currency": "USD"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.16', '[{"account": "cash", "amount": "1.5", "currency": "USD"},
                                                     {"account": "wallet", "amount": "-1.5", "currency": "USD"}]')$$,
                  'LD101', NULL, 'a non-integer amount string ("1.5") is LD101');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": "12a", "currency": "USD"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.17', '[{"account": "cash", "amount": "12a", "currency": "USD"},
                                                     {"account": "wallet", "amount": -12, "currency": "USD"}]')$$,
                  'LD101', NULL, 'an amount string that is not a number is LD101');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": true, "currency": "USD"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.18', '[{"account": "cash", "amount": true, "currency": "USD"},
                                                     {"account": "wallet", "amount": -1, "currency": "USD"}]')$$,
                  'LD101', NULL, 'a boolean amount is LD101');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 0, "currency": "USD"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.19', '[{"account": "cash", "amount": 0, "currency": "USD"},
                                                     {"account": "wallet", "amount": 0, "currency": "USD"}]')$$,
                  'LD103', NULL, 'a zero amount is LD103');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 5, "currency": "USD"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.20', '[{"account": "cash", "amount": 5, "currency": "USD"},
                                                     {"account": "wallet", "amount": "0", "currency": "USD"},
                                                     {"account": "wallet", "amount": -5, "currency": "USD"}]')$$,
                  'LD103', NULL, 'a zero amount string among valid legs is LD103');
 
 -- Balance.
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 100, "currency": "USD"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.21', '[{"account": "cash", "amount": 100, "currency": "USD"},
                                                     {"account": "wallet", "amount": -99, "currency": "USD"}]')$$,
                  'LD102', NULL, 'legs that do not sum to zero are LD102');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 100, "currency": "USD"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.22', '[{"account": "cash", "amount": 100, "currency": "USD"},
                                                     {"account": "eur_cash", "amount": -100, "currency": "EUR"}]')$$,
                  'LD102', NULL, 'legs that sum to zero only across currencies are LD102');
 
 -- Metadata.
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 1, "currency": "USD"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.23', '[{"account": "cash", "amount": 1, "currency": "USD"},
                                                     {"account": "wallet", "amount": -1, "currency": "USD"}]',
                                             NULL, jsonb_build_object('k', repeat('x', 8184)))$$,
                  'LD105', NULL, 'metadata of 8193 bytes is LD105');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 1, "currency": "USD"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.24', '[{"account": "cash", "amount": 1, "currency": "USD"},
                                                     {"account": "wallet", "amount": -1, "currency": "USD"}]',
                                             NULL, '["not", "an", "object"]')$$,
                  'LD101', NULL, 'metadata that is not a JSON object is LD101');
 
 -- Accounts and currencies.
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 1, "currency": "EUR"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.25', '[{"account": "cash", "amount": 1, "currency": "EUR"},
                                                     {"account": "eur_cash", "amount": -1, "currency": "EUR"}]')$$,
                  'LD107', NULL, 'a leg in another currency than its account''s is LD107');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 1, "currency": "ZZZ"},
+SELECT throws_ok($$SELECT ledger.post_entry('v:1.26', '[{"account": "cash", "amount": 1, "currency": "ZZZ"},
                                                     {"account": "wallet", "amount": -1, "currency": "ZZZ"}]')$$,
                  'LD108', NULL, 'an unknown currency code is LD108');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 1, "currency": "USD"},
-                                                    {"account": "nobody", "amount": -1, "currency": "USD"}]')$$,
-                 'LD201', NULL, 'an unknown account is LD201');
-SELECT throws_ok($$SELECT ledger.post_entry('v:1', '[{"account": "cash", "amount": 1, "currency": "USD"},
-                                                    {"account": "old", "amount": -1, "currency": "USD"}]')$$,
-                 'LD202', NULL, 'a closed account is LD202');
+SELECT is((SELECT error_code FROM ledger.post_entry('v:1.27', '[{"account": "cash", "amount": 1, "currency": "USD"},
+                                                    {"account": "nobody", "amount": -1, "currency": "USD"}]')), 'LD201', 'an unknown account is LD201');
+SELECT is((SELECT error_code FROM ledger.post_entry('v:1.28', '[{"account": "cash", "amount": 1, "currency": "USD"},
+                                                    {"account": "old", "amount": -1, "currency": "USD"}]')), 'LD202', 'a closed account is LD202');
 
 -- Nothing was written by any refused request.
 SELECT is((SELECT count(*) FROM ledger_private.entry), (SELECT entries FROM snap_counts),

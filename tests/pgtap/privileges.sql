@@ -44,7 +44,7 @@ SELECT 'dualbook_app', f::regprocedure
                     'ledger.post_entries(jsonb, boolean, text)',
                     'ledger.reverse_entry(bigint, text, text, text)', 'ledger.get_balance(text, text)',
                     'ledger.get_entry(bigint, text)', 'ledger.get_entry_by_key(text, text)',
-                    'ledger.get_currency(text)', 'ledger.books_check()',
+                    'ledger.get_outcome(text, text)', 'ledger.get_currency(text)', 'ledger.books_check()',
                     -- called by ledger.accounts, checked against the view's caller (grant_app_read_views)
                     'ledger_private.normal_balance(text, bigint)', 'ledger_private.int64_or_null(numeric)']) AS f
 UNION ALL
@@ -53,7 +53,8 @@ SELECT 'dualbook_sequencer', f::regprocedure
 UNION ALL
 SELECT 'dualbook_reader', f::regprocedure
   FROM unnest(ARRAY['ledger.get_balance(text, text)', 'ledger.get_entry(bigint, text)',
-                    'ledger.get_entry_by_key(text, text)', 'ledger.get_currency(text)', 'ledger.books_check()',
+                    'ledger.get_entry_by_key(text, text)', 'ledger.get_outcome(text, text)',
+                    'ledger.get_currency(text)', 'ledger.books_check()',
                     -- called by ledger.accounts / ledger.postings, checked against the view's caller
                     'ledger_private.normal_balance(text, bigint)',
                     'ledger_private.int64_or_null(numeric)']) AS f
@@ -170,8 +171,8 @@ SELECT set_eq(
     'ledger_private only the accounts view''s helpers)');
 SELECT ok(NOT has_function_privilege('dualbook_app', 'ledger.sequence_deferred(integer)', 'EXECUTE'),
           'the sequencer is not the app''s (it has its own role and limits)');
-SELECT is((SELECT count(*)::int FROM tap_fn_expected WHERE role = 'dualbook_app' AND fn::text LIKE 'ledger.%'), 10,
-          'the app''s API is 10 functions');
+SELECT is((SELECT count(*)::int FROM tap_fn_expected WHERE role = 'dualbook_app' AND fn::text LIKE 'ledger.%'), 11,
+          'the app''s API is 11 functions');
 
 -- 8. The reader and the auditor: read-only, by role setting too.
 SELECT is_empty(

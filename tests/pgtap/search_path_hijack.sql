@@ -52,38 +52,40 @@ SELECT 'live', concat_ws(' ', 1::bigint = 2::bigint, 2::bigint + 2::bigint, 1.5 
 
 -- ...and the API is not fooled. Each call's outcome (SQLSTATE or result) goes to hj_out.
 CREATE FUNCTION evil.try(p_what text, p_sql text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_refused text;
 BEGIN
-    EXECUTE p_sql;
-    INSERT INTO pg_temp.hj_out VALUES (p_what, 'ok');
+    EXECUTE p_sql INTO v_refused;  -- a refusal returned as a row: its error_code
+    INSERT INTO pg_temp.hj_out VALUES (p_what, coalesce(v_refused, 'ok'));
 EXCEPTION WHEN OTHERS THEN
     INSERT INTO pg_temp.hj_out VALUES (p_what, SQLSTATE);
 END
 $$;
 SELECT evil.try('same request as hj:clean',
-    $q$SELECT ledger.post_entry('hj:evil', '[{"account": "hj:cash", "amount": 700, "currency": "USD"},
+    $q$SELECT error_code FROM ledger.post_entry('hj:evil', '[{"account": "hj:cash", "amount": 700, "currency": "USD"},
                                             {"account": "hj:wallet", "amount": -700, "currency": "USD"}]',
                                'top-up', '{"ref": 1}', '2026-01-02')$q$);
 SELECT evil.try('replay of hj:clean',
-    $q$SELECT ledger.post_entry('hj:clean', '[{"account": "hj:cash", "amount": 700, "currency": "USD"},
+    $q$SELECT error_code FROM ledger.post_entry('hj:clean', '[{"account": "hj:cash", "amount": 700, "currency": "USD"},
                                              {"account": "hj:wallet", "amount": -700, "currency": "USD"}]',
                                'top-up', '{"ref": 1}', '2026-01-02')$q$);
 SELECT evil.try('hj:clean with another amount',
-    $q$SELECT ledger.post_entry('hj:clean', '[{"account": "hj:cash", "amount": 701, "currency": "USD"},
+    $q$SELECT error_code FROM ledger.post_entry('hj:clean', '[{"account": "hj:cash", "amount": 701, "currency": "USD"},
                                              {"account": "hj:wallet", "amount": -701, "currency": "USD"}]',
                                'top-up', '{"ref": 1}', '2026-01-02')$q$);
 SELECT evil.try('unbalanced',
-    $q$SELECT ledger.post_entry('hj:1', '[{"account": "hj:cash", "amount": 5, "currency": "USD"},
+    $q$SELECT error_code FROM ledger.post_entry('hj:1', '[{"account": "hj:cash", "amount": 5, "currency": "USD"},
                                          {"account": "hj:wallet", "amount": -4, "currency": "USD"}]')$q$);
 SELECT evil.try('unknown field',
-    $q$SELECT ledger.post_entry('hj:2', '[{"account": "hj:cash", "amount": 5, "currency": "USD", "x": 1},
+    $q$SELECT error_code FROM ledger.post_entry('hj:2', '[{"account": "hj:cash", "amount": 5, "currency": "USD", "x": 1},
                                          {"account": "hj:wallet", "amount": -5, "currency": "USD"}]')$q$);
 SELECT evil.try('legs not an array',
-    $q$SELECT ledger.post_entry('hj:3', '{"account": "hj:cash"}')$q$);
+    $q$SELECT error_code FROM ledger.post_entry('hj:3', '{"account": "hj:cash"}')$q$);
 SELECT evil.try('overdraft',
-    $q$SELECT ledger.post_entry('hj:4', '[{"account": "hj:wallet", "amount": 2000, "currency": "USD"},
+    $q$SELECT error_code FROM ledger.post_entry('hj:4', '[{"account": "hj:wallet", "amount": 2000, "currency": "USD"},
                                          {"account": "hj:cash", "amount": -2000, "currency": "USD"}]')$q$);
 SELECT evil.try('amount beyond 64 bits',
-    $q$SELECT ledger.post_entry('hj:5', '[{"account": "hj:cash", "amount": "9223372036854775808", "currency": "USD"},
+    $q$SELECT error_code FROM ledger.post_entry('hj:5', '[{"account": "hj:cash", "amount": "9223372036854775808", "currency": "USD"},
                                          {"account": "hj:wallet", "amount": "-9223372036854775808", "currency": "USD"}]')$q$);
 INSERT INTO hj_out SELECT 'balance', balance::text FROM ledger.get_balance('hj:wallet');
 INSERT INTO hj_out SELECT 'books_check', count(*)::text FROM ledger.books_check();

@@ -86,11 +86,13 @@ SQL: dict[str, str] = {
     "create_account": "SELECT account_id, created FROM ledger.create_account(%s::text, %s::text, %s::text, "
     "%s::bigint, %s::bigint, %s::jsonb, %s::text, %s::boolean)",
     "close_account": "SELECT account_id, closed_at FROM ledger.close_account(%s::text, %s::text)",
-    "post_entry": "SELECT entry_id, created, recorded_at, balances FROM ledger.post_entry(%s::text, %s::jsonb, "
+    "post_entry": "SELECT entry_id, created, recorded_at, balances, status, error_code "
+    "FROM ledger.post_entry(%s::text, %s::jsonb, "
     "%s::text, %s::jsonb, %s::date, %s::jsonb, %s::text)",
     "post_entries": "SELECT idx, status, entry_id, created, recorded_at, balances, error_code, error_message, "
     "error_detail FROM ledger.post_entries(%s::jsonb, %s::boolean, %s::text)",
-    "reverse_entry": "SELECT entry_id, created, recorded_at, balances FROM ledger.reverse_entry(%s::bigint, "
+    "reverse_entry": "SELECT entry_id, created, recorded_at, balances, status, error_code "
+    "FROM ledger.reverse_entry(%s::bigint, "
     "%s::text, %s::text, %s::text)",
     "get_balance": "SELECT * FROM ledger.get_balance(%s::text, %s::text)",
     "get_entry": "SELECT * FROM ledger.get_entry(%s::bigint, %s::text)",
@@ -671,7 +673,11 @@ class Fuzzer:
         elif fn == "close_account":
             assert row[0] > 0 and row[1] is not None
         elif fn in ("post_entry", "reverse_entry"):
-            entry_id, created, _, balances = row
+            entry_id, created, _, balances, status, code = row
+            if status == "refused":  # a refusal recorded with the key (docs/sql-api.md §1.6)
+                assert entry_id is None and isinstance(created, bool) and code in CONTRACT[fn], row
+                self.stats[f"{code} (recorded)"] += 1
+                return
             assert entry_id > 0 and isinstance(created, bool)
             for value in load_json(balances).values():
                 assert -BIGINT_MAX <= value <= BIGINT_MAX
@@ -694,7 +700,7 @@ class Fuzzer:
         assert isinstance(entries, list) and [r[0] for r in rows] == list(range(1, len(entries) + 1)), rows[:3]
         posted = 0
         for (_, status, entry_id, created, _, _, code, _, _), entry in zip(rows, entries, strict=True):
-            if status == "rejected":
+            if status in ("rejected", "refused"):
                 assert not atomic and code in CONTRACT["post_entry"], (code, entry)
                 self.stats[f"{code} (one entry of a batch)"] += 1
                 continue

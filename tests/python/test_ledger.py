@@ -349,9 +349,9 @@ def test_batch_posting(ledger: Ledger) -> None:
             EntryRequest("b1", [debit("bank", 100, "USD"), credit("wallet:1", 100, "USD")]),
         ]
     )
-    assert [r.status for r in results] == ["posted", "rejected", "posted", "replayed"]
-    rejected = results[1].error
-    assert isinstance(rejected, E.LimitExceeded) and rejected.account == "wallet:1"
+    assert [r.status for r in results] == ["posted", "refused", "posted", "replayed"]
+    refused = results[1].error
+    assert isinstance(refused, E.LimitExceeded) and refused.account == "wallet:1" and refused.recorded
     assert results[3].entry_id == results[0].entry_id
     assert ledger.get_balance("wallet:1").balance == 70
     with pytest.raises(E.LimitExceeded) as info:

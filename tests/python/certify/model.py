@@ -2,7 +2,9 @@
 
 The model predicts only what the database decides from state it can see: which error a request gets (in the
 order of the checks documented in docs/sql-api.md §2.5/§2.6), the balances after an entry, replays and
-idempotency conflicts. Deferred (hot) accounts (§1.8): their balance is stored + queued legs, always exact, so the
+idempotency conflicts, and which refusals are recorded with their key (§1.6: a refusal that depends on the
+ledger's state) and replayed to every later call with the key and the same request.
+Deferred (hot) accounts (§1.8): their balance is stored + queued legs, always exact, so the
 model keeps one balance for them as for any account, plus how many of their legs wait in the queue; they have no
 limits and are left out of a posting's ``balances``. It never predicts entry ids (they are allocated, with gaps)
 or serialization failures (the test accepts a 40001 on an interleaved transaction, and then the model must not
@@ -12,13 +14,15 @@ apply that transaction).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from dualbook.tools.certify import AckRecord, LegTuple
 
 DEBIT_NORMAL = frozenset({"asset", "expense"})
+#: refusals that depend on the ledger's state: recorded with the key (LD205 and LD210 are not)
+RECORDED = frozenset({"LD201", "LD202", "LD203", "LD204", "LD209", "LD211"})
 
 #: ("post", legs, description) or ("reverse", reversed entry id, reason): what the idempotency hash covers
 Request = tuple[Any, ...]
@@ -67,11 +71,26 @@ class Outcome:
     legs: tuple[LegTuple, ...] = ()
     balances: dict[str, int] = field(default_factory=dict)
     detail: dict[str, Any] = field(default_factory=dict)
+    #: a refusal recorded with the key (by this call, or by an earlier one: then ``refusal_replay``)
+    recorded: bool = False
+    refusal_replay: bool = False
 
     def describe(self) -> str:
         if self.error is None:
             return f"replay of entry {self.replay_of}" if self.replay_of is not None else f"posted {self.balances}"
-        return self.error + (f" on {self.account}" if self.account else "")
+        what = self.error + (f" on {self.account}" if self.account else "")
+        return what + (
+            " (recorded refusal, replayed)" if self.refusal_replay else " (recorded)" if self.recorded else ""
+        )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refusal recorded with its key: what a committed refused call leaves behind."""
+
+    key: str
+    request: Request
+    outcome: Outcome
 
 
 @dataclass
@@ -80,6 +99,7 @@ class Books:
     entries: dict[int, Entry] = field(default_factory=dict)
     keys: dict[str, int] = field(default_factory=dict)
     reversed_by: dict[int, int] = field(default_factory=dict)
+    refusals: dict[str, Refusal] = field(default_factory=dict)
 
     def copy(self) -> Books:
         return Books(
@@ -87,6 +107,7 @@ class Books:
             entries=dict(self.entries),
             keys=dict(self.keys),
             reversed_by=dict(self.reversed_by),
+            refusals=dict(self.refusals),
         )
 
     # --- predictions --------------------------------------------------------------------------------
@@ -104,6 +125,12 @@ class Books:
             return Outcome("LD102", detail={"currency": unbalanced[0], "imbalance": str(sums[unbalanced[0]])})
         return self._post(key, ("post", legs, description), legs, reverses=None)
 
+    def refusal(self, key: str, request: Request, outcome: Outcome) -> Refusal | None:
+        """What a call that got ``outcome`` records, if anything: a new refusal of the ledger's state."""
+        if outcome.error is None or not outcome.recorded or outcome.refusal_replay:
+            return None
+        return Refusal(key, request, outcome)
+
     def predict_reverse(self, entry_id: int, key: str, reason: str | None) -> Outcome:
         original = self.entries.get(entry_id)
         if original is None:
@@ -117,6 +144,15 @@ class Books:
             if original.request == request:
                 return Outcome(None, replay_of=original.entry_id, legs=original.legs, balances=original.balances)
             return Outcome("LD205", replay_of=original.entry_id)
+        if key in self.refusals:
+            refused = self.refusals[key]
+            if refused.request == request:
+                return replace(refused.outcome, refusal_replay=True)
+            return Outcome("LD205", detail={"refused": refused.outcome.error})
+        outcome = self._refuse_or_post(legs, reverses)
+        return replace(outcome, recorded=outcome.error in RECORDED)
+
+    def _refuse_or_post(self, legs: tuple[LegTuple, ...], reverses: int | None) -> Outcome:
         if reverses is not None and reverses in self.reversed_by:
             return Outcome("LD209", detail={"reversed_by": self.reversed_by[reverses]})
         limit_error: str | None = None
@@ -166,7 +202,10 @@ class Books:
         return "closed"
 
     # --- changes ----------------------------------------------------------------------------------------
-    def apply(self, entry: Entry) -> None:
+    def apply(self, entry: Entry | Refusal) -> None:
+        if isinstance(entry, Refusal):
+            self.refusals[entry.key] = entry
+            return
         for account, amount, _ in entry.legs:
             acc = self.accounts[account]
             acc.debit += amount

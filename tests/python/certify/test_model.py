@@ -75,7 +75,7 @@ from dualbook.tools.certify import (
 )
 
 from .conftest import DatabaseFactory
-from .model import Account, Books, Entry, Outcome, Request
+from .model import Account, Books, Entry, Outcome, Refusal, Request
 from .profile import PROFILE
 from .sessions import HANG_SECONDS, SKIPPED, Session, Step, run_step, terminate, wait_done_or_blocked
 
@@ -123,11 +123,13 @@ class ModelStats:
     batch_entries: int = 0
     batch_results: Counter[str] = field(default_factory=Counter)
     refusals: Counter[str] = field(default_factory=Counter)
+    recorded_refusals: int = 0
+    refusal_replays: int = 0
 
 
 @dataclass
 class TxState:
-    pending: list[Entry] = field(default_factory=list)
+    pending: list[Entry | Refusal] = field(default_factory=list)
     failed: bool = False
     dead: bool = False
 
@@ -166,6 +168,9 @@ def predict_batch(base: Books, batch: list[BatchEntry], atomic: bool) -> list[Ou
             view.apply(Entry(-idx, key, legs, ("post", legs, description), None, dict(outcome.balances)))
         if atomic and outcome.error is not None:
             break
+        refusal = view.refusal(key, ("post", legs, description), outcome)
+        if refusal is not None:  # a later entry of the batch with the key gets it again
+            view.apply(refusal)
     return outcomes
 
 
@@ -274,6 +279,8 @@ class LedgerMachine(RuleBasedStateMachine):
     def check_error(self, what: str, outcome: Outcome, exc: E.LedgerError) -> None:
         if outcome.error != exc.code:
             self.fail(f"{what}: model predicted {outcome.describe()}, database raised {exc.code} {exc}")
+        if outcome.recorded != exc.recorded:
+            self.fail(f"{what}: model predicted {outcome.describe()}, database {exc.code} recorded={exc.recorded}")
         if outcome.error in ACCOUNT_ERRORS and exc.account != outcome.account:
             self.fail(f"{what}: {exc.code} on {exc.account}, model says on {outcome.account}")
         if outcome.error == "LD205" and exc.context.get("entry_id") != outcome.replay_of:
@@ -282,6 +289,8 @@ class LedgerMachine(RuleBasedStateMachine):
             if k in exc.context and exc.context[k] != v:
                 self.fail(f"{what}: {exc.code} DETAIL {k}={exc.context[k]!r}, model {v!r}")
         self.stats.refusals[outcome.error] += 1
+        self.stats.recorded_refusals += outcome.recorded and not outcome.refusal_replay
+        self.stats.refusal_replays += outcome.refusal_replay
 
     def check_success(self, what: str, outcome: Outcome, r: PostResult) -> None:
         if outcome.error is not None:
@@ -304,6 +313,9 @@ class LedgerMachine(RuleBasedStateMachine):
         except E.LedgerError as exc:
             self.check_error(what, outcome, exc)
             self.refused_keys.append((key, ("post", legs, description)))
+            refusal = self.books.refusal(key, ("post", legs, description), outcome)
+            if refusal is not None:
+                self.books.apply(refusal)
             return
         self.check_success(what, outcome, r)
         if r.created:
@@ -318,6 +330,9 @@ class LedgerMachine(RuleBasedStateMachine):
             r = self.ledger.reverse_entry(entry_id, key, reason=reason)
         except E.LedgerError as exc:
             self.check_error(what, outcome, exc)  # for LD209 also the entry it names (detail reversed_by)
+            refusal = self.books.refusal(key, ("reverse", entry_id, reason), outcome)
+            if refusal is not None:
+                self.books.apply(refusal)
             return
         self.check_success(what, outcome, r)
         if r.created:
@@ -401,7 +416,12 @@ class LedgerMachine(RuleBasedStateMachine):
         return tuple(legs)
 
     def draw_post(self, data: st.DataObject) -> tuple[str, tuple[LegTuple, ...], str | None]:
-        """A request for an interleaved transaction: mostly valid, sometimes invalid."""
+        """A request for an interleaved transaction: mostly valid, sometimes invalid, sometimes the retry of a
+        refused request (a recorded refusal, replayed while other transactions move the balances)."""
+        retry, i = data.draw(st.integers(0, 5)), data.draw(INDEX)
+        if retry == 0 and self.refused_keys:
+            key, (_, legs, description) = pick(self.refused_keys, i)
+            return key, legs, description
         if data.draw(st.integers(0, 4)) == 0:
             legs = self.draw_invalid_legs(data, data.draw(st.sampled_from(INVALID_KINDS)))
         else:
@@ -561,9 +581,18 @@ class LedgerMachine(RuleBasedStateMachine):
                 description = "changed"
         self.call_post(key, tuple(legs), description)
 
+    @rule(i=INDEX)
+    def retry_refused_request(self, i: int) -> None:
+        """The same request again under a refused key (a queue redelivery): a recorded refusal is returned
+        again, whatever the balances are now; a validation error is raised again."""
+        if self.refused_keys:
+            key, (_, legs, description) = pick(self.refused_keys, i)
+            self.call_post(key, legs, description)
+
     @rule(data=st.data(), i=INDEX)
     def reuse_refused_key(self, data: st.DataObject, i: int) -> None:
-        """A refused request wrote nothing: its key is free for a new (valid) request."""
+        """A new (valid) request under a refused key: free after a validation error (LD1xx), LD205 after a
+        recorded refusal (docs/sql-api.md §1.6)."""
         legs = self.draw_valid_legs(data)
         key = pick(self.refused_keys, i)[0] if self.refused_keys else self.new_key()
         self.call_post(key, legs, None)
@@ -732,7 +761,7 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         for entry in self.check_batch_results(what, batch, outcomes, atomic, results):
             self.books.apply(entry)
-            self.stats.committed_entries += 1
+            self.stats.committed_entries += isinstance(entry, Entry)
 
     def count_batch(self, batch: list[BatchEntry], atomic: bool) -> None:
         self.stats.batches += 1
@@ -760,6 +789,8 @@ class LedgerMachine(RuleBasedStateMachine):
             if not isinstance(entry_id, int) or entry_id <= max(base.entries, default=0):
                 self.fail(f"{what}: LD205 names entry {entry_id}, not one posted earlier in this batch")
             outcome = replace(outcome, replay_of=entry_id)
+        # an atomic batch raises its first refusal and records nothing (it rolls back whole)
+        outcome = replace(outcome, recorded=False)
         self.check_error(f"{what} entry {failing}", outcome, exc)
         if exc.context.get("entry") != failing:
             self.fail(f"{what}: the error names entry {exc.context.get('entry')}, the model entry {failing}")
@@ -773,14 +804,14 @@ class LedgerMachine(RuleBasedStateMachine):
         outcomes: list[Outcome],
         atomic: bool,
         results: list[BatchResult],
-    ) -> list[Entry]:
-        """Compare every row with the model's prediction; returns the entries the batch wrote, in order."""
+    ) -> list[Entry | Refusal]:
+        """Compare every row with the model's prediction; returns the entries and refusals the batch wrote."""
         failing = next((i for i, o in enumerate(outcomes, start=1) if o.error is not None), None)
         if atomic and failing is not None:
             self.fail(f"{what}: posted, but the model predicted entry {failing}: {outcomes[failing - 1].describe()}")
         if len(results) != len(batch):
             self.fail(f"{what}: {len(results)} results for {len(batch)} entries")
-        written: list[Entry] = []
+        written: list[Entry | Refusal] = []
         ids: dict[str, int] = {}  # key -> entry id, of the entries this batch wrote
         for idx, ((key, legs, description), outcome, res) in enumerate(
             zip(batch, outcomes, results, strict=True), start=1
@@ -793,11 +824,16 @@ class LedgerMachine(RuleBasedStateMachine):
                 outcome = replace(outcome, replay_of=ids[key])
             if outcome.error is not None:
                 error = res.error
-                if res.status != "rejected" or error is None or res.entry_id is not None:
+                status = "refused" if outcome.recorded else "rejected"
+                created = (not outcome.refusal_replay) if outcome.recorded else None
+                if res.status != status or error is None or res.entry_id is not None or res.created is not created:
                     self.fail(f"{where}: model predicted {outcome.describe()}, database {res}")
                     return written
                 self.check_error(where, outcome, error)
                 self.refused_keys.append((key, ("post", legs, description)))
+                refusal = self.books.refusal(key, ("post", legs, description), outcome)
+                if refusal is not None:
+                    written.append(refusal)
                 continue
             if res.error_code is not None or res.status != ("replayed" if outcome.replay_of is not None else "posted"):
                 self.fail(f"{where}: model predicted {outcome.describe()}, database {res}")
@@ -1025,7 +1061,11 @@ class LedgerMachine(RuleBasedStateMachine):
             outcome = view.predict_post(key, legs, description)
             if isinstance(result, E.LedgerError):
                 self.check_error(what, outcome, result)
-                tx.failed = True
+                self.refused_keys.append((key, ("post", legs, description)))
+                refusal = view.refusal(key, ("post", legs, description), outcome)
+                if refusal is not None:
+                    tx.pending.append(refusal)  # returned as a row: the transaction goes on, and commits it
+                tx.failed = not result.recorded
             elif isinstance(result, PostResult):
                 self.check_success(what, outcome, result)
                 if result.created:
@@ -1040,7 +1080,7 @@ class LedgerMachine(RuleBasedStateMachine):
                     self.fail(f"{what}: a failed transaction committed")
                 for entry in tx.pending:
                     self.books.apply(entry)
-                    self.stats.committed_entries += 1
+                    self.stats.committed_entries += isinstance(entry, Entry)
             elif result == "rolled back":
                 if not tx.failed:
                     self.fail(f"{what}: rolled back although nothing failed")
@@ -1121,6 +1161,8 @@ def test_model_based(cluster: Cluster, certification: Certification, database_fa
             row.note("entries committed", stats.committed_entries)
             row.note("replays", stats.replays)
             row.note("refusals predicted", sum(stats.refusals.values()))
+            row.note("of them recorded with their key", stats.recorded_refusals)
+            row.note("recorded refusals replayed", stats.refusal_replays)
             row.note("interleavings", stats.interleavings)
             row.note("blocked steps", stats.blocked_steps)
             row.note("40001/40P01 accepted", stats.serialization_failures)

@@ -1,0 +1,77 @@
+-- Deploy dualbook:error_catalog to pg
+-- requires: table_error_catalog
+-- requires: function_seal_journal
+-- requires: function_post_entries
+-- requires: owner_ledger
+-- The catalog of the SQL API's SQLSTATEs, whole, in one file. Released changes inserted its rows from four places
+-- (table_error_catalog, function_sequence_deferred, function_seal_journal, function_post_entries); they are
+-- frozen, so this change owns the catalog from now on: it upserts every row, and a later code is added by a
+-- small change of its own (error_code_<name>) that inserts its row and whose revert deletes it. The Python
+-- registry (dualbook.errors) and docs/sql-api.md §3.2 mirror this list; tests check both.
+
+BEGIN;
+
+SET LOCAL ROLE dualbook_owner;
+
+INSERT INTO ledger_private.error_catalog AS c (sqlstate, name, category, description) VALUES
+    ('LD101', 'invalid_argument', 'validation',
+     'An argument is missing, malformed or out of its documented range.'),
+    ('LD102', 'unbalanced_entry', 'validation',
+     'The legs of an entry do not sum to zero in some currency.'),
+    ('LD103', 'zero_amount', 'validation',
+     'A leg has a zero amount.'),
+    ('LD104', 'too_many_legs', 'validation',
+     'An entry has more legs than the maximum (100).'),
+    ('LD105', 'metadata_too_large', 'validation',
+     'Metadata exceeds its size limit (8192 bytes as JSON text).'),
+    ('LD106', 'amount_out_of_range', 'validation',
+     'An amount, or the sum of the legs on one account, does not fit in a signed 64-bit integer.'),
+    ('LD107', 'currency_mismatch', 'validation',
+     'A leg''s currency is not its account''s currency.'),
+    ('LD108', 'unknown_currency', 'validation',
+     'The currency or asset code does not exist.'),
+    ('LD109', 'too_few_legs', 'validation',
+     'An entry has fewer than two legs.'),
+    ('LD110', 'too_many_entries', 'validation',
+     'A batch has more entries than the maximum (1000), or none.'),
+    ('LD201', 'unknown_account', 'conflict',
+     'No account with that code exists in the book.'),
+    ('LD202', 'account_closed', 'conflict',
+     'The account is closed and accepts no postings.'),
+    ('LD203', 'limit_exceeded', 'conflict',
+     'The entry would take an account''s balance beyond its lower or upper limit.'),
+    ('LD204', 'assertion_failed', 'conflict',
+     'A balance assertion in the request does not hold after the entry.'),
+    ('LD205', 'idempotency_conflict', 'conflict',
+     'The idempotency key was already used with a different payload.'),
+    ('LD206', 'account_exists', 'conflict',
+     'An account with that code exists with different attributes.'),
+    ('LD207', 'account_not_zero', 'conflict',
+     'An account can only be closed at a zero balance.'),
+    ('LD208', 'unknown_entry', 'conflict',
+     'No entry with that id or idempotency key exists in the book.'),
+    ('LD209', 'already_reversed', 'conflict',
+     'The entry has already been reversed (an entry is reversed at most once).'),
+    ('LD210', 'unknown_book', 'conflict',
+     'No book with that code exists.'),
+    ('LD211', 'balance_out_of_range', 'conflict',
+     'An account''s balance would leave the signed 64-bit range.'),
+    ('LD212', 'currency_exists', 'conflict',
+     'A currency with that code exists with a different exponent or name.'),
+    ('LD213', 'book_exists', 'conflict',
+     'A book with that code exists with a different name.'),
+    ('LD301', 'not_serializable', 'infrastructure',
+     'A write function was called outside a SERIALIZABLE transaction.'),
+    ('LD302', 'append_only_violation', 'infrastructure',
+     'History is append-only: UPDATE, DELETE and TRUNCATE of the journal (and changes to immutable columns) are refused.'),
+    ('LD303', 'wrong_isolation', 'infrastructure',
+     'The sequencer (ledger.sequence_deferred()) and the sealer (ledger.seal_journal()) must run in READ COMMITTED: outside the SSI conflict tracking of postings, with a fresh snapshot per statement.'),
+    ('LD304', 'seal_chain_broken', 'infrastructure',
+     'The newest seal of a book does not match its own hash: the journal was tampered with, and the sealer refuses to extend the chain.'),
+    ('LD305', 'unsafe_entry_ids', 'infrastructure',
+     'The entry id sequence caches values or does not ascend, so ids are not handed out in order and no sealing watermark would be sound.')
+ON CONFLICT (sqlstate) DO UPDATE
+   SET name = excluded.name, category = excluded.category, description = excluded.description
+ WHERE (c.name, c.category, c.description) IS DISTINCT FROM (excluded.name, excluded.category, excluded.description);
+
+COMMIT;

@@ -1,0 +1,23 @@
+-- Verify dualbook:function_post_entry on pg
+
+BEGIN;
+
+SELECT 'ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text)'::regprocedure,
+       'ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint)'::regprocedure;
+DO $$
+BEGIN
+    ASSERT (SELECT prosecdef FROM pg_proc
+             WHERE oid = 'ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text)'::regprocedure),
+           'ledger.post_entry must be SECURITY DEFINER';
+END
+$$;
+
+DO $$
+BEGIN
+    ASSERT position('deferred_leg' IN pg_get_functiondef(
+        'ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint)'::regprocedure)) > 0,
+        'ledger_private.post does not queue deferred legs';
+END
+$$;
+
+ROLLBACK;
