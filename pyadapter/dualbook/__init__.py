@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # for type checkers and editors; at run time the names below load on first use
     from dualbook.aio import AsyncLedger
-    from dualbook.calls import (
+    from dualbook.group import GroupPolicy, GroupStats
+    from dualbook.ledger import Ledger, run_serializable
+    from dualbook.money import Money, format_amount, parse_amount
+    from dualbook.results import (
         AccountResult,
         AccountRow,
         Balance,
@@ -30,36 +33,33 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names below 
         credit,
         debit,
     )
-    from dualbook.group import GroupPolicy, GroupStats
-    from dualbook.ledger import Ledger, run_serializable
-    from dualbook.money import Money, format_amount, parse_amount
     from dualbook.retry import RetryPolicy, RetryStats
 
 # Where each public name lives. Importing ``dualbook`` itself imports nothing else, so a sub-package that needs
 # only the standard library (the offline audit verifier, ``python -m dualbook.audit.verify``) runs without the
 # database driver installed.
 _EXPORTS: dict[str, str] = {
-    "AccountResult": "dualbook.calls",
-    "AccountRow": "dualbook.calls",
+    "AccountResult": "dualbook.results",
+    "AccountRow": "dualbook.results",
     "AsyncLedger": "dualbook.aio",
-    "Balance": "dualbook.calls",
-    "BalanceAssertion": "dualbook.calls",
-    "BatchResult": "dualbook.calls",
-    "Entry": "dualbook.calls",
-    "EntryLeg": "dualbook.calls",
-    "EntryRequest": "dualbook.calls",
-    "KeyOutcome": "dualbook.calls",
+    "Balance": "dualbook.results",
+    "BalanceAssertion": "dualbook.results",
+    "BatchResult": "dualbook.results",
+    "Entry": "dualbook.results",
+    "EntryLeg": "dualbook.results",
+    "EntryRequest": "dualbook.results",
+    "KeyOutcome": "dualbook.results",
     "GroupPolicy": "dualbook.group",
     "GroupStats": "dualbook.group",
     "Ledger": "dualbook.ledger",
-    "Leg": "dualbook.calls",
+    "Leg": "dualbook.results",
     "Money": "dualbook.money",
-    "PostResult": "dualbook.calls",
+    "PostResult": "dualbook.results",
     "RetryPolicy": "dualbook.retry",
     "RetryStats": "dualbook.retry",
-    "Violation": "dualbook.calls",
-    "credit": "dualbook.calls",
-    "debit": "dualbook.calls",
+    "Violation": "dualbook.results",
+    "credit": "dualbook.results",
+    "debit": "dualbook.results",
     "format_amount": "dualbook.money",
     "parse_amount": "dualbook.money",
     "run_serializable": "dualbook.ledger",

@@ -15,14 +15,14 @@ from typing import Any, Protocol, TypeVar
 import psycopg
 
 from dualbook import errors
-from dualbook.calls import Call, EntryRequest, PostResult
+from dualbook.calls import Call, EntryRequest, Executed, PostResult
 from dualbook.group import Gathering, GroupPolicy, Pending, batch_call, fail_unsettled, settle, single_call
 
 T = TypeVar("T")
 
 
 class AsyncExecutor(Protocol):
-    async def execute(self, call: Call[T], conn: Any = None) -> tuple[T, int, bool]: ...
+    async def execute(self, call: Call[T], conn: Any = None) -> Executed[T]: ...
 
 
 def _caller() -> int:

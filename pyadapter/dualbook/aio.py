@@ -27,6 +27,7 @@ from dualbook.calls import (
     Currency,
     Entry,
     EntryRequest,
+    Executed,
     KeyOutcome,
     Leg,
     PostResult,
@@ -99,11 +100,11 @@ class AsyncLedger:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def execute(self, call: Call[T], conn: AConn | None = None) -> tuple[T, int, bool]:
+    async def execute(self, call: Call[T], conn: AConn | None = None) -> Executed[T]:
+        """As :meth:`Ledger.execute`: ``Executed(result, attempts, recovered)``."""
         if conn is not None:
             try:
-                cur = await conn.execute(call.sql, call.params)
-                return call.parse(await cur.fetchall()), 1, False
+                return Executed(call.parse(await calls.afetch_rows(conn, call)), 1, False)
             except psycopg.Error as exc:
                 raise calls.map_error(exc) from exc
         attempts = Attempts(self.retry, self.stats)
@@ -114,20 +115,18 @@ class AsyncLedger:
                     if call.isolation is None and c.autocommit:
                         # one statement in autocommit: its own SERIALIZABLE transaction, one round trip (a pool
                         # not configured by connect() gets an explicit transaction below)
-                        cur = await c.execute(call.sql, call.params)
-                        rows = await cur.fetchall()
+                        rows = await calls.afetch_rows(c, call)
                     else:
                         if call.isolation is not None:
                             await c.set_isolation_level(call.isolation)
                         try:
                             async with c.transaction():
-                                cur = await c.execute(call.sql, call.params)
-                                rows = await cur.fetchall()
+                                rows = await calls.afetch_rows(c, call)
                         finally:
                             if call.isolation is not None and not c.closed:
                                 await c.set_isolation_level(IsolationLevel.SERIALIZABLE)
                 attempts.done()
-                return call.parse(rows), attempts.n, attempts.lost > 0
+                return Executed(call.parse(rows), attempts.n, attempts.lost > 0)
             except psycopg.Error as exc:
                 await asyncio.sleep(attempts.backoff_or_raise(exc))
 
@@ -142,8 +141,7 @@ class AsyncLedger:
                     await c.set_deferrable(True)
                     try:
                         async with c.transaction():
-                            cur = await c.execute(call.sql, call.params)
-                            rows = await cur.fetchall()
+                            rows = await calls.afetch_rows(c, call)
                     finally:
                         if not c.closed:
                             await c.set_read_only(None)

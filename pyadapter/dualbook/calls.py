@@ -9,34 +9,59 @@ No business rule lives here: validation, limits and idempotency are the database
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import psycopg
 import psycopg.conninfo
 from psycopg import IsolationLevel
+from psycopg.rows import class_row, dict_row, tuple_row
 from psycopg.types.json import Jsonb
 
 from dualbook import errors
+from dualbook.results import (
+    AccountResult,
+    AccountRow,
+    Balance,
+    BalanceAssertion,
+    BatchResult,
+    Currency,
+    Entry,
+    EntryLeg,
+    EntryRequest,
+    KeyOutcome,
+    Leg,
+    PostResult,
+    Violation,
+    assertions_json,
+    credit,
+    debit,
+    entry_json,
+    legs_json,
+)
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
 
 
-# --- results --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Leg:
-    """One leg of an entry: amount in minor units, positive = debit, negative = credit."""
-
-    account: str
-    amount: int
-    currency: str
-
-    def as_json(self) -> dict[str, Any]:
-        amount = _minor_units(self.amount, {"field": "amount"}, strict=True)
-        return {"account": self.account, "amount": amount, "currency": self.currency}
+__all__ = [
+    "AccountResult",
+    "AccountRow",
+    "Balance",
+    "BalanceAssertion",
+    "BatchResult",
+    "Currency",
+    "Entry",
+    "EntryLeg",
+    "EntryRequest",
+    "KeyOutcome",
+    "Leg",
+    "PostResult",
+    "Violation",
+    "credit",
+    "debit",
+]
 
 
 SERIALIZABLE_OPTION = "-c default_transaction_isolation=serializable"
@@ -52,304 +77,76 @@ def serializable_conninfo(url: str) -> str:
     return psycopg.conninfo.make_conninfo("", **params)
 
 
-def debit(account: str, amount: int, currency: str) -> Leg:
-    """A debit leg (amount > 0 given, stored positive)."""
-    return Leg(account, amount, currency)
-
-
-def credit(account: str, amount: int, currency: str) -> Leg:
-    """A credit leg (amount > 0 given, stored negative)."""
-    return Leg(account, -amount, currency)
-
-
-@dataclass(frozen=True)
-class BalanceAssertion:
-    """'account's normal balance after the entry <op> balance', checked by the database in the same transaction."""
-
-    account: str
-    op: str
-    balance: int
-
-    def as_json(self) -> dict[str, Any]:
-        return {"account": self.account, "op": self.op, "balance": _minor_units(self.balance, {"field": "balance"})}
-
-
-@dataclass(frozen=True)
-class PostResult:
-    """What post_entry / reverse_entry returned for an entry posted now or before (a refusal is raised).
-
-    created: False when the key was already posted with the same request (a replay; nothing was written).
-    attempts: how many transactions it took (1 = no retry).
-    recovered: an earlier attempt lost its connection with the outcome unknown, and the retry with the same key
-    resolved it. Then ``created`` is False if that earlier attempt had in fact committed.
-    """
-
-    entry_id: int
-    created: bool
-    recorded_at: datetime
-    balances: dict[str, int]
-    attempts: int = 1
-    recovered: bool = False
-
-
-@dataclass(frozen=True)
-class EntryRequest:
-    """One entry of a batch (see :func:`post_entries`): the arguments of post_entry."""
-
-    key: str
-    legs: Sequence[Leg | Mapping[str, Any]]
-    description: str | None = None
-    metadata: Mapping[str, Any] | None = None
-    effective_date: date | None = None
-    assertions: Sequence[BalanceAssertion | Mapping[str, Any]] | None = None
-
-    def as_json(self, idx: int | None = None) -> dict[str, Any]:
-        """The entry as JSON; ``idx`` (its 1-based position in a batch) names it in an InvalidArgument."""
-        out: dict[str, Any] = {"key": self.key, "legs": self.legs}
-        if self.description is not None:
-            out["description"] = self.description
-        if self.metadata is not None:
-            out["metadata"] = dict(self.metadata)
-        if self.effective_date is not None:
-            out["effective_date"] = self.effective_date.isoformat()
-        if self.assertions:
-            out["assertions"] = self.assertions
-        return _entry_json(out, idx)
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """The outcome of one entry of a batch: status 'posted', 'replayed', 'refused' (a refusal recorded with the
-    key, returned again for every later call with it) or 'rejected' (the key stays unused), with its error."""
-
-    idx: int
-    status: str
-    entry_id: int | None
-    created: bool | None
-    recorded_at: datetime | None
-    balances: dict[str, int] | None
-    error_code: str | None
-    error_message: str | None
-    error_detail: str | None
-
-    @property
-    def error(self) -> errors.LedgerError | None:
-        """The rejection as the exception class of its SQLSTATE (not raised), or None."""
-        if self.error_code is None:
-            return None
-        return errors.from_fields(self.error_code, self.error_message, self.error_detail)
-
-
-@dataclass(frozen=True)
-class KeyOutcome:
-    """What became of an idempotency key (ledger.get_outcome): status 'posted' (``entry_id``), 'refused' (the
-    recorded refusal: ``error_code``, ``error_message``, ``error_detail``) or 'unknown' (no call with the key
-    has committed: the key is unused). ``recorded_at``: when the entry or the refusal was recorded."""
-
-    status: str
-    entry_id: int | None
-    recorded_at: datetime | None
-    error_code: str | None
-    error_message: str | None
-    error_detail: str | None
-    error_hint: str | None = None
-
-    @property
-    def error(self) -> errors.LedgerError | None:
-        """The recorded refusal as the exception class of its SQLSTATE (not raised), or None."""
-        if self.error_code is None:
-            return None
-        return errors.from_fields(self.error_code, self.error_message, self.error_detail, hint=self.error_hint)
-
-
-@dataclass(frozen=True)
-class AccountResult:
-    account_id: int
-    created: bool
-    attempts: int = 1
-
-
-@dataclass(frozen=True)
-class Balance:
-    """An account's state: ``balance`` is the normal balance in minor units."""
-
-    account_id: int
-    code: str
-    currency: str
-    exponent: int
-    type: str
-    status: str
-    balance: int
-    seq: int
-    lower_limit: int | None
-    upper_limit: int | None
-
-
-@dataclass(frozen=True)
-class EntryLeg:
-    leg: int
-    account: str
-    amount: int
-    currency: str
-    #: None while the leg of a deferred account waits in the queue for the sequencer
-    account_seq: int | None
-    balance_after: int | None
-
-
-@dataclass(frozen=True)
-class Entry:
-    entry_id: int
-    idempotency_key: str
-    description: str | None
-    metadata: dict[str, Any]
-    effective_date: date
-    recorded_at: datetime
-    reverses_entry_id: int | None
-    reversed_by_entry_id: int | None
-    legs: list[EntryLeg] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Currency:
-    code: str
-    exponent: int
-    name: str
-
-
-@dataclass(frozen=True)
-class AccountRow:
-    """A row of ledger.accounts."""
-
-    book: str
-    account_id: int
-    code: str
-    currency: str
-    type: str
-    status: str
-    #: None only if a deferred account's balance left the 64-bit range (books_check: balance_range)
-    balance: int | None
-    postings: int
-    lower_limit: int | None
-    upper_limit: int | None
-    deferred: bool = False
-    #: legs of a deferred account not yet folded by the sequencer
-    queued: int = 0
-
-
-@dataclass(frozen=True)
-class Violation:
-    """A row of ledger.books_check(): one broken invariant."""
-
-    check_name: str
-    book: str
-    subject: str
-    detail: str
-
-
-# --- calls ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Call(Generic[T]):
     """One statement of the SQL API, and how to read its result."""
 
     sql: str
     params: tuple[Any, ...]
-    parse: Callable[[list[Row]], T]
+    parse: Callable[[list[Any]], T]
     write: bool
     #: run in this isolation level instead of the pool's SERIALIZABLE (only the sequencer needs it)
     isolation: IsolationLevel | None = None
+    #: how the cursor builds each row: a result dataclass by column name (``class_row``), a dict, or a tuple
+    row_factory: Any = None
 
 
-def _one(parse_row: Callable[[Row], T]) -> Callable[[list[Row]], T]:
-    def parse(rows: list[Row]) -> T:
+class Executed(NamedTuple, Generic[T]):
+    """What a client's ``execute`` returns: the parsed result, the transactions it took (1 = no retry), and
+    whether an earlier attempt lost its connection with the outcome unknown (resolved by the retry)."""
+
+    result: T
+    attempts: int
+    recovered: bool
+
+
+def fetch_rows(conn: psycopg.Connection[Any], call: Call[Any]) -> list[Any]:
+    """Run one call's statement on ``conn``: its rows, built by the call's row factory (``call.parse`` reads
+    them). No transaction handling and no retries: the clients do those."""
+    with conn.cursor(row_factory=call.row_factory or tuple_row) as cur:
+        return cur.execute(call.sql, call.params).fetchall()
+
+
+async def afetch_rows(conn: psycopg.AsyncConnection[Any], call: Call[Any]) -> list[Any]:
+    """:func:`fetch_rows` on an async connection."""
+    async with conn.cursor(row_factory=call.row_factory or tuple_row) as cur:
+        await cur.execute(call.sql, call.params)
+        return await cur.fetchall()
+
+
+def _one(parse_row: Callable[[Any], T]) -> Callable[[list[Any]], T]:
+    def parse(rows: list[Any]) -> T:
         return parse_row(rows[0])
 
     return parse
 
 
+def _first(rows: list[T]) -> T:
+    return rows[0]
+
+
+def _all(rows: list[T]) -> list[T]:
+    return rows
+
+
 _POST_COLS = "status, entry_id, created, recorded_at, balances, error_code, error_message, error_detail, error_hint"
 
 
-def _post_result(row: Row) -> PostResult:
+def _post_result(row: dict[str, Any]) -> PostResult:
     """A row of post_entry / reverse_entry; a refusal (recorded with the key) is raised as its exception."""
-    status, entry_id, created, recorded_at, balances, error_code, error_message, error_detail, error_hint = row
-    if status == "refused":
-        raise errors.from_fields(error_code, error_message, error_detail, hint=error_hint)
-    return PostResult(entry_id=entry_id, created=created, recorded_at=recorded_at, balances=dict(balances or {}))
-
-
-def _entry(row: Row) -> Entry:
-    return Entry(
-        entry_id=row[0],
-        idempotency_key=row[1],
-        description=row[2],
-        metadata=row[3],
-        effective_date=row[4],
-        recorded_at=row[5],
-        reverses_entry_id=row[6],
-        reversed_by_entry_id=row[7],
-        legs=[EntryLeg(**leg) for leg in (row[8] or [])],
+    if row["status"] == "refused":
+        raise errors.from_fields(row["error_code"], row["error_message"], row["error_detail"], hint=row["error_hint"])
+    return PostResult(
+        entry_id=row["entry_id"],
+        created=row["created"],
+        recorded_at=row["recorded_at"],
+        balances=dict(row["balances"] or {}),
     )
 
 
-def _minor_units(value: Any, where: dict[str, Any], *, strict: bool = False) -> Any:
-    """An amount as the database takes it: an int, or an integral Decimal as that int. A float or a fractional
-    Decimal raises InvalidArgument naming the field (no binary fraction ever reaches the database); with
-    ``strict`` (a Leg) anything else too. Other values in a plain dict (a string, None) are the database's to
-    judge."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        return int(value)
-    if strict or isinstance(value, (float, Decimal, bool)):
-        place = " ".join(f"{k} {v}" for k, v in where.items() if k != "field")
-        raise errors.InvalidArgument(
-            f"{place + ': ' if place else ''}{where['field']} must be an integer of minor units, not {value!r}",
-            context=where,
-        )
-    return value
-
-
-def _legs_list(legs: Iterable[Leg | Mapping[str, Any]], entry: int | None = None) -> list[dict[str, Any]]:
-    out = []
-    for i, leg in enumerate(legs, 1):
-        where = ({"entry": entry} if entry else {}) | {"leg": i, "field": "amount"}
-        item = (
-            {"account": leg.account, "amount": leg.amount, "currency": leg.currency}
-            if isinstance(leg, Leg)
-            else dict(leg)
-        )
-        if "amount" in item:
-            item["amount"] = _minor_units(item["amount"], where, strict=isinstance(leg, Leg))
-        out.append(item)
-    return out
-
-
-def _assertions_list(
-    assertions: Iterable[BalanceAssertion | Mapping[str, Any]], entry: int | None = None
-) -> list[dict[str, Any]]:
-    out = []
-    for i, a in enumerate(assertions, 1):
-        item = {"account": a.account, "op": a.op, "balance": a.balance} if isinstance(a, BalanceAssertion) else dict(a)
-        if "balance" in item:
-            where = ({"entry": entry} if entry else {}) | {"assertion": i, "field": "balance"}
-            item["balance"] = _minor_units(item["balance"], where)
-        out.append(item)
-    return out
-
-
-def _entry_json(entry: Mapping[str, Any], idx: int | None = None) -> dict[str, Any]:
-    """A batch entry (an EntryRequest's fields or a plain dict) as JSON: Leg and BalanceAssertion objects, integral
-    Decimal amounts and a date are converted; ``idx`` (1-based) names the entry in an error."""
-    out = dict(entry)
-    if isinstance(out.get("legs"), (list, tuple)):
-        out["legs"] = _legs_list(out["legs"], idx)
-    if isinstance(out.get("assertions"), (list, tuple)):
-        out["assertions"] = _assertions_list(out["assertions"], idx)
-    if isinstance(out.get("effective_date"), date):
-        out["effective_date"] = out["effective_date"].isoformat()
-    if isinstance(out.get("metadata"), Mapping):
-        out["metadata"] = dict(out["metadata"])
-    return out
+def _entry(row: dict[str, Any]) -> Entry:
+    legs = [EntryLeg(**leg) for leg in (row.pop("legs") or [])]
+    return Entry(**row, legs=legs)
 
 
 def post_entry(
@@ -366,15 +163,16 @@ def post_entry(
         f"SELECT {_POST_COLS} FROM ledger.post_entry(%s, %s, %s, %s, %s, %s, %s)",
         (
             key,
-            Jsonb(_legs_list(legs)),
+            Jsonb(legs_json(legs)),
             description,
             Jsonb(dict(metadata)) if metadata is not None else None,
             effective_date,
-            Jsonb(_assertions_list(assertions)) if assertions else None,
+            Jsonb(assertions_json(assertions)) if assertions else None,
             book,
         ),
         _one(_post_result),
         write=True,
+        row_factory=dict_row,
     )
 
 
@@ -391,13 +189,14 @@ def post_entries(
         _POST_ENTRIES,
         (
             Jsonb(
-                [e.as_json(i) if isinstance(e, EntryRequest) else _entry_json(e, i) for i, e in enumerate(entries, 1)]
+                [e.as_json(i) if isinstance(e, EntryRequest) else entry_json(e, i) for i, e in enumerate(entries, 1)]
             ),
             atomic,
             book,
         ),
-        lambda rows: [BatchResult(*r) for r in rows],
+        _all,
         write=True,
+        row_factory=class_row(BatchResult),
     )
 
 
@@ -409,8 +208,9 @@ def post_entries_encoded(
     return Call(
         _POST_ENTRIES.replace("post_entries(%s,", "post_entries(%s::jsonb,"),
         ("[" + ",".join(documents) + "]", atomic, book),
-        lambda rows: [BatchResult(*r) for r in rows],
+        _all,
         write=True,
+        row_factory=class_row(BatchResult),
     )
 
 
@@ -420,6 +220,7 @@ def reverse_entry(entry_id: int, key: str, *, reason: str | None = None, book: s
         (entry_id, key, reason, book),
         _one(_post_result),
         write=True,
+        row_factory=dict_row,
     )
 
 
@@ -493,8 +294,9 @@ def get_balance(account: str, *, book: str = "default") -> Call[Balance]:
         "SELECT account_id, code, currency, exponent, type, status, balance, seq, lower_limit, upper_limit "
         "FROM ledger.get_balance(%s, %s)",
         (account, book),
-        _one(lambda r: Balance(*r)),
+        _first,
         write=False,
+        row_factory=class_row(Balance),
     )
 
 
@@ -505,20 +307,23 @@ _ENTRY_COLS = (
 
 
 def get_entry(entry_id: int, *, book: str = "default") -> Call[Entry]:
-    return Call(f"SELECT {_ENTRY_COLS} FROM ledger.get_entry(%s, %s)", (entry_id, book), _one(_entry), write=False)
+    sql = f"SELECT {_ENTRY_COLS} FROM ledger.get_entry(%s, %s)"
+    return Call(sql, (entry_id, book), _one(_entry), write=False, row_factory=dict_row)
 
 
 def get_entry_by_key(key: str, *, book: str = "default") -> Call[Entry]:
-    return Call(f"SELECT {_ENTRY_COLS} FROM ledger.get_entry_by_key(%s, %s)", (key, book), _one(_entry), write=False)
+    sql = f"SELECT {_ENTRY_COLS} FROM ledger.get_entry_by_key(%s, %s)"
+    return Call(sql, (key, book), _one(_entry), write=False, row_factory=dict_row)
 
 
 def get_outcome(key: str, *, book: str = "default") -> Call[KeyOutcome]:
     return Call(
-        "SELECT outcome, entry_id, recorded_at, error_code, error_message, error_detail, error_hint "
+        "SELECT outcome AS status, entry_id, recorded_at, error_code, error_message, error_detail, error_hint "
         "FROM ledger.get_outcome(%s, %s)",
         (key, book),
-        _one(lambda r: KeyOutcome(*r)),
+        _first,
         write=False,
+        row_factory=class_row(KeyOutcome),
     )
 
 
@@ -526,8 +331,9 @@ def get_currency(code: str) -> Call[Currency]:
     return Call(
         "SELECT code, exponent, name FROM ledger.get_currency(%s)",
         (code,),
-        _one(lambda r: Currency(*r)),
+        _first,
         write=False,
+        row_factory=class_row(Currency),
     )
 
 
@@ -535,8 +341,9 @@ def currencies() -> Call[dict[str, Currency]]:
     return Call(
         "SELECT code, exponent, name FROM ledger.currencies ORDER BY code",
         (),
-        lambda rows: {r[0]: Currency(*r) for r in rows},
+        lambda rows: {c.code: c for c in rows},
         write=False,
+        row_factory=class_row(Currency),
     )
 
 
@@ -545,8 +352,9 @@ def list_accounts(*, book: str = "default", prefix: str = "", limit: int = 1000)
         "SELECT book, account_id, code, currency, type, status, balance, postings, lower_limit, upper_limit, "
         "deferred, queued FROM ledger.accounts WHERE book = %s AND code LIKE %s ORDER BY code LIMIT %s",
         (book, prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", limit),
-        lambda rows: [AccountRow(*r) for r in rows],
+        _all,
         write=False,
+        row_factory=class_row(AccountRow),
     )
 
 
@@ -571,8 +379,9 @@ def books_check() -> Call[list[Violation]]:
     return Call(
         "SELECT check_name, book, subject, detail FROM ledger.books_check()",
         (),
-        lambda rows: [Violation(*r) for r in rows],
+        _all,
         write=False,
+        row_factory=class_row(Violation),
     )
 
 

@@ -44,7 +44,7 @@ from typing import Any, Protocol, TypeVar
 import psycopg
 
 from dualbook import calls, errors
-from dualbook.calls import BatchResult, Call, EntryRequest, PostResult
+from dualbook.calls import BatchResult, Call, EntryRequest, Executed, PostResult
 
 T = TypeVar("T")
 
@@ -293,7 +293,7 @@ def fail_unsettled(group: list[Pending], exc: BaseException) -> None:
 
 
 class Executor(Protocol):
-    def execute(self, call: Call[T], conn: Any = None) -> tuple[T, int, bool]: ...
+    def execute(self, call: Call[T], conn: Any = None) -> Executed[T]: ...
 
 
 class GroupPoster(Gathering):

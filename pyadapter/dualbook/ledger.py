@@ -30,6 +30,7 @@ from dualbook.calls import (
     Currency,
     Entry,
     EntryRequest,
+    Executed,
     KeyOutcome,
     Leg,
     PostResult,
@@ -146,14 +147,15 @@ class Ledger:
         self.close()
 
     # --- execution ------------------------------------------------------------------------------
-    def execute(self, call: Call[T], conn: psycopg.Connection[Any] | None = None) -> tuple[T, int, bool]:
+    def execute(self, call: Call[T], conn: psycopg.Connection[Any] | None = None) -> Executed[T]:
         """Run a call: in the caller's transaction (``conn``), or in its own retried SERIALIZABLE transaction.
 
-        Returns (result, attempts, recovered-after-lost-connection).
+        Returns ``Executed(result, attempts, recovered)``: the parsed result, the transactions it took, and whether
+        an earlier attempt lost its connection with the outcome unknown (resolved by the retry with the same call).
         """
         if conn is not None:
             try:
-                return call.parse(conn.execute(call.sql, call.params).fetchall()), 1, False
+                return Executed(call.parse(calls.fetch_rows(conn, call)), 1, False)
             except psycopg.Error as exc:
                 raise calls.map_error(exc) from exc
         attempts = Attempts(self.retry, self.stats)
@@ -164,18 +166,18 @@ class Ledger:
                     if call.isolation is None and c.autocommit:
                         # one statement in autocommit: its own SERIALIZABLE transaction, one round trip (a pool
                         # not configured by connect() gets an explicit transaction below)
-                        rows = c.execute(call.sql, call.params).fetchall()
+                        rows = calls.fetch_rows(c, call)
                     else:
                         if call.isolation is not None:
                             c.isolation_level = call.isolation
                         try:
                             with c.transaction():
-                                rows = c.execute(call.sql, call.params).fetchall()
+                                rows = calls.fetch_rows(c, call)
                         finally:
                             if call.isolation is not None and not c.closed:
                                 c.isolation_level = IsolationLevel.SERIALIZABLE
                 attempts.done()
-                return call.parse(rows), attempts.n, attempts.lost > 0
+                return Executed(call.parse(rows), attempts.n, attempts.lost > 0)
             except psycopg.Error as exc:
                 time.sleep(attempts.backoff_or_raise(exc))
 
@@ -191,7 +193,7 @@ class Ledger:
                     c.read_only, c.deferrable = True, True
                     try:
                         with c.transaction():
-                            rows = c.execute(call.sql, call.params).fetchall()
+                            rows = calls.fetch_rows(c, call)
                     finally:
                         if not c.closed:
                             c.read_only, c.deferrable = None, None
@@ -370,8 +372,8 @@ class Ledger:
         """A currency's exponent and name (a function: the app role may call it)."""
         return self.execute(calls.get_currency(code), conn)[0]
 
-    # The views: for the reader role (dualbook_reader), not the app role (docs/security.md). Reports, each in
-    # a SERIALIZABLE READ ONLY DEFERRABLE transaction (see report()).
+    # The views (granted to the reader and, for currencies, accounts and the trial balance, to the app role too:
+    # docs/security.md). Reports, each in a SERIALIZABLE READ ONLY DEFERRABLE transaction (see report()).
     def list_accounts(self, *, prefix: str = "", limit: int = 1000, book: str | None = None) -> list[AccountRow]:
         return self.report(calls.list_accounts(book=self._book(book), prefix=prefix, limit=limit))
 

@@ -420,6 +420,26 @@ def test_balance_and_entry(books: Run) -> None:
     fails(run("balance", "nobody"), EXIT_CONFLICT, "LD201 unknown_account", "account: nobody")
 
 
+def test_outcome_resolves_a_key_alone(books: Run) -> None:
+    """posted (with the entry id), refused (the recorded refusal, the same on every later try), unknown."""
+    run = books
+    doc = as_json(run("post", "--key", "o:1", "--debit", "bank", "5", "--credit", "wallet:1", "5", "--json"))
+    posted = as_json(run("outcome", "o:1", "--json"))
+    assert (posted["status"], posted["entry_id"], posted["error"]) == ("posted", doc["entry_id"], None)
+    fails(run("post", "--key", "o:2", "--debit", "wallet:2", "1", "--credit", "bank", "1"), EXIT_CONFLICT, "LD203")
+    refused = as_json(run("outcome", "o:2", "--json"))
+    assert refused["status"] == "refused" and refused["entry_id"] is None
+    assert refused["error"]["code"] == "LD203" and refused["error"]["detail"]["account"] == "wallet:2"
+    # The refusal is final: funds arriving later do not turn the same request into a posting.
+    ok(run("post", "--key", "o:3", "--debit", "bank", "9", "--credit", "wallet:2", "9"))
+    fails(run("post", "--key", "o:2", "--debit", "wallet:2", "1", "--credit", "bank", "1"), EXIT_CONFLICT, "LD203")
+    assert as_json(run("outcome", "o:2", "--json"))["status"] == "refused"
+    unknown = as_json(run("outcome", "never-sent", "--json"))
+    assert (unknown["status"], unknown["entry_id"], unknown["error"]) == ("unknown", None, None)
+    text = ok(run("outcome", "o:2")).stdout
+    assert "refused" in text and "LD203" in text
+
+
 def test_reverse(books: Run) -> None:
     run = books
     entry_id = as_json(run("post", "--key", "k1", "--debit", "bank", "100", "--credit", "wallet:1", "100", "--json"))[

@@ -99,12 +99,12 @@ def test_post_batch_from_a_file(run: Run, accounts: None, tmp_path: Path) -> Non
     r = run("post", "--batch", str(path), "--json")
     assert r.exit_code == 6, r.output  # b2 overdraws the wallet: LD203, a conflict
     rows = json.loads(r.stdout)
-    assert [(x["line"], x["status"]) for x in rows] == [(1, "posted"), (3, "rejected"), (4, "posted")]
+    assert [(x["line"], x["status"]) for x in rows] == [(1, "posted"), (3, "refused"), (4, "posted")]
     assert rows[1]["error_code"] == "LD203" and rows[2]["key_generated"] is True
     assert json.loads(ok(run("balance", "wallet", "--json")).stdout)["balance"] == 600
     # again from stdin, without the bad line: the keyed entry replays
     r = ok(run("post", "--batch", "-", input=line("b1", 500) + "\n" + line("b3", 1) + "\n"))
-    assert "replayed" in r.stdout and "posted" in r.stdout and "1 posted, 1 replayed, 0 rejected" in r.stderr
+    assert "replayed" in r.stdout and "posted" in r.stdout and "1 posted, 1 replayed, 0 refused, 0 rejected" in r.stderr
 
 
 def test_post_batch_atomic(run: Run, accounts: None) -> None:

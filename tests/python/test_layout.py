@@ -27,6 +27,7 @@ CLIENT = {
     "dualbook.ledger",
     "dualbook.aio",
     "dualbook.calls",
+    "dualbook.results",
     "dualbook.errors",
     "dualbook.money",
     "dualbook.retry",

@@ -89,7 +89,7 @@ def post_batch(stream: IO[str], atomic: bool, book: str, datadir: Path | None, a
                 for r in rows
             ],
         )
-        counts = {s: sum(r["status"] == s for r in rows) for s in ("posted", "replayed", "rejected")}
+        counts = {s: sum(r["status"] == s for r in rows) for s in ("posted", "replayed", "refused", "rejected")}
         click.echo(", ".join(f"{n} {s}" for s, n in counts.items()), err=True)
         if any(r["key_generated"] for r in rows):
             click.echo("some lines had no key: generated keys are shown; add keys to make a rerun safe", err=True)

@@ -34,6 +34,7 @@ class RootGroup(click.Group):
         "reverse": ("dualbook.cli.entries", "reverse"),
         "balance": ("dualbook.cli.reports", "balance"),
         "entry": ("dualbook.cli.reports", "entry"),
+        "outcome": ("dualbook.cli.outcomes", "outcome"),
         "trial-balance": ("dualbook.cli.reports", "trial_balance"),
         "check": ("dualbook.cli.reports", "check"),
         "sequencer": ("dualbook.cli.sequencer", "sequencer"),

@@ -44,11 +44,6 @@ SERVER_SETTINGS: dict[str, str] = {
     # every concurrent posting would conflict with (docs/sql-api.md 2.6). ~30 MB of shared memory at 200 clients.
     "max_pred_locks_per_transaction": "1024",
     "max_pred_locks_per_relation": "1024",
-    # A posting's writes run in a subtransaction (recorded refusals, docs/design.md 2.2.1), where PostgreSQL keeps
-    # the SIREAD locks of the rows it updates; with the default of 2 per page, three locked rows of one page (two
-    # accounts and a deferred one it reads) escalate to a page lock that concurrent postings to other rows of
-    # that page conflict with (40001). Small account tables keep many accounts per page.
-    "max_pred_locks_per_page": "16",
     "listen_addresses": "'127.0.0.1'",
     "log_min_messages": "warning",
     "log_line_prefix": "'%m [%p] %q%u@%d '",
