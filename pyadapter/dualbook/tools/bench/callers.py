@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from dualbook.aio import AsyncLedger
 from dualbook.calls import PostResult
@@ -28,11 +28,22 @@ from dualbook.tools import certify
 from dualbook.tools.bench import pgbench as benchsql
 from dualbook.tools.bench import procstat
 from dualbook.tools.bench.procstat import CpuSample
-from dualbook.tools.bench.results import CEILING, LIMITED_ACCOUNTS, P1G, Result, percentile
+from dualbook.tools.bench.results import CEILING, LIMITED_ACCOUNTS, P1G, BenchOptions, Progress, Result, percentile
 from dualbook.tools.bench.server import Sequencer, other_cpu_pct, per_call, server_counters
 
-if TYPE_CHECKING:
-    from dualbook.tools.bench.run import Runner
+
+class Runner(Protocol):
+    """What the points need of the run that measures them (:class:`dualbook.tools.bench.run.Runner`)."""
+
+    conninfo: str
+    prefix: str
+    run_tag: str
+    opts: BenchOptions
+    postmaster: int | None
+    progress: Progress
+
+    def report(self, r: Result) -> None: ...
+
 
 TITLES = {"uniform": "uniform", "hot": "hot house account", "limited": f"{LIMITED_ACCOUNTS} hot limited"}
 
