@@ -15,7 +15,7 @@ from dualbook.audit import journal as audit
 from dualbook.audit import verify as auditspec
 from dualbook.audit.journal import SealResult
 from dualbook.audit.verify import Report
-from dualbook.cli.common import EXIT_FAILED, datadir_option, handle_errors, open_ledger
+from dualbook.cli.common import BUSY_HINT, EXIT_BUSY, EXIT_FAILED, datadir_option, handle_errors, open_ledger
 from dualbook.cli.output import Col, echo_json, print_table
 
 json_flag = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
@@ -95,8 +95,9 @@ def seal(
 
     Only entries that no open transaction can precede any more are sealed, oldest id first; an open
     transaction holding an older id makes a pass wait up to --wait, then leave the rest for the next pass.
-    Postings never wait for the sealer. Runs as dualbook_sequencer, the ledger's operations role
-    (DUALBOOK_SEQUENCER_URL, default DATABASE_URL; docs/security.md).
+    Postings never wait for the sealer. One pass exits 8 (busy) when another sealer holds the lock; with
+    --every such a pass is reported and the next one tries again. Runs as dualbook_sequencer, the ledger's
+    operations role (DUALBOOK_SEQUENCER_URL, default DATABASE_URL; docs/security.md).
 
     \b
     Example:
@@ -111,8 +112,12 @@ def seal(
             r = audit.seal_pass(ledger, max_entries, wait_ms)
             if as_json:
                 echo_json(_seal_json(r))
+            elif r.status == "busy":
+                click.echo(f"dualbook: busy: {_seal_text(r)} {BUSY_HINT}", err=True)
             else:
                 click.echo(_seal_text(r))
+            if r.status == "busy":
+                sys.exit(EXIT_BUSY)
             return
         done = 0
         while passes is None or done < passes:

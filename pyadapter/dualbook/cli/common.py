@@ -38,6 +38,13 @@ EXIT_CLUSTER = 4  # the embedded cluster could not be created, started or stoppe
 EXIT_VALIDATION = 5  # ValidationError: the request itself is wrong
 EXIT_CONFLICT = 6  # ConflictError: the request clashes with the ledger's state
 EXIT_INFRASTRUCTURE = 7  # InfrastructureError (NotSerializable, RetriesExhausted, ...) or another database error
+EXIT_BUSY = 8  # a one-shot `sequencer` or `audit seal` found another run holding the worker's lock
+
+#: The hint printed with a busy worker: only sessions allowed to run the worker can hold its lock.
+BUSY_HINT = (
+    "hint: another session of dualbook_sequencer (or the owner) is running it; see pg_stat_activity and "
+    "pg_locks on ledger_private.worker_lock, and run this again when it has finished."
+)
 
 #: SQLSTATEs that usually mean the ledger schema is not deployed in the database.
 _NOT_DEPLOYED = frozenset({"3F000", "42883", "42P01"})
