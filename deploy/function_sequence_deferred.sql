@@ -31,6 +31,8 @@ AS $$
 DECLARE
     v_n integer;
     v_stuck bigint[];
+    v_cand bigint[];
+    v_books integer[];
     v_locked bigint[];
     v_skipped text[];
 BEGIN
@@ -75,17 +77,22 @@ BEGIN
                   HINT = 'ledger.books_check() reports them (balance_range); see docs/design.md.';
     END IF;
     -- Lock the accounts to fold now, skipping those another transaction holds: waiting for them would let any
-    -- open transaction on one account stop the folding of all of them.
+    -- open transaction on one account stop the folding of all of them. Candidates come from the queue (small while
+    -- the sequencer keeps up) and are looked up by primary key.
+    SELECT coalesce(array_agg(DISTINCT q.account_id), '{}'::bigint[]), coalesce(array_agg(DISTINCT q.book_id), '{}'::integer[])
+      INTO v_cand, v_books
+      FROM ledger_private.deferred_leg AS q
+     WHERE q.account_id <> ALL (v_stuck);
     SELECT coalesce(array_agg(x.account_id), '{}'::bigint[]) INTO v_locked
       FROM (SELECT a.account_id FROM ledger_private.account AS a
-             WHERE a.account_id IN (SELECT q.account_id FROM ledger_private.deferred_leg AS q)
-               AND a.account_id <> ALL (v_stuck)
+             WHERE a.book_id = ANY (v_books) AND a.account_id = ANY (v_cand)
              ORDER BY a.account_id
                FOR NO KEY UPDATE OF a SKIP LOCKED) AS x;
-    SELECT array_agg(a.code ORDER BY a.code) INTO v_skipped
-      FROM ledger_private.account AS a
-     WHERE a.account_id IN (SELECT q.account_id FROM ledger_private.deferred_leg AS q)
-       AND a.account_id <> ALL (v_stuck) AND a.account_id <> ALL (v_locked);
+    IF cardinality(v_locked) < cardinality(v_cand) THEN
+        SELECT array_agg(a.code ORDER BY a.code) INTO v_skipped
+          FROM ledger_private.account AS a
+         WHERE a.book_id = ANY (v_books) AND a.account_id = ANY (v_cand) AND a.account_id <> ALL (v_locked);
+    END IF;
     IF v_skipped IS NOT NULL THEN
         RAISE WARNING 'ledger.sequence_deferred: % deferred account(s) skipped, another transaction holds their row',
             cardinality(v_skipped)
