@@ -1,36 +1,18 @@
 -- Deploy dualbook:function_seal_journal to pg
--- requires: function_audit_hash
--- requires: function_helpers
--- The sealer. It seals committed entries into each book's chain in entry id order, and only entries that no
--- concurrent transaction can precede any more. Postings never wait for it and never touch what it writes.
---
--- The watermark. Entry ids come from the identity sequence of ledger_private.entry, which hands them out in
--- increasing order (CACHE 1, checked: LD305). A transaction draws its id inside its INSERT into entry, and by then
--- it already holds ROW EXCLUSIVE on entry (taken when the INSERT is planned or started), which it keeps until it
--- commits or aborts. So after the sealer has read the sequence's last value L, every transaction that could still
--- commit an entry with an id <= L holds that lock at that moment (with or without a transaction id yet): the
--- sealer lists them from pg_locks and waits until each has ended — polling, it takes no lock anyone waits for.
--- Then a new statement (READ COMMITTED: a fresh snapshot; LD303 otherwise) sees every entry with an id <= L that
--- will ever exist. It seals exactly the visible entries with ids in (W, L], where W is the previous watermark,
--- and records L as the new one (seal.to_entry_id). Hence an entry is sealed once and never skipped, and an
--- unsealed entry with an id <= W is proof of tampering (ledger.audit_verify(): entry_unsealed).
--- A transaction that stays open (idle in transaction, or prepared) holds the watermark back until it ends: after
--- p_wait_ms the call gives up for this pass and names the waiting pids ('waiting').
+-- requires: function_seal_journal@v0.2.0
+-- requires: table_worker_lock
+-- Reworked so that no other role can stop the sealer (docs/security.md §7): its lock is its row of
+-- ledger_private.worker_lock, taken FOR UPDATE SKIP LOCKED, instead of an advisory lock, which every role can take
+-- (an application session holding pg_advisory_lock(hashtext('dualbook.seal_journal')) made every pass 'busy').
+-- Nobody but the owner may lock that row, and only this function does. lock_timeout is pinned in the definition,
+-- so what is left to wait for (a relation lock held by a migration) is bounded whatever the session set.
+-- Unchanged: the watermark and the chains (the comments of function_seal_journal@v0.2.0 describe them).
 
 BEGIN;
 
-UPDATE ledger_private.error_catalog
-   SET description = 'The sequencer (ledger.sequence_deferred()) and the sealer (ledger.seal_journal()) must run in '
-                     'READ COMMITTED: outside the SSI conflict tracking of postings, with a fresh snapshot per statement.'
- WHERE sqlstate = 'LD303';
+SET LOCAL ROLE dualbook_owner;
 
-INSERT INTO ledger_private.error_catalog (sqlstate, name, category, description) VALUES
-    ('LD304', 'seal_chain_broken', 'infrastructure',
-     'The newest seal of a book does not match its own hash: the journal was tampered with, and the sealer refuses to extend the chain.'),
-    ('LD305', 'unsafe_entry_ids', 'infrastructure',
-     'The entry id sequence caches values or does not ascend, so ids are not handed out in order and no sealing watermark would be sound.');
-
-CREATE FUNCTION ledger.seal_journal(
+CREATE OR REPLACE FUNCTION ledger.seal_journal(
     p_max integer DEFAULT 10000,
     p_wait_ms integer DEFAULT 2000,
     OUT status text,
@@ -42,6 +24,7 @@ CREATE FUNCTION ledger.seal_journal(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '5s'
 SET jit = off  -- a pass is small and frequent: compiling its plans would cost more than it saves
 AS $$
 DECLARE
@@ -94,7 +77,9 @@ BEGIN
 
     entries := 0;
     seals := 0;
-    IF NOT pg_try_advisory_xact_lock(hashtext('dualbook.seal_journal')) THEN
+    -- The sealer's own lock: a row nobody but the owner may lock (table_worker_lock).
+    PERFORM 1 FROM ledger_private.worker_lock AS w WHERE w.purpose = 'seal_journal' FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
         status := 'busy';  -- another sealer is running: it does this work
         RETURN;
     END IF;

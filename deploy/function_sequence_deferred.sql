@@ -1,36 +1,40 @@
 -- Deploy dualbook:function_sequence_deferred to pg
--- requires: table_deferred_queue
--- requires: function_helpers
--- The sequencer: folds queued legs of deferred accounts into their stored balance and posting count, and gives
--- each leg its account sequence number and running balance (in deferred_sequence), in queue order. One
--- statement, so a reader sees the legs either queued or folded, never both or neither: a deferred account's
--- balance (stored + queued) is exact at every moment; only the statement numbering lags until the next run.
+-- requires: function_sequence_deferred@v0.2.0
+-- requires: table_worker_lock
+-- Reworked so that no other role can stop the sequencer (docs/security.md §7):
 --
--- It runs in READ COMMITTED on purpose: only SERIALIZABLE transactions take part in SSI conflict tracking, so
--- its writes never make a concurrent posting fail, and postings never write what it reads (they only INSERT
--- into the queue; it only DELETEs rows already committed). Runs are serialised by an advisory lock.
+-- * Its lock is its row of ledger_private.worker_lock, taken FOR UPDATE SKIP LOCKED, instead of an advisory lock:
+--   advisory locks are open to every role, and an application session holding the old key made every pass
+--   return NULL. Nobody but the owner may lock that row, and only this function does.
+-- * It locks the accounts it is about to fold first, FOR NO KEY UPDATE SKIP LOCKED, and leaves out the ones
+--   another transaction holds. Before, one open transaction holding a deferred account's row (the application
+--   can create a deferred account and leave `close_account` uncommitted) made the fold UPDATE wait lock_timeout
+--   and fail the whole pass (55P03), so no account was folded any more. Postings never lock a deferred account's
+--   row (they only read it and queue a leg), so only a closing account, an operator or a superuser is skipped.
+--   A skipped account's legs stay queued, so its balance (stored + queued) stays exact; a WARNING names it.
+-- * lock_timeout is pinned in the definition: what is left to wait for (a relation lock held by a migration) is
+--   bounded whatever the session set.
 --
--- An account whose balance would leave the 64-bit range (stored + queued legs, followed in queue order) cannot be
--- folded: its legs stay queued and books_check() reports it as balance_range. It is left out *before* the batch
--- is picked, with a WARNING naming it: its legs are the oldest in the queue, and a batch of the oldest p_max legs
--- that then skipped them would fold nothing at all once it had p_max of them (found by the fuzz test). The range
--- filter on the fold stays, for legs queued during the pass.
+-- Unchanged: one statement folds the batch; accounts whose balance would leave the 64-bit range stay queued.
 
 BEGIN;
 
-INSERT INTO ledger_private.error_catalog (sqlstate, name, category, description) VALUES
-    ('LD303', 'wrong_isolation', 'infrastructure',
-     'ledger.sequence_deferred() must run in READ COMMITTED, outside the SSI conflict tracking of postings.');
+SET LOCAL ROLE dualbook_owner;
 
-CREATE FUNCTION ledger.sequence_deferred(p_max integer DEFAULT 10000)
+CREATE OR REPLACE FUNCTION ledger.sequence_deferred(p_max integer DEFAULT 10000)
 RETURNS integer
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '5s'
 AS $$
 DECLARE
     v_n integer;
     v_stuck bigint[];
+    v_cand bigint[];
+    v_books integer[];
+    v_locked bigint[];
+    v_skipped text[];
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'ledger.sequence_deferred must run in READ COMMITTED (this transaction is %)',
@@ -44,7 +48,9 @@ BEGIN
         RAISE EXCEPTION 'p_max must be a positive number of legs'
             USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'max')::text;
     END IF;
-    IF NOT pg_try_advisory_xact_lock(hashtext('dualbook.sequence_deferred')) THEN
+    -- The sequencer's own lock: a row nobody but the owner may lock (table_worker_lock).
+    PERFORM 1 FROM ledger_private.worker_lock AS w WHERE w.purpose = 'sequence_deferred' FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
         RETURN NULL;  -- another run holds the lock: it is doing this work
     END IF;
     -- Accounts that cannot be folded. Only accounts whose stored balance plus the magnitude of their queued legs
@@ -70,11 +76,34 @@ BEGIN
                                                            WHERE a.account_id = ANY (v_stuck)))::text,
                   HINT = 'ledger.books_check() reports them (balance_range); see docs/design.md.';
     END IF;
+    -- Lock the accounts to fold now, skipping those another transaction holds: waiting for them would let any
+    -- open transaction on one account stop the folding of all of them. Candidates come from the queue (small while
+    -- the sequencer keeps up) and are looked up by primary key.
+    SELECT coalesce(array_agg(DISTINCT q.account_id), '{}'::bigint[]), coalesce(array_agg(DISTINCT q.book_id), '{}'::integer[])
+      INTO v_cand, v_books
+      FROM ledger_private.deferred_leg AS q
+     WHERE q.account_id <> ALL (v_stuck);
+    SELECT coalesce(array_agg(x.account_id), '{}'::bigint[]) INTO v_locked
+      FROM (SELECT a.account_id FROM ledger_private.account AS a
+             WHERE a.book_id = ANY (v_books) AND a.account_id = ANY (v_cand)
+             ORDER BY a.account_id
+               FOR NO KEY UPDATE OF a SKIP LOCKED) AS x;
+    IF cardinality(v_locked) < cardinality(v_cand) THEN
+        SELECT array_agg(a.code ORDER BY a.code) INTO v_skipped
+          FROM ledger_private.account AS a
+         WHERE a.book_id = ANY (v_books) AND a.account_id = ANY (v_cand) AND a.account_id <> ALL (v_locked);
+    END IF;
+    IF v_skipped IS NOT NULL THEN
+        RAISE WARNING 'ledger.sequence_deferred: % deferred account(s) skipped, another transaction holds their row',
+            cardinality(v_skipped)
+            USING DETAIL = json_build_object('accounts', v_skipped[1:20], 'more', greatest(cardinality(v_skipped) - 20, 0))::text,
+                  HINT = 'Their legs stay queued and their balances exact; a later pass folds them once that transaction ends (see pg_locks).';
+    END IF;
     WITH pick AS (
         SELECT d.queue_id, d.book_id, d.account_id, d.entry_id, d.leg, d.amount,
                sum(d.amount) OVER (PARTITION BY d.book_id, d.account_id ORDER BY d.queue_id) AS running
           FROM (SELECT * FROM ledger_private.deferred_leg AS q
-                 WHERE q.account_id <> ALL (v_stuck)
+                 WHERE q.account_id = ANY (v_locked)
                  ORDER BY q.queue_id LIMIT p_max) AS d
     ), totals AS (
         SELECT p.book_id, p.account_id, sum(p.amount) AS total, count(*) AS n,
@@ -110,7 +139,8 @@ END
 $$;
 COMMENT ON FUNCTION ledger.sequence_deferred(integer) IS
     'Fold up to p_max queued legs of deferred accounts into their balances and sequences; returns how many '
-    '(NULL when another run holds the lock). Legs of an account whose balance would leave the 64-bit range stay '
+    '(NULL when another run holds the lock). Accounts whose row another transaction holds are skipped (a WARNING '
+    'names them; their legs stay queued). Legs of an account whose balance would leave the 64-bit range stay '
     'queued (a WARNING names it; books_check: balance_range) and do not hold up the other accounts. Run it often '
     '(dualbook sequencer, or a scheduler); balances are exact without it. Errors: LD101 (p_max), LD303 wrong_isolation.';
 

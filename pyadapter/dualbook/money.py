@@ -12,19 +12,31 @@ from decimal import Decimal, InvalidOperation
 
 from dualbook.errors import InvalidArgument
 
-_AMOUNT = re.compile(r"^[+-]?(\d+)(?:\.(\d+))?$")
+#: ASCII digits only (``\d`` would take the digits of every script, Arabic-Indic and fullwidth included); '_'
+#: only between digits of the whole part; an optional leading '-' and no '+'.
+_AMOUNT = re.compile(r"-?([0-9]+(?:_[0-9]+)*)(?:\.([0-9]+))?", re.ASCII)
+
+#: Longer text is refused before any arithmetic: no 64-bit amount needs more than 19 digits plus decimals.
+MAX_AMOUNT_CHARS = 64
 
 
 def parse_amount(text: str | int | Decimal, exponent: int) -> int:
-    """'12.34' with exponent 2 -> 1234. Refuses floats, more decimals than the exponent, and garbage."""
+    """'12.34' with exponent 2 -> 1234. Refuses floats, more decimals than the exponent, digits other than ASCII
+    0-9, a leading '+' or '_', text over 64 characters, and garbage."""
     if isinstance(text, (bool, float)):
         raise InvalidArgument("amounts must be given as text, int or Decimal, never float")
     if isinstance(text, int):
         return text * int(10**exponent)
-    s = str(text).strip().replace("_", "")
-    m = _AMOUNT.match(s)
+    raw = str(text).strip(" \t")
+    if len(raw) > MAX_AMOUNT_CHARS:
+        raise InvalidArgument(f"not an amount: {len(raw)} characters long (at most {MAX_AMOUNT_CHARS})")
+    m = _AMOUNT.fullmatch(raw)
     if not m:
-        raise InvalidArgument(f"not an amount: {str(text)!r}")
+        raise InvalidArgument(
+            f"not an amount: {raw!r} (ASCII digits 0-9, an optional '.' and decimals, '-' for a negative amount, "
+            "'_' between digits)"
+        )
+    s = raw.replace("_", "")
     decimals = m.group(2) or ""
     if len(decimals.rstrip("0")) > exponent:
         raise InvalidArgument(f"{s} has more than {exponent} decimal places for this currency")

@@ -323,3 +323,17 @@ def test_legs_of_an_entry_are_listed_in_leg_order(sealed: Sealed) -> None:
     assert in_db == [f"entry {pay} leg {k}" for k in (2, *range(4, 12))]
     offline = [f.subject for f in auditspec.verify_data(_export(sealed.lg)).findings if f.entry_id == pay]
     assert offline == in_db
+
+
+def test_an_account_type_flip_is_caught_by_the_anchor_only(sealed: Sealed) -> None:
+    """Account attributes are not sealed (docs/audit.md §8): a superuser turning income into an expense
+    changes what every balance of it means while every hash and invariant still holds. The account records of an
+    earlier export catch it, naming the field and both values."""
+    tamper(sealed.url, "UPDATE ledger_private.account SET type = 'expense' WHERE code = 'fees' AND book_id = 1")
+    assert audit.verify_database(sealed.lg).ok
+    assert auditspec.verify_data(_export(sealed.lg)).ok
+    report = audit.verify_against(sealed.lg, sealed.anchor)
+    assert not report.ok
+    first = report.findings[0]
+    assert first.kind == "anchor_account_changed" and first.subject == "account fees", first.line()
+    assert "account_type: export 'income', database 'expense'" in first.detail

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from dualbook.cli import main
 from dualbook.cli.common import (
+    EXIT_BUSY,
     EXIT_CLUSTER,
     EXIT_CONFIG,
     EXIT_CONFLICT,
@@ -42,7 +43,7 @@ def test_help_and_cli_md_list_the_same_exit_codes() -> None:
     for code, text in helped.items():
         assert documented[code].startswith(text), (code, text, documented[code])
     constants = [EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_CLUSTER, EXIT_VALIDATION, EXIT_CONFLICT]
-    assert sorted([*constants, EXIT_INFRASTRUCTURE]) == sorted(helped)
+    assert sorted([*constants, EXIT_INFRASTRUCTURE, EXIT_BUSY]) == sorted(helped)
 
 
 def test_account_list_header_is_documented(role_env: dict[str, str]) -> None:

@@ -9,7 +9,7 @@ import click
 
 from dualbook.calls import Balance
 from dualbook.cli.common import handle_errors, json_object, ledger_options, open_ledger, parse_major
-from dualbook.cli.output import Col, amount, amount_fields, echo_json, print_fields, print_table
+from dualbook.cli.output import Col, amount, amount_fields, echo, echo_json, print_fields, print_table
 
 
 # --- accounts -----------------------------------------------------------------------------------------------
@@ -119,9 +119,9 @@ def account_create(
                 }
             )
         elif result.created:
-            click.echo(f"created account {code} (id {result.account_id}, {currency} {type_})")
+            echo(f"created account {code} (id {result.account_id}, {currency} {type_})")
         else:
-            click.echo(f"account {code} already exists with these attributes (id {result.account_id}); nothing changed")
+            echo(f"account {code} already exists with these attributes (id {result.account_id}); nothing changed")
 
 
 @account.command("list")
@@ -162,7 +162,7 @@ def account_list(prefix: str, limit: int, book: str, datadir: Path | None, as_js
         )
         return
     if not rows:
-        click.echo("no accounts" + (f" starting with {prefix!r}" if prefix else ""))
+        echo("no accounts" + (f" starting with {prefix!r}" if prefix else ""))
         return
     print_table(
         [
@@ -192,7 +192,7 @@ def account_list(prefix: str, limit: int, book: str, datadir: Path | None, as_js
         ],
     )
     if len(rows) == limit:
-        click.echo(f"(showing the first {limit}; use --limit or --prefix for more)", err=True)
+        echo(f"(showing the first {limit}; use --limit or --prefix for more)", err=True)
 
 
 @account.command("show")
@@ -247,4 +247,4 @@ def account_close(code: str, book: str, datadir: Path | None, as_json: bool) -> 
     if as_json:
         echo_json({"book": book, "code": code, "status": "closed", "closed_at": closed_at})
     else:
-        click.echo(f"closed account {code} at {closed_at.isoformat()}")
+        echo(f"closed account {code} at {closed_at.isoformat()}")

@@ -15,8 +15,8 @@ from dualbook.audit import journal as audit
 from dualbook.audit import verify as auditspec
 from dualbook.audit.journal import SealResult
 from dualbook.audit.verify import Report
-from dualbook.cli.common import EXIT_FAILED, datadir_option, handle_errors, open_ledger
-from dualbook.cli.output import Col, echo_json, print_table
+from dualbook.cli.common import BUSY_HINT, EXIT_BUSY, EXIT_FAILED, datadir_option, handle_errors, open_ledger
+from dualbook.cli.output import Col, echo, echo_json, print_table
 
 json_flag = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
@@ -95,8 +95,9 @@ def seal(
 
     Only entries that no open transaction can precede any more are sealed, oldest id first; an open
     transaction holding an older id makes a pass wait up to --wait, then leave the rest for the next pass.
-    Postings never wait for the sealer. Runs as dualbook_sequencer, the ledger's operations role
-    (DUALBOOK_SEQUENCER_URL, default DATABASE_URL; docs/security.md).
+    Postings never wait for the sealer. One pass exits 8 (busy) when another sealer holds the lock; with
+    --every such a pass is reported and the next one tries again. Runs as dualbook_sequencer, the ledger's
+    operations role (DUALBOOK_SEQUENCER_URL, default DATABASE_URL; docs/security.md).
 
     \b
     Example:
@@ -111,8 +112,12 @@ def seal(
             r = audit.seal_pass(ledger, max_entries, wait_ms)
             if as_json:
                 echo_json(_seal_json(r))
+            elif r.status == "busy":
+                echo(f"dualbook: busy: {_seal_text(r)} {BUSY_HINT}", err=True)
             else:
-                click.echo(_seal_text(r))
+                echo(_seal_text(r))
+            if r.status == "busy":
+                sys.exit(EXIT_BUSY)
             return
         done = 0
         while passes is None or done < passes:
@@ -122,7 +127,7 @@ def seal(
             if as_json:  # one line per pass (JSON Lines), flushed, for a log shipper
                 click.echo(json.dumps(_seal_json(r)))
             elif r.status != "idle":
-                click.echo(_seal_text(r))
+                echo(_seal_text(r))
             if passes is None or done < passes:
                 time.sleep(audit.wait_interval(every, started))
 
@@ -199,18 +204,18 @@ def verify(datadir: Path | None, file: Path | None, anchor: Path | None, show_al
     if as_json:
         echo_json(_report_json(report, source))
     elif report.ok:
-        click.echo(_summary(report))
+        echo(_summary(report))
         for book, head in report.heads.items():
-            click.echo(f"  head of {book}: {head}")
+            echo(f"  head of {book}: {head}")
     else:
-        click.echo(f"FIRST DIVERGENCE: {report.findings[0].line()}")
+        echo(f"FIRST DIVERGENCE: {report.findings[0].line()}")
         if show_all:
             print_table(
                 [Col("#", right=True), Col("Kind"), Col("Book"), Col("Subject"), Col("Detail")],
                 [(n, f.kind, f.book, f.subject, f.detail) for n, f in enumerate(report.findings, start=1)],
             )
         elif len(report.findings) > 1:
-            click.echo(f"{len(report.findings) - 1} further finding(s); --all lists them")
+            echo(f"{len(report.findings) - 1} further finding(s); --all lists them")
     if not report.ok:
         sys.exit(EXIT_FAILED)
 

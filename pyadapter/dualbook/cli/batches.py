@@ -13,7 +13,7 @@ import click
 from dualbook.calls import BatchResult
 from dualbook.cli.common import exit_code, open_ledger
 from dualbook.cli.entries import read_document
-from dualbook.cli.output import Col, echo_json, print_table
+from dualbook.cli.output import Col, echo, echo_json, print_table
 from dualbook.errors import LedgerError
 
 #: entries per post_entries call: the database's limit per batch (LD110)
@@ -90,7 +90,7 @@ def post_batch(stream: IO[str], atomic: bool, book: str, datadir: Path | None, a
             ],
         )
         counts = {s: sum(r["status"] == s for r in rows) for s in ("posted", "replayed", "refused", "rejected")}
-        click.echo(", ".join(f"{n} {s}" for s, n in counts.items()), err=True)
+        echo(", ".join(f"{n} {s}" for s, n in counts.items()), err=True)
         if any(r["key_generated"] for r in rows):
             click.echo("some lines had no key: generated keys are shown; add keys to make a rerun safe", err=True)
     first = next((r.error for r in outcomes if r.error is not None), None)

@@ -9,7 +9,7 @@ import click
 
 from dualbook.calls import Call
 from dualbook.cli.common import datadir_option, handle_errors, json_option, open_ledger
-from dualbook.cli.output import Col, echo_json, print_fields, print_table
+from dualbook.cli.output import Col, echo, echo_json, print_fields, print_table
 from dualbook.errors import UnknownBook
 
 BookRow = tuple[int, str, str, datetime]
@@ -73,9 +73,9 @@ def book_create(code: str, name: str | None, datadir: Path | None, as_json: bool
     if as_json:
         echo_json({"book_id": book_id, "code": code, "created": created})
     elif created:
-        click.echo(f"created book {code} (id {book_id})")
+        echo(f"created book {code} (id {book_id})")
     else:
-        click.echo(f"book {code} already exists with this name (id {book_id}); nothing changed")
+        echo(f"book {code} already exists with this name (id {book_id}); nothing changed")
 
 
 @book.command("list")

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 import psycopg
 
+from dualbook.cli.output import safe
 from dualbook.db.config import check_connect, resolve
 from dualbook.db.migrate import DataLossRefused
 from dualbook.db.roles import Purpose
@@ -38,6 +39,13 @@ EXIT_CLUSTER = 4  # the embedded cluster could not be created, started or stoppe
 EXIT_VALIDATION = 5  # ValidationError: the request itself is wrong
 EXIT_CONFLICT = 6  # ConflictError: the request clashes with the ledger's state
 EXIT_INFRASTRUCTURE = 7  # InfrastructureError (NotSerializable, RetriesExhausted, ...) or another database error
+EXIT_BUSY = 8  # a one-shot `sequencer` or `audit seal` found another run holding the worker's lock
+
+#: The hint printed with a busy worker: only sessions allowed to run the worker can hold its lock.
+BUSY_HINT = (
+    "hint: another session of dualbook_sequencer (or the owner) is running it; see pg_stat_activity and "
+    "pg_locks on ledger_private.worker_lock, and run this again when it has finished."
+)
 
 #: SQLSTATEs that usually mean the ledger schema is not deployed in the database.
 _NOT_DEPLOYED = frozenset({"3F000", "42883", "42P01"})
@@ -86,7 +94,7 @@ def error_line(exc: BaseException) -> str:
             )
     else:
         text = str(exc) or type(exc).__name__
-    return "dualbook: error: " + _one_line(text)
+    return "dualbook: error: " + safe(_one_line(text))
 
 
 def handle_errors(func: F) -> F:
@@ -137,14 +145,34 @@ def ledger_options(func: F) -> F:
     return book_option(datadir_option(json_option(func)))
 
 
+#: An entry id: a positive 64-bit integer (the SQL API's bigint); anything else is a usage error (exit 2).
+ENTRY_ID = click.IntRange(min=1, max=2**63 - 1)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (JSON has no NaN or Infinity)")
+
+
+def load_json(text: str) -> Any:
+    """Strict JSON text -> Python, or ValueError with a one-line reason: NaN and Infinity (which Python's json
+    accepts and PostgreSQL refuses), numbers of more than 4300 digits and nesting deeper than Python can follow
+    are errors of the document, not tracebacks."""
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("not valid JSON here: nested too deeply") from None
+    except ValueError as exc:
+        raise ValueError(f"not valid JSON: {exc}") from None
+
+
 def json_object(ctx: click.Context, param: click.Parameter, value: str | None) -> dict[str, Any] | None:
     """Option callback: a JSON object given as text on the command line."""
     if value is None:
         return None
     try:
-        parsed = json.loads(value)
+        parsed = load_json(value)
     except ValueError as exc:
-        raise click.BadParameter(f"not valid JSON: {exc}", ctx, param) from exc
+        raise click.BadParameter(str(exc), ctx, param) from exc
     if not isinstance(parsed, dict):
         raise click.BadParameter("""must be a JSON object, e.g. '{"source": "card"}'""", ctx, param)
     return parsed

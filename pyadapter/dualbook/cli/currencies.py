@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from dualbook.cli.common import datadir_option, handle_errors, json_option, open_ledger
-from dualbook.cli.output import Col, echo_json, print_fields, print_table
+from dualbook.cli.output import Col, echo, echo_json, print_fields, print_table
 
 
 @click.group()
@@ -49,9 +49,9 @@ def currency_create(code: str, exponent: int, name: str | None, datadir: Path | 
     if as_json:
         echo_json({"code": cur.code, "exponent": cur.exponent, "name": cur.name, "created": created})
     elif created:
-        click.echo(f"created currency {cur.code} (exponent {cur.exponent}, {cur.name})")
+        echo(f"created currency {cur.code} (exponent {cur.exponent}, {cur.name})")
     else:
-        click.echo(f"currency {cur.code} already exists with these attributes; nothing changed")
+        echo(f"currency {cur.code} already exists with these attributes; nothing changed")
 
 
 @currency.command("list")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -12,8 +11,16 @@ from typing import IO, Any
 import click
 
 from dualbook.calls import Balance, BalanceAssertion, Leg, PostResult
-from dualbook.cli.common import handle_errors, json_object, ledger_options, open_ledger, parse_major
-from dualbook.cli.output import Col, amount, amount_fields, echo_json, print_table
+from dualbook.cli.common import (
+    ENTRY_ID,
+    handle_errors,
+    json_object,
+    ledger_options,
+    load_json,
+    open_ledger,
+    parse_major,
+)
+from dualbook.cli.output import Col, amount, amount_fields, echo, echo_json, print_table
 from dualbook.ledger import Ledger
 
 # --- posting ------------------------------------------------------------------------------------------------
@@ -27,9 +34,9 @@ def _bad_document(message: str) -> click.BadParameter:
 def read_document(stream: IO[str]) -> dict[str, Any]:
     """Parse and shape-check a posting document (the database validates its content)."""
     try:
-        doc = json.load(stream)
+        doc = load_json(stream.read())
     except ValueError as exc:
-        raise _bad_document(f"not valid JSON: {exc}") from exc
+        raise _bad_document(str(exc)) from exc
     if not isinstance(doc, dict):
         raise _bad_document("must be a JSON object with 'legs' (and optionally key, description, ...)")
     unknown = sorted(set(doc) - DOCUMENT_FIELDS)
@@ -236,6 +243,12 @@ def post(
             for n, (acc, text, sign) in enumerate(given, start=1):
                 b = accounts[acc]
                 minor = parse_major(text, b.exponent, f"leg {n} ({acc})", {"account": acc, "leg": n})
+                if minor <= 0:  # the option gives the direction: a sign would silently invert it
+                    option = "--debit" if sign > 0 else "--credit"
+                    raise click.BadParameter(
+                        f"leg {n} ({acc}): the amount must be positive, got {text!r}; {option} gives the direction",
+                        param_hint=f"'{option}'",
+                    )
                 legs.append(Leg(acc, sign * minor, b.currency))
             currencies = {acc: b.currency for acc, b in accounts.items()}
 
@@ -269,9 +282,9 @@ def post(
             return
         if result.created:
             how = " (generated: pass --key to make a retry safe)" if generated else ""
-            click.echo(f"posted entry {result.entry_id} with key {the_key}{how}{_retry_note(result)}")
+            echo(f"posted entry {result.entry_id} with key {the_key}{how}{_retry_note(result)}")
         else:
-            click.echo(
+            echo(
                 f"replay: key {the_key} was already posted as entry {result.entry_id}; "
                 f"nothing was written{_retry_note(result)}"
             )
@@ -279,7 +292,7 @@ def post(
 
 
 @click.command()
-@click.argument("entry_id", type=int)
+@click.argument("entry_id", type=ENTRY_ID)
 @click.option(
     "--key",
     default=None,
@@ -312,9 +325,9 @@ def reverse(entry_id: int, key: str | None, reason: str | None, book: str, datad
             )
             return
         if result.created:
-            click.echo(f"reversed entry {entry_id} with entry {result.entry_id} (key {the_key}){_retry_note(result)}")
+            echo(f"reversed entry {entry_id} with entry {result.entry_id} (key {the_key}){_retry_note(result)}")
         else:
-            click.echo(
+            echo(
                 f"replay: entry {entry_id} was already reversed by entry {result.entry_id} with key {the_key}; "
                 f"nothing was written{_retry_note(result)}"
             )

@@ -11,6 +11,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (5, "validation error: the request itself is wrong (LD1xx)"),
     (6, "conflict with the ledger's state (LD2xx)"),
     (7, "infrastructure or unexpected database error (LD3xx, retries exhausted, other SQLSTATEs)"),
+    (8, "busy: another sequencer or sealer holds the lock; nothing done, run again later"),
 )
 
 

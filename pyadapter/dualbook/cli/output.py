@@ -7,6 +7,7 @@ formatted with the currency's exponent in tables. Nothing here is a float.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -55,8 +56,32 @@ def console() -> Console:
     return c
 
 
+#: Invisible characters that reorder the text around them (bidirectional overrides and isolates).
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe(text: str) -> str:
+    """Text as a terminal may show it: control characters (C0, DEL, C1: escape sequences, carriage returns,
+    newlines, tabs) and bidirectional controls become visible escapes (\\x1b, \\u202e), so that stored data
+    cannot move the cursor, retitle the window or clear the screen. JSON output does not use this: it stays
+    exact JSON."""
+    if text.isprintable():
+        return text
+    return "".join(_escape(ch) if unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS else ch for ch in text)
+
+
+def echo(text: str = "", *, err: bool = False) -> None:
+    """click.echo for human-readable text: control characters escaped (:func:`safe`)."""
+    click.echo(safe(text), err=err)
+
+
 def cell(value: object) -> str:
-    return "" if value is None else str(value)
+    return "" if value is None else safe(str(value))
 
 
 def print_table(columns: Sequence[Col], rows: Iterable[Sequence[object]]) -> None:
@@ -80,7 +105,8 @@ def print_fields(pairs: Sequence[tuple[str, object]]) -> None:
     """'Label:  value' lines with the values aligned; None prints as '-'."""
     width = max(len(label) for label, _ in pairs) + 1
     for label, value in pairs:
-        click.echo(f"{label + ':':<{width}} {'-' if value is None else value}".rstrip())
+        shown = "-" if value is None else safe(str(value))
+        click.echo(f"{label + ':':<{width}} {shown}".rstrip())
 
 
 def _default(value: object) -> Any:

@@ -11,8 +11,8 @@ import click
 
 from dualbook.calls import Entry
 from dualbook.cli.accounts import balance_json
-from dualbook.cli.common import EXIT_FAILED, datadir_option, handle_errors, ledger_options, open_ledger
-from dualbook.cli.output import Col, amount, amount_fields, echo_json, print_fields, print_table
+from dualbook.cli.common import ENTRY_ID, EXIT_FAILED, datadir_option, handle_errors, ledger_options, open_ledger
+from dualbook.cli.output import Col, amount, amount_fields, echo, echo_json, print_fields, print_table
 from dualbook.ledger import Ledger
 
 
@@ -38,7 +38,7 @@ def balance(account_code: str, book: str, datadir: Path | None, as_json: bool) -
         echo_json(balance_json(b, book))
     else:
         closed = " (closed)" if b.status != "open" else ""
-        click.echo(f"{b.code}: {amount(b.balance, b.exponent)} {b.currency}{closed}")
+        echo(f"{b.code}: {amount(b.balance, b.exponent)} {b.currency}{closed}")
 
 
 def _entry_json(ledger: Ledger, e: Entry, book: str) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def _entry_json(ledger: Ledger, e: Entry, book: str) -> dict[str, Any]:
 
 
 @click.command()
-@click.argument("entry_id", type=int, required=False)
+@click.argument("entry_id", type=ENTRY_ID, required=False)
 @click.option("--key", default=None, help="Find the entry by its idempotency key instead of its id.")
 @ledger_options
 @handle_errors
@@ -202,6 +202,6 @@ def check(datadir: Path | None, as_json: bool) -> None:
             [Col("Check"), Col("Book"), Col("Subject"), Col("Detail")],
             [(v.check_name, v.book, v.subject, v.detail) for v in violations],
         )
-        click.echo(f"{len(violations)} violation(s)")
+        echo(f"{len(violations)} violation(s)")
     if violations:
         sys.exit(EXIT_FAILED)
