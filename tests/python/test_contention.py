@@ -30,6 +30,7 @@ def test_adjacent_accounts_conflict_no_more_than_spread_ones(default_cluster: Cl
     spread = adjacent_run(default_cluster, callers, gap=SPREAD_GAP)
     adjacent = adjacent_run(default_cluster, callers, gap=1)
     assert spread.failed == 0 and adjacent.failed == 0
-    # within 2x of the spread-apart run, with 1% of the requests as room for the machine's noise
-    room = adjacent.requests // 100
+    # within 2x of the spread-apart run, with 3% of the requests as room for a loaded machine (before the fix, 32
+    # callers retried 7.5-16%: 96-209 of 1,280; after it, 0 on a quiet machine and up to 24 under others' load)
+    room = 3 * adjacent.requests // 100
     assert adjacent.serialization_failures <= 2 * spread.serialization_failures + room, (adjacent, spread)

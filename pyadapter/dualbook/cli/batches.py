@@ -12,7 +12,7 @@ import click
 
 from dualbook.calls import BatchResult
 from dualbook.cli.common import exit_code, open_ledger
-from dualbook.cli.entries import read_document
+from dualbook.cli.documents import read_document
 from dualbook.cli.output import Col, echo, echo_json, print_table
 from dualbook.errors import LedgerError
 
