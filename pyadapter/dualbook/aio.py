@@ -6,6 +6,7 @@ The SQL calls and result types are the shared ones in :mod:`dualbook.calls`; onl
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
@@ -15,7 +16,7 @@ import psycopg
 from psycopg import IsolationLevel
 from psycopg_pool import AsyncConnectionPool
 
-from dualbook import calls
+from dualbook import calls, errors
 from dualbook.agroup import AsyncGroupPoster
 from dualbook.calls import (
     AccountResult,
@@ -255,11 +256,15 @@ class AsyncLedger:
     async def sequence_deferred(self, max_legs: int = 10_000) -> int | None:
         return (await self.execute(calls.sequence_deferred(max_legs)))[0]
 
-    async def drain_deferred(self, max_legs: int = 10_000, wait: float = 0.05) -> int:
+    async def drain_deferred(self, max_legs: int = 10_000, wait: float = 0.05, timeout: float = 60.0) -> int:
+        """As :meth:`Ledger.drain_deferred`: :class:`~dualbook.errors.WorkerBusy` after ``timeout`` s of waiting."""
         total = 0
+        deadline = time.monotonic() + timeout
         while True:
             n = await self.sequence_deferred(max_legs)
             if n is None:
+                if time.monotonic() >= deadline:
+                    raise errors.WorkerBusy(f"another sequencer run held the lock for {timeout:g} s; folded {total}")
                 await asyncio.sleep(wait)
                 continue
             total += n

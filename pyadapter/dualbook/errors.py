@@ -211,6 +211,12 @@ class RetriesExhausted(InfrastructureError):
     name = "retries_exhausted"
 
 
+class WorkerBusy(InfrastructureError):
+    """Another run of a worker (the sequencer) kept its lock for longer than the caller would wait."""
+
+    name = "worker_busy"
+
+
 class GroupQueueFull(InfrastructureError):
     """The group poster's queue stayed full for the policy's ``queue_timeout``: the database cannot keep up with
     the requests; nothing of this request was sent."""

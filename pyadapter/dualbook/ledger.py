@@ -19,7 +19,7 @@ import psycopg
 from psycopg import IsolationLevel
 from psycopg_pool import ConnectionPool
 
-from dualbook import calls
+from dualbook import calls, errors
 from dualbook.calls import (
     AccountResult,
     AccountRow,
@@ -323,13 +323,16 @@ class Ledger:
         holds the sequencer's lock. Balances are exact without it; statements number the legs once it ran."""
         return self.execute(calls.sequence_deferred(max_legs))[0]
 
-    def drain_deferred(self, max_legs: int = 10_000, wait: float = 0.05) -> int:
-        """Run the sequencer until the queue is empty (waiting while another run holds the lock); returns
-        how many legs this call folded."""
+    def drain_deferred(self, max_legs: int = 10_000, wait: float = 0.05, timeout: float = 60.0) -> int:
+        """Run the sequencer until the queue is empty (waiting, up to ``timeout`` seconds in all, while another run
+        holds the lock: then :class:`~dualbook.errors.WorkerBusy`); returns how many legs this call folded."""
         total = 0
+        deadline = time.monotonic() + timeout
         while True:
             n = self.sequence_deferred(max_legs)
             if n is None:
+                if time.monotonic() >= deadline:
+                    raise errors.WorkerBusy(f"another sequencer run held the lock for {timeout:g} s; folded {total}")
                 time.sleep(wait)
                 continue
             total += n

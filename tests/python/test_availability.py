@@ -149,3 +149,18 @@ def test_the_app_at_its_limit_leaves_the_operations_roles_room(
             admin.execute(f"ALTER ROLE {roles.APP} CONNECTION LIMIT {int(saved)}")
             for c in held:
                 c.close()
+
+
+def test_drain_deferred_gives_up_on_a_held_lock(app: Ledger, sequencer_url: str) -> None:
+    """The library's drain waits a bounded time for another sequencer run, then says so (WorkerBusy)."""
+    from dualbook import errors as E
+
+    app.post_entry("h2", [debit("cash", 7, "USD"), credit("hot", 7, "USD")])
+    with psycopg.connect(sequencer_url) as other, Ledger.connect(sequencer_url, max_size=1) as seq:
+        other.execute("SELECT ledger.sequence_deferred()")  # its transaction, and the lock, stay open
+        t0 = time.monotonic()
+        with pytest.raises(E.WorkerBusy, match="held the lock"):
+            seq.drain_deferred(timeout=0.3)
+        assert time.monotonic() - t0 < 5
+        other.rollback()
+        assert seq.drain_deferred(timeout=5) == 1
