@@ -264,7 +264,10 @@ class AsyncLedger:
             n = await self.sequence_deferred(max_legs)
             if n is None:
                 if time.monotonic() >= deadline:
-                    raise errors.WorkerBusy(f"another sequencer run held the lock for {timeout:g} s; folded {total}")
+                    raise errors.WorkerBusy(
+                        f"another sequencer run held the lock for {timeout:g} s; folded {total}",
+                        context={"folded": total},
+                    )
                 await asyncio.sleep(wait)
                 continue
             total += n

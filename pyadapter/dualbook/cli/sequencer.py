@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from dualbook.cli.common import BUSY_HINT, EXIT_BUSY, datadir_option, handle_errors, open_ledger
+from dualbook.errors import WorkerBusy
 from dualbook.ledger import Ledger
 
 #: How often a drain asks again while another run holds the sequencer's lock.
@@ -16,20 +17,12 @@ POLL_SECONDS = 0.05
 
 
 def drain(ledger: Ledger, max_legs: int, wait: float) -> tuple[int, bool]:
-    """Call the sequencer until a call folds less than ``max_legs``; while another run holds the lock, ask again
-    every 50 ms for at most ``wait`` seconds in all. Returns (legs folded, whether the queue was drained)."""
-    total = 0
-    deadline = time.monotonic() + wait
-    while True:
-        n = ledger.sequence_deferred(max_legs)
-        if n is None:
-            if time.monotonic() >= deadline:
-                return total, False
-            time.sleep(POLL_SECONDS)
-            continue
-        total += n
-        if n < max_legs:
-            return total, True
+    """Drain the queue (:meth:`Ledger.drain_deferred`), waiting at most ``wait`` seconds in all for another run
+    that holds the lock. Returns (legs folded, whether the queue was drained)."""
+    try:
+        return ledger.drain_deferred(max_legs, POLL_SECONDS, timeout=wait), True
+    except WorkerBusy as busy:
+        return int(busy.context.get("folded", 0)), False
 
 
 @click.command()
