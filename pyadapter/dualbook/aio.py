@@ -251,7 +251,7 @@ class AsyncLedger:
         return (await self.execute(calls.create_currency(code, exponent, name), conn))[0]
 
     async def create_book(self, code: str, name: str | None = None, *, conn: AConn | None = None) -> int:
-        return (await self.execute(calls.create_book(code, name), conn))[0]
+        return (await self.execute(calls.create_book(code, name), conn)).result.book_id
 
     async def sequence_deferred(self, max_legs: int = 10_000) -> int | None:
         return (await self.execute(calls.sequence_deferred(max_legs)))[0]

@@ -26,6 +26,7 @@ from dualbook.results import (
     Balance,
     BalanceAssertion,
     BatchResult,
+    BookResult,
     Currency,
     Entry,
     EntryLeg,
@@ -51,6 +52,7 @@ __all__ = [
     "Balance",
     "BalanceAssertion",
     "BatchResult",
+    "BookResult",
     "Currency",
     "Entry",
     "EntryLeg",
@@ -270,12 +272,13 @@ def create_currency(code: str, exponent: int, name: str | None = None) -> Call[b
     )
 
 
-def create_book(code: str, name: str | None = None) -> Call[int]:
+def create_book(code: str, name: str | None = None) -> Call[BookResult]:
     return Call(
-        "SELECT book_id FROM ledger.create_book(%s, %s)",
+        "SELECT book_id, created FROM ledger.create_book(%s, %s)",
         (code, name),
-        _one(lambda r: int(r[0])),
+        _first,
         write=True,
+        row_factory=class_row(BookResult),
     )
 
 

@@ -315,7 +315,7 @@ class Ledger:
 
     def create_book(self, code: str, name: str | None = None, *, conn: psycopg.Connection[Any] | None = None) -> int:
         """Add a book (a separate ledger); returns its id."""
-        return self.execute(calls.create_book(code, name), conn)[0]
+        return self.execute(calls.create_book(code, name), conn).result.book_id
 
     def sequence_deferred(self, max_legs: int = 10_000) -> int | None:
         """Fold up to ``max_legs`` queued legs of deferred accounts into their balances, sequence numbers and

@@ -143,6 +143,15 @@ class KeyOutcome:
 
 
 @dataclass(frozen=True)
+class BookResult:
+    """What ledger.create_book returned: the book's id, and whether this call created it (False: it existed
+    with the same name, nothing changed)."""
+
+    book_id: int
+    created: bool
+
+
+@dataclass(frozen=True)
 class AccountResult:
     account_id: int
     created: bool

@@ -7,21 +7,13 @@ from pathlib import Path
 
 import click
 
+from dualbook import calls
 from dualbook.calls import Call
 from dualbook.cli.common import datadir_option, handle_errors, json_option, open_ledger
 from dualbook.cli.output import Col, echo, echo_json, print_fields, print_table
 from dualbook.errors import UnknownBook
 
 BookRow = tuple[int, str, str, datetime]
-
-
-def _create(code: str, name: str | None) -> Call[tuple[int, bool]]:
-    return Call(
-        "SELECT book_id, created FROM ledger.create_book(%s, %s)",
-        (code, name),
-        lambda rows: (int(rows[0][0]), bool(rows[0][1])),
-        write=True,
-    )
 
 
 def _books(code: str | None = None) -> Call[list[BookRow]]:
@@ -69,7 +61,8 @@ def book_create(code: str, name: str | None, datadir: Path | None, as_json: bool
         dualbook book create emea --name "EMEA entity"
     """
     with open_ledger(datadir, "default", "migrator") as ledger:
-        book_id, created = ledger.execute(_create(code, name))[0]
+        made = ledger.execute(calls.create_book(code, name)).result
+    book_id, created = made.book_id, made.created
     if as_json:
         echo_json({"book_id": book_id, "code": code, "created": created})
     elif created:
