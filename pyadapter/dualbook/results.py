@@ -235,6 +235,16 @@ class Violation:
     detail: str
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What a read reflects: the WAL position (LSN) of the snapshot it read, which server answered
+    (``"primary"`` or ``"replica"``) and, when known, the commit time of the last transaction the snapshot holds."""
+
+    lsn: str
+    source: str
+    at: datetime | None = None
+
+
 # --- calls ----------------------------------------------------------------------------------------
 
 
