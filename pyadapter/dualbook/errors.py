@@ -224,6 +224,21 @@ class GroupQueueFull(InfrastructureError):
     name = "group_queue_full"
 
 
+class ReplicaLagging(InfrastructureError):
+    """A read on the replica needed it to have replayed further (the caller's writes, or within the read policy's
+    ``max_lag``) than it did within the policy's ``timeout``; nothing was read. ``context`` holds ``lag_bytes``,
+    ``lag_seconds``, ``primary_lsn``, ``replay_lsn`` and ``waited``."""
+
+    name = "replica_lagging"
+
+
+class ReplicaUnavailable(InfrastructureError):
+    """The replica (the client's read target) could not be reached within the read policy's ``timeout``;
+    nothing was read."""
+
+    name = "replica_unavailable"
+
+
 class NotSerializable(InfrastructureError, code="LD301"):
     name = "not_serializable"
 

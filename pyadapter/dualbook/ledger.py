@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import IsolationLevel
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from dualbook import calls, errors
+from dualbook import calls, errors, reads
 from dualbook.calls import (
     AccountResult,
     AccountRow,
@@ -38,6 +38,8 @@ from dualbook.calls import (
 )
 from dualbook.group import GroupPolicy, GroupPoster, resolve_policy
 from dualbook.money import Money, format_amount, parse_amount, split_money
+from dualbook.reads import ReadPolicy
+from dualbook.results import Snapshot
 from dualbook.retry import Attempts, RetryPolicy, RetryStats
 
 T = TypeVar("T")
@@ -47,6 +49,14 @@ def configure_connection(conn: psycopg.Connection[Any]) -> None:
     """Pool connections: autocommit, each statement a SERIALIZABLE transaction (the session default, set by
     :func:`dualbook.calls.serializable_conninfo`); explicit transactions (``conn.transaction()``) SERIALIZABLE too."""
     conn.isolation_level = IsolationLevel.SERIALIZABLE
+    conn.autocommit = True
+
+
+def configure_read_connection(conn: psycopg.Connection[Any]) -> None:
+    """Read-target connections: autocommit between reads (the position queries), each read an explicit
+    REPEATABLE READ READ ONLY transaction (a hot standby refuses SERIALIZABLE)."""
+    conn.isolation_level = IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
     conn.autocommit = True
 
 
@@ -97,8 +107,13 @@ class Ledger:
         book: str = "default",
         retry: RetryPolicy | None = None,
         group: bool | GroupPolicy = False,
+        read_pool: ConnectionPool | None = None,
+        read_policy: ReadPolicy | None = None,
     ) -> None:
         self.pool = pool
+        #: the read target's pool (a replica), or None: reads run on the primary
+        self.read_pool = read_pool
+        self.read_policy = read_policy or ReadPolicy()
         self.book = book
         self.retry = retry or RetryPolicy()
         self.stats = RetryStats()
@@ -118,12 +133,30 @@ class Ledger:
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
         group: bool | GroupPolicy = False,
+        read_url: str | None = None,
+        read_policy: ReadPolicy | None = None,
     ) -> Ledger:
         """A client with its own pool of connections to ``url``: each call is one statement in autocommit
         mode, a SERIALIZABLE transaction of its own (one round trip); ``transaction()`` and ``run_serializable``
         open explicit SERIALIZABLE transactions. With ``group`` (True, or a :class:`~dualbook.GroupPolicy`),
         concurrent ``post_entry`` calls from many threads are grouped into ``post_entries`` calls
-        (:mod:`dualbook.group`): each caller still gets exactly its own outcome."""
+        (:mod:`dualbook.group`): each caller still gets exactly its own outcome.
+
+        With ``read_url`` (a streaming replica), reads and reports run there in REPEATABLE READ READ ONLY
+        transactions, as fresh as ``read_policy`` asks (default: they see every write this process saw
+        committed; :mod:`dualbook.reads`); writes and ``get_outcome`` stay on ``url``."""
+        policy = read_policy or ReadPolicy()
+        read_pool = None
+        if read_url is not None:
+            read_pool = ConnectionPool(
+                reads.read_conninfo(read_url),
+                min_size=min_size,
+                max_size=max_size,
+                configure=configure_read_connection,
+                timeout=max(policy.timeout, 0.5),
+                open=True,
+                name="dualbook-read",
+            )
         pool = ConnectionPool(
             calls.serializable_conninfo(url),
             min_size=min_size,
@@ -133,12 +166,14 @@ class Ledger:
             open=True,
             name="dualbook",
         )
-        return cls(pool, book=book, retry=retry, group=group)
+        return cls(pool, book=book, retry=retry, group=group, read_pool=read_pool, read_policy=policy)
 
     def close(self) -> None:
         if self.group is not None:
             self.group.close()  # what is queued is sent first
         self.pool.close()
+        if self.read_pool is not None:
+            self.read_pool.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -182,14 +217,38 @@ class Ledger:
                 time.sleep(attempts.backoff_or_raise(exc))
 
     def report(self, call: Call[T]) -> T:
-        """Run a read of many rows (a report) in a SERIALIZABLE READ ONLY DEFERRABLE transaction: it waits, if
-        need be, for a snapshot no concurrent writer can make inconsistent, and then can never fail with a
-        serialization error (40001) nor make a writer fail. Lost connections are retried like any call."""
+        """Run a read of many rows (a report) on the read target: ``read(call)[0]``."""
+        return self.read(call)[0]
+
+    def read(self, call: Call[T], policy: ReadPolicy | None = None) -> tuple[T, Snapshot]:
+        """Run a read on the read target and say what it reflects: ``(result, Snapshot(lsn, source, at))``.
+
+        On a replica (``read_url``): first, as ``policy`` (default: the client's ``read_policy``) asks, wait until
+        it has replayed the primary's position (read-your-writes) or is within ``max_lag``; then read in one
+        REPEATABLE READ READ ONLY transaction. :class:`~dualbook.errors.ReplicaLagging` /
+        :class:`~dualbook.errors.ReplicaUnavailable` when it cannot within ``policy.timeout``, or the primary's
+        answer with ``fallback``. Without a read target: the primary, in a SERIALIZABLE READ ONLY DEFERRABLE
+        transaction, which waits if need be for a snapshot no concurrent writer can make inconsistent and then
+        can never fail with a serialization error nor make a writer fail. Lost connections are retried."""
+        policy = policy or self.read_policy
+        if self.read_pool is None:
+            return self._read_primary(call)
+        try:
+            return self._read_replica(self.read_pool, call, policy)
+        except (errors.ReplicaLagging, errors.ReplicaUnavailable):
+            if not policy.fallback:
+                raise
+            return self._read_primary(call)
+
+    def _read_primary(self, call: Call[T]) -> tuple[T, Snapshot]:
         attempts = Attempts(self.retry, self.stats)
         while True:
             attempts.next()
             try:
                 with self.pool.connection() as c:
+                    position = reads.replica_position(c, None)
+                    if not c.autocommit:
+                        c.commit()
                     c.read_only, c.deferrable = True, True
                     try:
                         with c.transaction():
@@ -198,8 +257,36 @@ class Ledger:
                         if not c.closed:
                             c.read_only, c.deferrable = None, None
                 attempts.done()
-                return call.parse(rows)
+                return call.parse(rows), position.snapshot()
             except psycopg.Error as exc:
+                time.sleep(attempts.backoff_or_raise(exc))
+
+    def _read_replica(self, pool: ConnectionPool, call: Call[T], policy: ReadPolicy) -> tuple[T, Snapshot]:
+        start = time.monotonic()
+        deadline = start + policy.timeout
+        target = self.execute(reads.primary_position_call())[0] if policy.needs_primary else None
+        attempts = Attempts(self.retry, self.stats)
+        while True:
+            attempts.next()
+            try:
+                with pool.connection() as c:
+                    while True:
+                        position = reads.replica_position(c, target)
+                        lag = reads.replay_lag(position, target)
+                        if policy.accepts(lag):
+                            break
+                        if time.monotonic() >= deadline:
+                            raise reads.lagging(policy, lag, time.monotonic() - start)
+                        time.sleep(policy.poll)
+                    with c.transaction():
+                        rows = calls.fetch_rows(c, call)
+                attempts.done()
+                return call.parse(rows), position.snapshot()
+            except PoolTimeout as exc:
+                raise reads.unavailable(exc) from exc
+            except psycopg.Error as exc:
+                if reads.is_unreachable(exc) and time.monotonic() >= deadline:
+                    raise reads.unavailable(exc) from exc
                 time.sleep(attempts.backoff_or_raise(exc))
 
     def transaction(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
@@ -346,8 +433,8 @@ class Ledger:
     def get_balance(
         self, account: str, *, book: str | None = None, conn: psycopg.Connection[Any] | None = None
     ) -> Balance:
-        """An account's normal balance (minor units), posting count, status and limits."""
-        return self.execute(calls.get_balance(account, book=self._book(book)), conn)[0]
+        """An account's normal balance (minor units), posting count, status and limits (on the read target)."""
+        return self._point_read(calls.get_balance(account, book=self._book(book)), conn)
 
     def get_entry(
         self,
@@ -365,7 +452,7 @@ class Ledger:
             if entry_id is not None
             else calls.get_entry_by_key(key or "", book=self._book(book))
         )
-        return self.execute(call, conn)[0]
+        return self._point_read(call, conn)
 
     def get_outcome(
         self, key: str, *, book: str | None = None, conn: psycopg.Connection[Any] | None = None
@@ -376,10 +463,17 @@ class Ledger:
 
     def get_currency(self, code: str, *, conn: psycopg.Connection[Any] | None = None) -> Currency:
         """A currency's exponent and name (a function: the app role may call it)."""
-        return self.execute(calls.get_currency(code), conn)[0]
+        return self._point_read(calls.get_currency(code), conn)
+
+    def _point_read(self, call: Call[T], conn: psycopg.Connection[Any] | None) -> T:
+        """A one-row read: in the caller's transaction (``conn``); else on the read target when there is one, else
+        one SERIALIZABLE statement on the primary (one round trip)."""
+        if conn is None and self.read_pool is not None:
+            return self.read(call)[0]
+        return self.execute(call, conn)[0]
 
     # The views (granted to the reader and, for currencies, accounts and the trial balance, to the app role too:
-    # docs/security.md). Reports, each in a SERIALIZABLE READ ONLY DEFERRABLE transaction (see report()).
+    # docs/security.md). Reports, each on the read target (see read()).
     def list_accounts(self, *, prefix: str = "", limit: int = 1000, book: str | None = None) -> list[AccountRow]:
         return self.report(calls.list_accounts(book=self._book(book), prefix=prefix, limit=limit))
 

@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from psycopg import sql
 
 from dualbook.db import migrate
 from dualbook.db.cluster import Cluster
+from dualbook.db.replica import Replica
+from dualbook.reads import primary_position, replay_lag, replica_position
 
 TEMPLATE_DB = "dualbook_template"
 _counter = itertools.count()
@@ -71,3 +74,34 @@ def drop_database(cluster: Cluster, url: str) -> None:
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def throwaway_replica(primary: Cluster) -> Iterator[Replica]:
+    """A streaming hot standby of a running throwaway ``primary``, in a directory next to the primary's, on its
+    own port; stopped and removed (its slot dropped) afterwards. Create it after the template is deployed: the
+    databases made later on the primary reach it by replication (see :func:`wait_for_replay`)."""
+    replica = Replica.of(primary, primary.datadir.parent / "replica")
+    try:
+        replica.start()
+        yield replica
+    finally:
+        replica.destroy()
+
+
+def wait_for_replay(primary: Cluster, replica: Cluster, timeout: float = 60.0) -> None:
+    """Wait until ``replica`` has replayed everything ``primary`` has flushed now (AssertionError after
+    ``timeout`` seconds)."""
+    with (
+        psycopg.connect(primary.url("postgres"), autocommit=True) as p,
+        psycopg.connect(replica.url("postgres"), autocommit=True) as r,
+    ):
+        target = primary_position(p)
+        deadline = time.monotonic() + timeout
+        while True:
+            lag = replay_lag(replica_position(r, target), target)
+            if lag.bytes == 0:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the replica did not replay up to {target} within {timeout:g} s: {lag}")
+            time.sleep(0.01)
