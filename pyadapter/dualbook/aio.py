@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import IsolationLevel
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from dualbook import calls, errors
+from dualbook import calls, errors, reads
 from dualbook.agroup import AsyncGroupPoster
 from dualbook.calls import (
     AccountResult,
@@ -35,6 +35,8 @@ from dualbook.calls import (
     Violation,
 )
 from dualbook.group import GroupPolicy, resolve_policy
+from dualbook.reads import ReadPolicy
+from dualbook.results import Snapshot
 from dualbook.retry import Attempts, RetryPolicy, RetryStats
 
 T = TypeVar("T")
@@ -44,6 +46,13 @@ AConn = psycopg.AsyncConnection[Any]
 async def configure_async_connection(conn: AConn) -> None:
     """As :func:`dualbook.ledger.configure_connection`: autocommit, SERIALIZABLE by default."""
     await conn.set_isolation_level(IsolationLevel.SERIALIZABLE)
+    await conn.set_autocommit(True)
+
+
+async def configure_async_read_connection(conn: AConn) -> None:
+    """As :func:`dualbook.ledger.configure_read_connection`: REPEATABLE READ READ ONLY reads, autocommit between."""
+    await conn.set_isolation_level(IsolationLevel.REPEATABLE_READ)
+    await conn.set_read_only(True)
     await conn.set_autocommit(True)
 
 
@@ -57,8 +66,12 @@ class AsyncLedger:
         book: str = "default",
         retry: RetryPolicy | None = None,
         group: bool | GroupPolicy = False,
+        read_pool: AsyncConnectionPool | None = None,
+        read_policy: ReadPolicy | None = None,
     ) -> None:
         self.pool = pool
+        self.read_pool = read_pool
+        self.read_policy = read_policy or ReadPolicy()
         self.book = book
         self.retry = retry or RetryPolicy()
         self.stats = RetryStats()
@@ -77,7 +90,23 @@ class AsyncLedger:
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
         group: bool | GroupPolicy = False,
+        read_url: str | None = None,
+        read_policy: ReadPolicy | None = None,
     ) -> AsyncLedger:
+        """As :meth:`Ledger.connect`, ``read_url`` and ``read_policy`` included."""
+        policy = read_policy or ReadPolicy()
+        read_pool = None
+        if read_url is not None:
+            read_pool = AsyncConnectionPool(
+                reads.read_conninfo(read_url),
+                min_size=min_size,
+                max_size=max_size,
+                configure=configure_async_read_connection,
+                timeout=max(policy.timeout, 0.5),
+                open=False,
+                name="dualbook-async-read",
+            )
+            await read_pool.open()
         pool = AsyncConnectionPool(
             calls.serializable_conninfo(url),
             min_size=min_size,
@@ -88,12 +117,14 @@ class AsyncLedger:
             name="dualbook-async",
         )
         await pool.open()
-        return cls(pool, book=book, retry=retry, group=group)
+        return cls(pool, book=book, retry=retry, group=group, read_pool=read_pool, read_policy=policy)
 
     async def close(self) -> None:
         if self.group is not None:
             await self.group.close()  # what is queued is sent first
         await self.pool.close()
+        if self.read_pool is not None:
+            await self.read_pool.close()
 
     async def __aenter__(self) -> AsyncLedger:
         return self
@@ -132,12 +163,30 @@ class AsyncLedger:
                 await asyncio.sleep(attempts.backoff_or_raise(exc))
 
     async def report(self, call: Call[T]) -> T:
-        """Run a report in a SERIALIZABLE READ ONLY DEFERRABLE transaction (see :meth:`Ledger.report`)."""
+        """Run a report on the read target: ``(await read(call))[0]`` (see :meth:`Ledger.report`)."""
+        return (await self.read(call))[0]
+
+    async def read(self, call: Call[T], policy: ReadPolicy | None = None) -> tuple[T, Snapshot]:
+        """As :meth:`Ledger.read`: the result and the :class:`~dualbook.results.Snapshot` it reflects."""
+        policy = policy or self.read_policy
+        if self.read_pool is None:
+            return await self._read_primary(call)
+        try:
+            return await self._read_replica(self.read_pool, call, policy)
+        except (errors.ReplicaLagging, errors.ReplicaUnavailable):
+            if not policy.fallback:
+                raise
+            return await self._read_primary(call)
+
+    async def _read_primary(self, call: Call[T]) -> tuple[T, Snapshot]:
         attempts = Attempts(self.retry, self.stats)
         while True:
             attempts.next()
             try:
                 async with self.pool.connection() as c:
+                    position = await reads.areplica_position(c, None)
+                    if not c.autocommit:
+                        await c.commit()
                     await c.set_read_only(True)
                     await c.set_deferrable(True)
                     try:
@@ -148,9 +197,43 @@ class AsyncLedger:
                             await c.set_read_only(None)
                             await c.set_deferrable(None)
                 attempts.done()
-                return call.parse(rows)
+                return call.parse(rows), position.snapshot()
             except psycopg.Error as exc:
                 await asyncio.sleep(attempts.backoff_or_raise(exc))
+
+    async def _read_replica(self, pool: AsyncConnectionPool, call: Call[T], policy: ReadPolicy) -> tuple[T, Snapshot]:
+        start = time.monotonic()
+        deadline = start + policy.timeout
+        target = (await self.execute(reads.primary_position_call()))[0] if policy.needs_primary else None
+        attempts = Attempts(self.retry, self.stats)
+        while True:
+            attempts.next()
+            try:
+                async with pool.connection() as c:
+                    while True:
+                        position = await reads.areplica_position(c, target)
+                        lag = reads.replay_lag(position, target)
+                        if policy.accepts(lag):
+                            break
+                        if time.monotonic() >= deadline:
+                            raise reads.lagging(policy, lag, time.monotonic() - start)
+                        await asyncio.sleep(policy.poll)
+                    async with c.transaction():
+                        rows = await calls.afetch_rows(c, call)
+                attempts.done()
+                return call.parse(rows), position.snapshot()
+            except PoolTimeout as exc:
+                raise reads.unavailable(exc) from exc
+            except psycopg.Error as exc:
+                if reads.is_unreachable(exc) and time.monotonic() >= deadline:
+                    raise reads.unavailable(exc) from exc
+                await asyncio.sleep(attempts.backoff_or_raise(exc))
+
+    async def _point_read(self, call: Call[T], conn: AConn | None) -> T:
+        """As :meth:`Ledger._point_read`."""
+        if conn is None and self.read_pool is not None:
+            return (await self.read(call))[0]
+        return (await self.execute(call, conn))[0]
 
     async def transaction(self, fn: Callable[[AConn], Awaitable[T]]) -> T:
         """Run ``await fn(conn)`` in one SERIALIZABLE transaction, re-run whole on serialization failures."""
@@ -275,7 +358,7 @@ class AsyncLedger:
                 return total
 
     async def get_balance(self, account: str, *, book: str | None = None, conn: AConn | None = None) -> Balance:
-        return (await self.execute(calls.get_balance(account, book=self._book(book)), conn))[0]
+        return await self._point_read(calls.get_balance(account, book=self._book(book)), conn)
 
     async def get_entry(
         self, entry_id: int | None = None, *, key: str | None = None, book: str | None = None, conn: AConn | None = None
@@ -287,14 +370,14 @@ class AsyncLedger:
             if entry_id is not None
             else calls.get_entry_by_key(key or "", book=self._book(book))
         )
-        return (await self.execute(call, conn))[0]
+        return await self._point_read(call, conn)
 
     async def get_outcome(self, key: str, *, book: str | None = None, conn: AConn | None = None) -> KeyOutcome:
         """What became of an idempotency key: posted, refused (the recorded refusal) or unknown."""
         return (await self.execute(calls.get_outcome(key, book=self._book(book)), conn))[0]
 
     async def get_currency(self, code: str, *, conn: AConn | None = None) -> Currency:
-        return (await self.execute(calls.get_currency(code), conn))[0]
+        return await self._point_read(calls.get_currency(code), conn)
 
     async def list_accounts(self, *, prefix: str = "", limit: int = 1000, book: str | None = None) -> list[AccountRow]:
         return await self.report(calls.list_accounts(book=self._book(book), prefix=prefix, limit=limit))

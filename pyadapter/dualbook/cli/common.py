@@ -27,6 +27,7 @@ from dualbook.errors import (
 )
 from dualbook.ledger import Ledger
 from dualbook.money import parse_amount
+from dualbook.reads import ReadPolicy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -178,13 +179,28 @@ def json_object(ctx: click.Context, param: click.Parameter, value: str | None) -
     return parsed
 
 
+def read_target() -> tuple[str | None, ReadPolicy]:
+    """The root options --read-url / --max-lag (DUALBOOK_READ_URL, DUALBOOK_MAX_LAG): the read commands' replica
+    and how fresh it must be (default: it has replayed everything the primary had when the read started)."""
+    ctx = click.get_current_context(silent=True)
+    params = ctx.find_root().params if ctx is not None else {}
+    max_lag = params.get("max_lag")
+    if max_lag is None:
+        return params.get("read_url"), ReadPolicy()
+    return params.get("read_url"), ReadPolicy(read_your_writes=False, max_lag=float(max_lag))
+
+
 @contextmanager
 def open_ledger(datadir: Path | None, book: str, purpose: Purpose = "app") -> Iterator[Ledger]:
     """A Ledger on DATABASE_URL, else on the running embedded cluster (never started here), connected as the
-    role for `purpose`: write commands as the app, read commands as the reader (docs/security.md)."""
+    role for `purpose`: write commands as the app, read commands as the reader (docs/security.md). Read commands
+    read the replica of --read-url (DUALBOOK_READ_URL) when one is given."""
     target = resolve(datadir)
     check_connect(target, purpose)
-    with Ledger.connect(target.url_for(purpose), max_size=2, book=book) as ledger:
+    read_url, policy = read_target() if purpose == "reader" else (None, ReadPolicy())
+    with Ledger.connect(
+        target.url_for(purpose), max_size=2, book=book, read_url=read_url, read_policy=policy
+    ) as ledger:
         yield ledger
 
 

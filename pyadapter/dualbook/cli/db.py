@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -10,8 +12,10 @@ import click
 from dualbook.cli.common import EXIT_FAILED, datadir_option, handle_errors
 from dualbook.db import migrate
 from dualbook.db.cluster import Cluster, default_datadir
-from dualbook.db.config import check_connect, resolve
+from dualbook.db.config import check_connect, embedded_urls, resolve
+from dualbook.db.replica import Replica, describe, replication_status
 from dualbook.db.roles import PURPOSES, Purpose
+from dualbook.errors import ConfigError
 
 
 # --- db -----------------------------------------------------------------------------------------------------
@@ -33,55 +37,122 @@ def _running_line(cluster: Cluster) -> str:
     return f"running: {cluster.datadir} -> {cluster.url()} (pid {cluster.postmaster_pid()})"
 
 
+def _replica(cluster: Cluster) -> Replica:
+    return Replica.of(cluster)
+
+
+replica_option = click.option(
+    "--replica",
+    is_flag=True,
+    help="Also a streaming hot-standby replica of the embedded cluster (its own data directory, "
+    "<datadir>-replica, and port).",
+)
+
+
+def _status_lines(cluster: Cluster, replica: Replica) -> tuple[list[str], bool]:
+    """The lines of `db status` and whether everything that exists runs."""
+    if not cluster.running():
+        lines = [f"not running: {cluster.datadir}"]
+        ok = False
+    else:
+        lines, ok = [_running_line(cluster)], True
+    if replica.initialized():
+        if replica.running():
+            lines.append(f"replica {_running_line(replica)}")
+            if ok:
+                lines.append(describe(cluster, replica))
+        else:
+            lines.append(f"replica not running: {replica.datadir}")
+            ok = False
+    return lines, ok
+
+
 @db.command("start")
 @datadir_option
+@replica_option
 @handle_errors
-def db_start(datadir: Path | None) -> None:
+def db_start(datadir: Path | None, replica: bool) -> None:
     """Create (if needed) and start the embedded cluster; prints what `db status` prints.
 
     After a crash (the server killed with kill -9) it first waits, up to 60 s and saying so on stderr, for the
-    old server's processes to exit.
+    old server's processes to exit. With --replica it also creates (pg_basebackup from the running cluster,
+    once) and starts a streaming replica: a hot standby that serves reads (DUALBOOK_READ_URL, see
+    `dualbook db url --replica`). Running it again starts what is stopped and changes nothing else.
 
     \b
     Example:
         dualbook db start --datadir /var/lib/dualbook/pgdata
+        dualbook db start --replica && export DUALBOOK_READ_URL="$(dualbook db url --replica --as reader)"
     """
+    if replica and os.environ.get("DATABASE_URL"):
+        raise ConfigError(
+            "--replica makes a replica of the embedded cluster, but DATABASE_URL is set (an external server): "
+            "unset it, or give the external server's replica to the clients as DUALBOOK_READ_URL"
+        )
     target = resolve(datadir, start=True)
     cluster = target.embedded
     assert cluster is not None
-    click.echo(_running_line(cluster))
+    standby = _replica(cluster)
+    if replica or standby.initialized():
+        standby.start()
+    lines, _ = _status_lines(cluster, standby)
+    click.echo("\n".join(lines))
 
 
 @db.command("stop")
 @datadir_option
 @handle_errors
 def db_stop(datadir: Path | None) -> None:
-    """Stop the embedded cluster.
+    """Stop the embedded cluster (and its replica, when it has one).
 
     \b
     Example:
         dualbook db stop
     """
     cluster = _cluster(datadir)
+    standby = _replica(cluster)
+    if standby.initialized():
+        click.echo("replica stopped" if standby.stop() else f"replica not running: {standby.datadir}")
     click.echo("stopped" if cluster.stop() else f"not running: {cluster.datadir}")
 
 
 @db.command("status")
 @datadir_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: both servers and the replica's lag.")
 @handle_errors
-def db_status(datadir: Path | None) -> None:
-    """Say whether the embedded cluster runs (exit 0) or not (exit 1).
+def db_status(datadir: Path | None, as_json: bool) -> None:
+    """Say whether the embedded cluster (and its replica, when it has one) runs (exit 0) or not (exit 1); with a
+    replica, its replay lag in bytes of WAL and seconds (0 when it has replayed everything the primary flushed).
 
     \b
     Example:
         dualbook db status || dualbook db start
     """
     cluster = _cluster(datadir)
-    if cluster.running():
-        click.echo(_running_line(cluster))
+    standby = _replica(cluster)
+    lines, ok = _status_lines(cluster, standby)
+    if as_json:
+        doc: dict[str, object] = {"primary": _server_json(cluster), "replica": None}
+        if standby.initialized():
+            replica_doc = _server_json(standby)
+            if cluster.running() and standby.running():
+                replica_doc.update(replication_status(cluster, standby).as_json())
+            doc["replica"] = replica_doc
+        click.echo(json.dumps(doc, indent=2))
     else:
-        click.echo(f"not running: {cluster.datadir}")
+        click.echo("\n".join(lines))
+    if not ok:
         sys.exit(EXIT_FAILED)
+
+
+def _server_json(cluster: Cluster) -> dict[str, object]:
+    running = cluster.running()
+    return {
+        "datadir": str(cluster.datadir),
+        "running": running,
+        "url": cluster.url() if running else None,
+        "pid": cluster.postmaster_pid() if running else None,
+    }
 
 
 @db.command("url")
@@ -95,8 +166,9 @@ def db_status(datadir: Path | None) -> None:
     help="Whose URL: the migrator (on the embedded cluster its superuser), the app, the reader, the sequencer "
     "or the auditor role.",
 )
+@click.option("--replica", is_flag=True, help="The embedded replica's URL (for DUALBOOK_READ_URL).")
 @handle_errors
-def db_url(datadir: Path | None, purpose: Purpose) -> None:
+def db_url(datadir: Path | None, purpose: Purpose, replica: bool) -> None:
     """Print a database URL: the running embedded cluster's for that role, else (DATABASE_URL set) the
     role's variable (DUALBOOK_MIGRATOR_URL, ...) or DATABASE_URL.
 
@@ -104,8 +176,20 @@ def db_url(datadir: Path | None, purpose: Purpose) -> None:
     Example:
         psql "$(dualbook db url)"
         psql "$(dualbook db url --as app)"
+        export DUALBOOK_READ_URL="$(dualbook db url --replica --as reader)"
     """
-    click.echo(resolve(datadir).url_for(purpose))
+    target = resolve(datadir)
+    if not replica:
+        click.echo(target.url_for(purpose))
+        return
+    if target.embedded is None:
+        raise ConfigError("--replica names the embedded cluster's replica, but DATABASE_URL is set")
+    standby = _replica(target.embedded)
+    if not standby.running():
+        raise ConfigError(
+            f"the embedded replica at {standby.datadir} is not running: start it with 'dualbook db start --replica'"
+        )
+    click.echo(embedded_urls(standby)[purpose])
 
 
 # --- migrations ---------------------------------------------------------------------------------------------

@@ -57,13 +57,33 @@ class RootGroup(click.Group):
 @click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dualbook")
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
-def main(debug: bool) -> None:
+@click.option(
+    "--read-url",
+    envvar="DUALBOOK_READ_URL",
+    show_envvar=True,
+    default=None,
+    metavar="URL",
+    help="A read target (a streaming replica): read commands read there, after it has replayed every commit the "
+    "primary had when the command started (else exit 7, replica_lagging, within 5 s).",
+)
+@click.option(
+    "--max-lag",
+    type=click.FloatRange(min=0),
+    envvar="DUALBOOK_MAX_LAG",
+    show_envvar=True,
+    default=None,
+    metavar="SECONDS",
+    help="With --read-url: read the replica even when it has not replayed everything, if it is at most this "
+    "many seconds behind.",
+)
+def main(debug: bool, read_url: str | None, max_lag: float | None) -> None:
     """dualbook: a strongly-consistent double-entry ledger on PostgreSQL.
 
     Uses the server in DATABASE_URL when set, else an embedded cluster that `dualbook db start` runs.
     Write commands connect as the application role (DATABASE_URL), read commands as the reader
     (DUALBOOK_READER_URL, default DATABASE_URL), deploy as the migrator (DUALBOOK_MIGRATOR_URL, default
-    DATABASE_URL); the embedded cluster derives each (docs/security.md).
+    DATABASE_URL); the embedded cluster derives each (docs/security.md). With --read-url (DUALBOOK_READ_URL), read
+    commands read that replica instead, as fresh as the primary when they start.
     Amounts on the command line are in major units of the account's currency (12.34 USD); in JSON they are
     integers of minor units (1234). Every read command takes --json.
 
