@@ -18,7 +18,14 @@ import dualbook
 from dualbook.db import roles
 from dualbook.db.cluster import Cluster
 from dualbook.db.migrate import migrations_dir
-from dualbook.testing import deploy_template, drop_database, fresh_database, throwaway_cluster
+from dualbook.testing import (
+    ReplicaPair,
+    deploy_template,
+    drop_database,
+    fresh_database,
+    throwaway_cluster,
+    throwaway_replica_pair,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 # Child processes (the client-kill drill's clients, `python -m dualbook.cli`) import this checkout's package too.
@@ -84,6 +91,21 @@ def role_env(db_url: str, app_url: str, reader_url: str, sequencer_url: str, aud
         "DUALBOOK_SEQUENCER_URL": sequencer_url,
         "DUALBOOK_AUDITOR_URL": auditor_url,
     }
+
+
+@pytest.fixture(scope="session")
+def replica_pair() -> Iterator[ReplicaPair]:
+    """A second session cluster (template deployed) with a real streaming hot standby, each on its own port."""
+    with throwaway_replica_pair() as pair:
+        yield pair
+
+
+@pytest.fixture
+def replica_urls(replica_pair: ReplicaPair) -> Iterator[tuple[str, str]]:
+    """A fresh ledger database on the pair's primary and the same on the replica (superuser URLs)."""
+    url, replica_url = replica_pair.fresh_database()
+    yield url, replica_url
+    replica_pair.drop_database(url)
 
 
 #: the fuzz test's counters (tests/python/test_fuzz.py), printed in the summary

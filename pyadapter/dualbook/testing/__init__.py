@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -105,3 +106,38 @@ def wait_for_replay(primary: Cluster, replica: Cluster, timeout: float = 60.0) -
             if time.monotonic() > deadline:
                 raise AssertionError(f"the replica did not replay up to {target} within {timeout:g} s: {lag}")
             time.sleep(0.01)
+
+
+@dataclass(frozen=True)
+class ReplicaPair:
+    """A throwaway primary with the ledger's template deployed, and its streaming hot standby."""
+
+    primary: Cluster
+    replica: Replica
+
+    def on_replica(self, url: str) -> str:
+        """The same database (and user) on the replica."""
+        return url.replace(f"@127.0.0.1:{self.primary.port}/", f"@127.0.0.1:{self.replica.port}/", 1)
+
+    def fresh_database(self, prefix: str = "r") -> tuple[str, str]:
+        """A new ledger database on the primary, once the replica has it: (primary URL, replica URL)."""
+        url = fresh_database(self.primary, prefix)
+        wait_for_replay(self.primary, self.replica)
+        return url, self.on_replica(url)
+
+    def drop_database(self, url: str) -> None:
+        drop_database(self.primary, url)
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Wait until the replica has replayed everything the primary has flushed."""
+        wait_for_replay(self.primary, self.replica, timeout)
+
+
+@contextlib.contextmanager
+def throwaway_replica_pair() -> Iterator[ReplicaPair]:
+    """A primary (template deployed) and a streaming replica of it, each in a temp directory on its own port;
+    both stopped and removed afterwards."""
+    with throwaway_cluster() as primary:
+        deploy_template(primary)
+        with throwaway_replica(primary) as replica:
+            yield ReplicaPair(primary, replica)

@@ -8,7 +8,11 @@ that asks a fresh database cloned from it:
 * ``dualbook_cluster`` -- the session's :class:`~dualbook.db.cluster.Cluster` (started, with the template);
 * ``dualbook_url`` -- a freshly deployed ledger database as its superuser (set-up: books, currencies);
 * ``dualbook_app_url`` / ``dualbook_reader_url`` -- the same database as the application and the reader roles;
-* ``dualbook_ledger`` -- a :class:`~dualbook.Ledger` on it as the application role, closed afterwards.
+* ``dualbook_ledger`` -- a :class:`~dualbook.Ledger` on it as the application role, closed afterwards;
+* ``dualbook_replica_pair`` -- a second session cluster with a streaming hot standby of it
+  (:class:`~dualbook.testing.ReplicaPair`), started on first use;
+* ``dualbook_replica_urls`` -- a fresh ledger database on that primary and the same on its replica (superuser
+  URLs, ``(primary, replica)``), once the replica has it.
 
 Example (``from dualbook import credit, debit``)::
 
@@ -30,7 +34,14 @@ import pytest
 from dualbook.db import roles
 from dualbook.db.cluster import Cluster
 from dualbook.ledger import Ledger
-from dualbook.testing import deploy_template, drop_database, fresh_database, throwaway_cluster
+from dualbook.testing import (
+    ReplicaPair,
+    deploy_template,
+    drop_database,
+    fresh_database,
+    throwaway_cluster,
+    throwaway_replica_pair,
+)
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +77,18 @@ def dualbook_ledger(dualbook_app_url: str) -> Iterator[Ledger]:
     """A :class:`~dualbook.Ledger` on the fresh database as the application role."""
     with Ledger.connect(dualbook_app_url, max_size=2) as ledger:
         yield ledger
+
+
+@pytest.fixture(scope="session")
+def dualbook_replica_pair() -> Iterator[ReplicaPair]:
+    """A throwaway primary with the ledger's template and a streaming replica of it, for the session."""
+    with throwaway_replica_pair() as pair:
+        yield pair
+
+
+@pytest.fixture
+def dualbook_replica_urls(dualbook_replica_pair: ReplicaPair) -> Iterator[tuple[str, str]]:
+    """A fresh ledger database on the pair's primary and the same database on its replica (as the superuser)."""
+    url, replica_url = dualbook_replica_pair.fresh_database("app")
+    yield url, replica_url
+    dualbook_replica_pair.drop_database(url)
