@@ -33,6 +33,7 @@ CLIENT = {
     "dualbook.retry",
     "dualbook.group",
     "dualbook.agroup",
+    "dualbook.reads",
 }
 MAX_LINES = 600
 
