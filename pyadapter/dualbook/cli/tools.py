@@ -172,6 +172,12 @@ def _settings(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     show_default=True,
     help="P1g/P2g/P2bg: writer connections of the group poster.",
 )
+@click.option(
+    "--replica-cpus",
+    default=None,
+    metavar="CPUS",
+    help="Point R: pin the replica's processes to these CPUs (taskset -c syntax, e.g. 1).",
+)
 @handle_errors
 def bench(
     seconds: int,
@@ -190,13 +196,15 @@ def bench(
     group_max_entries: int,
     group_max_wait_ms: float,
     group_writers: int,
+    replica_cpus: str | None,
 ) -> None:
     """Measure the ledger's workloads side by side in one run (docs/performance.md).
 
     Ceiling, P1 uniform post_entry, P1g the same requests from --clients callers through the grouped adapter,
     P2 hot deferred account (with the sequencer running and the certification invariants checked afterwards) and
     P2g grouped, P2b hot limited accounts and P2bg grouped, P3 the Python adapter (one connection per thread),
-    P4 post_entries batches, P5 P1 again after loading the journal. Prints a table and the targets, writes
+    P4 post_entries batches, R the writes alone, with books_check() looping on a streaming replica and on the
+    primary (the write path's isolation), P5 P1 again after loading the journal. Prints a table and the targets, writes
     bench-results.json and bench-results.md. Uses DATABASE_URL (ledger deployed) when set, else a throwaway
     cluster. Exits 0 when it ran (a missed target is a result), 1 when the P2 correctness check failed, another
     code on errors.
@@ -223,6 +231,7 @@ def bench(
         group_max_entries=group_max_entries,
         group_max_wait_ms=group_max_wait_ms,
         group_writers=group_writers,
+        replica_cpus=replica_cpus,
     )
     from dualbook.tools.bench.run import run as run_bench
 

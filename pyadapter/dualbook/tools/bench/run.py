@@ -18,6 +18,8 @@ ratios measured side by side):
   ratio of P1;
 * ``P4xN`` batch -- ``sql/bench/post_entries.sql``: ``ledger.post_entries()`` with N random 2-leg entries per
   call (``--batch-sizes``) at ``--batch-clients`` clients; postings/s = calls/s x N; ratio of the ceiling;
+* ``R0``/``R1``/``R2`` isolation -- P1's writes alone, with books_check() in a loop on a streaming replica, and
+  with the same loop on the primary (:mod:`dualbook.tools.bench.isolation`); R1 and R2 as ratios of R0;
 * ``P5`` scale -- the journal is bulk-loaded through ``ledger.post_entries()`` (batches of 1000 entries between
   100 consecutive accounts, from ``--loader-connections`` connections, each on its own slice of the accounts,
   the window moving on with every batch) until it holds
@@ -45,10 +47,11 @@ from pathlib import Path
 from typing import Any
 
 from dualbook.db import migrate
+from dualbook.db.cluster import Cluster
 from dualbook.db.config import mask_url
 from dualbook.testing import deploy_template, throwaway_cluster
 from dualbook.tools import certify
-from dualbook.tools.bench import callers, contention, procstat
+from dualbook.tools.bench import callers, contention, isolation, procstat
 from dualbook.tools.bench import pgbench as benchsql
 from dualbook.tools.bench.loader import load_journal
 from dualbook.tools.bench.pgbench import BenchError
@@ -71,6 +74,7 @@ from dualbook.tools.bench.results import (
     SEQUENCER_EVERY,
     BenchOptions,
     Progress,
+    R,
     Result,
     batch_name,
     evaluate_targets,
@@ -343,7 +347,13 @@ class Runner:
         return r
 
 
-def run_points(conninfo: str, prefix: str, opts: BenchOptions, progress: Progress = progress_to_stderr) -> list[Result]:
+def run_points(
+    conninfo: str,
+    prefix: str,
+    opts: BenchOptions,
+    progress: Progress = progress_to_stderr,
+    cluster: Cluster | None = None,
+) -> list[Result]:
     """Prepare the database and measure every workload, in order; ratios filled in."""
     if opts.accounts < 2:
         raise BenchError("--accounts must be at least 2")
@@ -362,6 +372,7 @@ def run_points(conninfo: str, prefix: str, opts: BenchOptions, progress: Progres
         P3: lambda: [runner.adapter()],
         P1ADJ: runner.contention,
         "P4": lambda: [runner.batch(n) for n in opts.batch_sizes],
+        R: lambda: isolation.isolation_points(runner, cluster, "bench", opts.clients, opts.replica_cpus),
         P5: lambda: [] if opts.skip_scale else [runner.scale()],
     }
     results: list[Result] = []
@@ -412,7 +423,7 @@ def run(opts: BenchOptions, progress: Progress = progress_to_stderr) -> bool:
                 progress(f"the cluster stays up afterwards: psql '{conninfo}'")
             benchsql.check_deployed(conninfo)
             meta["machine_info"] = machine_info(conninfo, "throwaway cluster (unix socket)")
-            results = run_points(conninfo, prefix, opts, progress)
+            results = run_points(conninfo, prefix, opts, progress, cluster)
     meta["machine_info"]["load_average_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     meta["elapsed_s"] = round(time.monotonic() - started, 1)
     meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")

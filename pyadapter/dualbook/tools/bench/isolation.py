@@ -1,0 +1,188 @@
+"""Point ``R`` of `dualbook bench`: is the write path isolated from reports run on the replica?
+
+Three phases of the same write workload (P1's ``post_entry.sql``: one 2-leg entry per transaction, uniform,
+``--clients`` pgbench clients, SERIALIZABLE, on the primary), each ``--seconds`` long, measured side by side:
+
+* ``R0`` -- the writes alone;
+* ``R1`` -- the writes while one client runs :data:`HEAVY_REPORT` in a loop **on the replica**
+  (``Ledger.read`` with no freshness bound, so the loop sends nothing to the primary);
+* ``R2`` -- the writes while the same loop runs **on the primary** (SERIALIZABLE READ ONLY DEFERRABLE).
+
+R1 / R0 is the isolation figure (target ≥ 0.95); R2 / R0 the comparison. Beside throughput each phase reports the
+primary's CPU per write (µs, from /proc: a report on the replica should not change it, one on the primary adds its
+own) and the replica's CPU during the phase. When primary and replica share one machine, a report on the replica
+still takes CPU the primary's backends would have used: R1 then measures the machine, not the write path, and the
+note says how busy the machine was. ``--replica-cpus`` pins the replica's processes to given CPUs (``taskset``).
+
+The replica: on the throwaway cluster a streaming replica made for this point (``pg_basebackup``) and removed after
+it; with ``DATABASE_URL``, ``DUALBOOK_READ_URL`` names it (the point is skipped without it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from dualbook import calls
+from dualbook.calls import Call
+from dualbook.db.cluster import Cluster
+from dualbook.ledger import Ledger
+from dualbook.reads import ReadPolicy
+from dualbook.testing import throwaway_replica, wait_for_replay
+from dualbook.tools.bench import procstat
+from dualbook.tools.bench.results import Progress, Result, percentile
+from dualbook.tools.bench.server import Measured
+
+R0, R1, R2 = "R0", "R1", "R2"
+
+#: The report each loop runs: books_check() recomputes every invariant from every posting (the heaviest read the
+#: ledger has); swap in another ``Call`` here to measure that one.
+HEAVY_REPORT: Callable[[], Call[Any]] = calls.books_check
+
+
+class IsolationRunner(Protocol):
+    """What the point needs of a bench run (dualbook.tools.bench.run.Runner)."""
+
+    conninfo: str
+    progress: Progress
+
+    def defines(self, **more: int) -> dict[str, str]: ...
+
+    def pgbench(self, script: str, clients: int, isolation: str, defines: dict[str, str] | None = None) -> Measured: ...
+
+    def result(
+        self,
+        name: str,
+        title: str,
+        clients: int,
+        m: Measured,
+        ratio_of: str | None,
+        entries_per_call: int = 1,
+        extras: dict[str, Any] | None = None,
+    ) -> Result: ...
+
+
+class ReportLoop(threading.Thread):
+    """Runs the heavy report back to back on the read target (a replica, or the primary when ``read_url`` is
+    None) until halted; counts the reports, their durations and whether each found the books balanced."""
+
+    def __init__(self, conninfo: str, read_url: str | None) -> None:
+        super().__init__(daemon=True, name="dualbook-bench-report")
+        self.conninfo, self.read_url = conninfo, read_url
+        self.halt = threading.Event()
+        self.durations: list[float] = []
+        self.violations = 0
+        self.sources: set[str] = set()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        policy = ReadPolicy(read_your_writes=False)  # no query on the primary from a replica loop
+        try:
+            with Ledger.connect(self.conninfo, max_size=1, read_url=self.read_url, read_policy=policy) as lg:
+                while not self.halt.is_set():
+                    started = time.perf_counter()
+                    found, snapshot = lg.read(HEAVY_REPORT())
+                    self.durations.append(1000 * (time.perf_counter() - started))
+                    self.violations += len(found) if isinstance(found, list) else 0
+                    self.sources.add(snapshot.source)
+        except BaseException as exc:  # reported by the point
+            self.error = exc
+
+
+def _pin(pid: int | None, cpus: str | None, progress: Progress) -> None:
+    """Pin a postmaster and its children to ``cpus`` with taskset (new backends inherit it)."""
+    if pid is None or not cpus:
+        return
+    if shutil.which("taskset") is None:
+        progress("      (taskset not found: the replica is not pinned)")
+        return
+    subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(pid)], check=True, capture_output=True)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = procstat.proc_stat(int(entry))
+            if st is not None and st[0] == pid:
+                subprocess.run(["taskset", "-a", "-p", "-c", cpus, entry], check=False, capture_output=True)
+
+
+@contextlib.contextmanager
+def replica_for(cluster: Cluster | None, dbname: str, progress: Progress) -> Iterator[tuple[str, int | None] | None]:
+    """The read target of the point: (its conninfo, its postmaster pid when local), or None when there is none."""
+    if cluster is None:
+        url = os.environ.get("DUALBOOK_READ_URL")
+        yield (url, procstat.local_postmaster_pid(url)) if url else None
+        return
+    progress("[R] making a streaming replica of the bench cluster (pg_basebackup) ...")
+    with throwaway_replica(cluster) as replica:
+        wait_for_replay(cluster, replica)
+        yield replica.conninfo(dbname), replica.postmaster_pid()
+
+
+def _phase(
+    runner: IsolationRunner, name: str, title: str, clients: int, loop: ReportLoop | None, replica_pid: int | None
+) -> Result:
+    replica_before = procstat.cpu_sample(replica_pid)
+    if loop is not None:
+        loop.start()
+        time.sleep(0.5)  # the loop is running before the writes start
+    try:
+        m = runner.pgbench("post_entry.sql", clients, "serializable", runner.defines())
+    finally:
+        if loop is not None:
+            loop.halt.set()
+            loop.join()
+    replica_after = procstat.cpu_sample(replica_pid)
+    extras: dict[str, Any] = {}
+    wall = replica_after.wall - replica_before.wall
+    if replica_before.server_s is not None and replica_after.server_s is not None:
+        extras["replica_cpu_pct"] = round(100 * (replica_after.server_s - replica_before.server_s) / wall, 1)
+    if replica_before.machine_busy_s is not None and replica_after.machine_busy_s is not None:
+        busy = (replica_after.machine_busy_s - replica_before.machine_busy_s) / (wall * (os.cpu_count() or 1))
+        extras["machine_busy_pct"] = round(100 * busy, 1)
+    if loop is not None:
+        if loop.error is not None:
+            raise loop.error
+        durations = sorted(loop.durations)
+        extras.update(
+            {
+                "reports": len(durations),
+                "report_p50_ms": percentile(durations, 50),
+                "report_sources": sorted(loop.sources),
+                "report_violations": loop.violations,
+            }
+        )
+    cpu = m.counters.get("server_cpu_us_per_call")
+    extras["note"] = (
+        f"primary CPU {cpu if cpu is not None else 'n/a'} us per write"
+        + (f"; {extras['reports']} reports, p50 {extras['report_p50_ms']} ms" if loop is not None else "")
+        + (f"; replica CPU {extras['replica_cpu_pct']}%" if "replica_cpu_pct" in extras else "")
+        + (f"; machine {extras['machine_busy_pct']}% busy" if "machine_busy_pct" in extras else "")
+    )
+    return runner.result(name, title, clients, m, None if name == R0 else R0, extras=extras)
+
+
+def isolation_points(
+    runner: IsolationRunner, cluster: Cluster | None, dbname: str, clients: int, replica_cpus: str | None = None
+) -> list[Result]:
+    """R0, R1, R2 (see the module's text); [] when there is no replica to read."""
+    with replica_for(cluster, dbname, runner.progress) as target:
+        if target is None:
+            runner.progress("[R] skipped: no replica (set DUALBOOK_READ_URL next to DATABASE_URL)")
+            return []
+        read_url, replica_pid = target
+        _pin(replica_pid, replica_cpus, runner.progress)
+        report = HEAVY_REPORT.__name__
+        runner.progress(f"[R0] writes alone, {clients} clients ...")
+        alone = _phase(runner, R0, "writes alone (isolation baseline)", clients, None, replica_pid)
+        runner.progress(f"[R1] the same writes, {report}() in a loop on the replica ...")
+        replica_loop = ReportLoop(runner.conninfo, read_url)
+        on_replica = _phase(runner, R1, f"writes + {report} loop on replica", clients, replica_loop, replica_pid)
+        runner.progress(f"[R2] the same writes, {report}() in a loop on the primary ...")
+        primary_loop = ReportLoop(runner.conninfo, None)
+        on_primary = _phase(runner, R2, f"writes + {report} loop on primary", clients, primary_loop, replica_pid)
+    return [alone, on_replica, on_primary]
