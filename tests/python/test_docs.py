@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from dualbook.db import roles
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -14,7 +16,14 @@ def _first_python_block(path: Path) -> str:
     return match.group(1)
 
 
-def test_python_api_example_runs(app_url: str, sequencer_url: str) -> None:
-    """As the application role (and the sequencer's): the example needs no more privileges than those have."""
+def test_python_api_example_runs(replica_urls: tuple[str, str]) -> None:
+    """On a primary and its streaming replica, as the application role (and the sequencer's): the example needs no
+    more privileges than those have."""
+    url, replica_url = replica_urls
     code = _first_python_block(ROOT / "docs" / "python-api.md")
-    exec(compile(code, "docs/python-api.md", "exec"), {"URL": app_url, "SEQUENCER_URL": sequencer_url})
+    names = {
+        "URL": roles.url_as(url, roles.APP),
+        "READ_URL": roles.url_as(replica_url, roles.APP),
+        "SEQUENCER_URL": roles.url_as(url, roles.SEQUENCER),
+    }
+    exec(compile(code, "docs/python-api.md", "exec"), names)
