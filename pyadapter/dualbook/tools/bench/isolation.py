@@ -12,7 +12,9 @@ R1 / R0 is the isolation figure (target ≥ 0.95); R2 / R0 the comparison. Besid
 primary's CPU per write (µs, from /proc: a report on the replica should not change it, one on the primary adds its
 own) and the replica's CPU during the phase. When primary and replica share one machine, a report on the replica
 still takes CPU the primary's backends would have used: R1 then measures the machine, not the write path, and the
-note says how busy the machine was. ``--replica-cpus`` pins the replica's processes to given CPUs (``taskset``).
+note says how busy the machine was. ``--replica-cpus`` splits the machine for all three phases: the replica's
+processes run on those CPUs (``taskset``), the primary's and the benchmark's (pgbench) on the others, so that R1 / R0
+measures what the replica costs the write path beyond sharing CPUs.
 
 The replica: on the throwaway cluster a streaming replica made for this point (``pg_basebackup``) and removed after
 it; with ``DATABASE_URL``, ``DUALBOOK_READ_URL`` names it (the point is skipped without it).
@@ -51,6 +53,7 @@ class IsolationRunner(Protocol):
 
     conninfo: str
     progress: Progress
+    postmaster: int | None
 
     def defines(self, **more: int) -> dict[str, str]: ...
 
@@ -93,6 +96,41 @@ class ReportLoop(threading.Thread):
                     self.sources.add(snapshot.source)
         except BaseException as exc:  # reported by the point
             self.error = exc
+
+
+def _cpu_list(cpus: set[int]) -> str:
+    return ",".join(str(c) for c in sorted(cpus))
+
+
+def _parse_cpus(text: str) -> set[int]:
+    """'1' / '0,2' / '2-3' -> the CPU numbers (taskset -c syntax)."""
+    out: set[int] = set()
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+@contextlib.contextmanager
+def split_machine(runner: IsolationRunner, replica_pid: int | None, replica_cpus: str | None) -> Iterator[str]:
+    """Pin the replica to ``replica_cpus`` and the primary and this process (pgbench inherits it) to the other CPUs,
+    for the point; all CPUs again afterwards. Yields a description of the placement."""
+    everything = os.sched_getaffinity(0)
+    if not replica_cpus:
+        yield "not pinned: primary, replica and pgbench share every CPU"
+        return
+    theirs = _parse_cpus(replica_cpus) & everything
+    ours = everything - theirs
+    if not theirs or not ours:
+        raise ValueError(f"--replica-cpus {replica_cpus}: leave at least one of CPUs {_cpu_list(everything)} to each")
+    _pin(replica_pid, _cpu_list(theirs), runner.progress)
+    _pin(runner.postmaster, _cpu_list(ours), runner.progress)
+    os.sched_setaffinity(0, ours)
+    try:
+        yield f"replica on CPUs {_cpu_list(theirs)}, primary and pgbench on CPUs {_cpu_list(ours)}"
+    finally:
+        os.sched_setaffinity(0, everything)
+        _pin(runner.postmaster, _cpu_list(everything), runner.progress)
 
 
 def _pin(pid: int | None, cpus: str | None, progress: Progress) -> None:
@@ -175,14 +213,23 @@ def isolation_points(
             runner.progress("[R] skipped: no replica (set DUALBOOK_READ_URL next to DATABASE_URL)")
             return []
         read_url, replica_pid = target
-        _pin(replica_pid, replica_cpus, runner.progress)
-        report = HEAVY_REPORT.__name__
-        runner.progress(f"[R0] writes alone, {clients} clients ...")
-        alone = _phase(runner, R0, "writes alone (isolation baseline)", clients, None, replica_pid)
-        runner.progress(f"[R1] the same writes, {report}() in a loop on the replica ...")
-        replica_loop = ReportLoop(runner.conninfo, read_url)
-        on_replica = _phase(runner, R1, f"writes + {report} loop on replica", clients, replica_loop, replica_pid)
-        runner.progress(f"[R2] the same writes, {report}() in a loop on the primary ...")
-        primary_loop = ReportLoop(runner.conninfo, None)
-        on_primary = _phase(runner, R2, f"writes + {report} loop on primary", clients, primary_loop, replica_pid)
+        with split_machine(runner, replica_pid, replica_cpus) as placement:
+            runner.progress(f"[R] {placement}")
+            results = _three_phases(runner, read_url, replica_pid, clients)
+        for r in results:
+            r.extras["placement"] = placement
+            r.extras["note"] += f"; {placement}"
+        return results
+
+
+def _three_phases(runner: IsolationRunner, read_url: str, replica_pid: int | None, clients: int) -> list[Result]:
+    report = HEAVY_REPORT.__name__
+    runner.progress(f"[R0] writes alone, {clients} clients ...")
+    alone = _phase(runner, R0, "writes alone (isolation baseline)", clients, None, replica_pid)
+    runner.progress(f"[R1] the same writes, {report}() in a loop on the replica ...")
+    replica_loop = ReportLoop(runner.conninfo, read_url)
+    on_replica = _phase(runner, R1, f"writes + {report} loop on replica", clients, replica_loop, replica_pid)
+    runner.progress(f"[R2] the same writes, {report}() in a loop on the primary ...")
+    primary_loop = ReportLoop(runner.conninfo, None)
+    on_primary = _phase(runner, R2, f"writes + {report} loop on primary", clients, primary_loop, replica_pid)
     return [alone, on_replica, on_primary]
