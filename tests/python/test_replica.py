@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 
 from dualbook import AsyncLedger, Ledger, calls, credit, debit
 from dualbook import errors as E
 from dualbook.calls import Call
+from dualbook.cli import main
 from dualbook.db import roles
 from dualbook.reads import ReadPolicy
 from dualbook.testing import ReplicaPair
@@ -243,3 +247,25 @@ def test_async_ledger_reads_the_replica(books: tuple[str, str]) -> None:
             assert await lg.books_check() == []
 
     asyncio.run(main())
+
+
+def test_bench_point_r_runs_the_report_on_the_replica_and_on_the_primary(
+    replica_urls: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dualbook bench --points R` against a server and its replica (DATABASE_URL, DUALBOOK_READ_URL): R1 and R2
+    are ratios of R0, and each loop read where it should, finding the books balanced every time."""
+    url, replica_url = replica_urls
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DUALBOOK_READ_URL", replica_url)
+    out = tmp_path / "results"
+    args = ["bench", "--seconds", "1", "--accounts", "200", "--clients", "2", "--points", "R", "--out", str(out)]
+    r = CliRunner().invoke(main, [*args, "--skip-scale"])
+    assert r.exit_code == 0, r.output
+    assert "R1 / R0 (reports on the replica): target" in r.stdout
+    workloads = {w["name"]: w for w in json.loads((out / "bench-results.json").read_text())["workloads"]}
+    assert [n for n in workloads if n.startswith("R")] == ["R0", "R1", "R2"]
+    assert (workloads["R1"]["ratio_of"], workloads["R2"]["ratio_of"]) == ("R0", "R0")
+    for name, source in (("R1", "replica"), ("R2", "primary")):
+        extras = workloads[name]["extras"]
+        assert extras["report_sources"] == [source] and extras["reports"] >= 1, extras
+        assert extras["report_violations"] == 0 and workloads[name]["failed"] == 0
