@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names below 
     from dualbook.group import GroupPolicy, GroupStats
     from dualbook.ledger import Ledger, run_serializable
     from dualbook.money import Money, format_amount, parse_amount
+    from dualbook.reads import ReadPolicy
     from dualbook.results import (
         AccountResult,
         AccountRow,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names below 
         KeyOutcome,
         Leg,
         PostResult,
+        Snapshot,
         Violation,
         credit,
         debit,
@@ -55,8 +57,10 @@ _EXPORTS: dict[str, str] = {
     "Leg": "dualbook.results",
     "Money": "dualbook.money",
     "PostResult": "dualbook.results",
+    "ReadPolicy": "dualbook.reads",
     "RetryPolicy": "dualbook.retry",
     "RetryStats": "dualbook.retry",
+    "Snapshot": "dualbook.results",
     "Violation": "dualbook.results",
     "credit": "dualbook.results",
     "debit": "dualbook.results",
@@ -94,8 +98,10 @@ __all__ = [
     "Leg",
     "Money",
     "PostResult",
+    "ReadPolicy",
     "RetryPolicy",
     "RetryStats",
+    "Snapshot",
     "Violation",
     "__version__",
     "credit",
