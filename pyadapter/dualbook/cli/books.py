@@ -83,7 +83,7 @@ def book_list(datadir: Path | None, as_json: bool) -> None:
         dualbook book list --json
     """
     with open_ledger(datadir, "default", "reader") as ledger:
-        rows = ledger.execute(_books())[0]
+        rows = ledger.report(_books())
     if as_json:
         echo_json([_as_json(r) for r in rows])
         return
@@ -103,7 +103,7 @@ def book_show(code: str, datadir: Path | None, as_json: bool) -> None:
         dualbook book show emea
     """
     with open_ledger(datadir, "default", "reader") as ledger:
-        rows = ledger.execute(_books(code))[0]
+        rows = ledger.report(_books(code))
     if not rows:
         raise UnknownBook(f"book {code!r} does not exist", sqlstate="LD210", context={"book": code})
     if as_json:
