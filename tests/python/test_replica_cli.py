@@ -62,7 +62,8 @@ def test_db_start_replica_status_stop(env: dict[str, str]) -> None:
     assert on_replica.returncode == 0, on_replica.stderr
     assert json.loads(on_replica.stdout)[0]["net"] == 0 and json.loads(on_replica.stdout)[0]["debits"] == 1234
     assert dualbook(env, "--read-url", read_url, "balance", "w").stdout == "w: 12.34 USD\n"
-    for args in (["check"], ["currency", "show", "USD"], ["book", "list"], ["account", "list"], ["entry", "--key", "k1"]):
+    reads = (["check"], ["currency", "show", "USD"], ["book", "list"], ["account", "list"], ["entry", "--key", "k1"])
+    for args in reads:
         assert dualbook(env, "--read-url", read_url, *args).returncode == 0, args
 
     status = dualbook(env, "db", "status", "--json")
