@@ -269,3 +269,5 @@ def test_bench_point_r_runs_the_report_on_the_replica_and_on_the_primary(
         extras = workloads[name]["extras"]
         assert extras["report_sources"] == [source] and extras["reports"] >= 1, extras
         assert extras["report_violations"] == 0 and workloads[name]["failed"] == 0
+    for name in ("R0", "R1", "R2"):  # how far replay fell behind during each phase, sampled
+        assert workloads[name]["extras"]["replay_lag_max_bytes"] >= 0

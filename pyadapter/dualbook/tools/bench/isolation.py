@@ -31,7 +31,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from dualbook import calls
+import psycopg
+
+from dualbook import calls, reads
 from dualbook.calls import Call
 from dualbook.db.cluster import Cluster
 from dualbook.ledger import Ledger
@@ -98,6 +100,32 @@ class ReportLoop(threading.Thread):
             self.error = exc
 
 
+class LagSampler(threading.Thread):
+    """Samples the replica's replay lag (dualbook.reads.replay_lag) every ``every`` seconds until halted: how far
+    replay fell behind while the phase ran (a long report on the standby can hold replay back, docs/design.md
+    §10.3)."""
+
+    def __init__(self, conninfo: str, read_url: str, every: float = 0.25) -> None:
+        super().__init__(daemon=True, name="dualbook-bench-lag")
+        self.conninfo, self.read_url, self.every = conninfo, read_url, every
+        self.halt = threading.Event()
+        self.max_bytes = 0
+        self.max_seconds = 0.0
+        self.samples = 0
+
+    def run(self) -> None:
+        with (
+            psycopg.connect(self.conninfo, autocommit=True) as primary,
+            psycopg.connect(self.read_url, autocommit=True) as replica,
+        ):
+            while not self.halt.wait(self.every):
+                target = reads.primary_position(primary)
+                lag = reads.replay_lag(reads.replica_position(replica, target), target)
+                self.samples += 1
+                self.max_bytes = max(self.max_bytes, lag.bytes or 0)
+                self.max_seconds = max(self.max_seconds, lag.seconds or 0.0)
+
+
 def _cpu_list(cpus: set[int]) -> str:
     return ",".join(str(c) for c in sorted(cpus))
 
@@ -162,20 +190,32 @@ def replica_for(cluster: Cluster | None, dbname: str, progress: Progress) -> Ite
 
 
 def _phase(
-    runner: IsolationRunner, name: str, title: str, clients: int, loop: ReportLoop | None, replica_pid: int | None
+    runner: IsolationRunner,
+    name: str,
+    title: str,
+    clients: int,
+    loop: ReportLoop | None,
+    replica_pid: int | None,
+    read_url: str,
 ) -> Result:
     replica_before = procstat.cpu_sample(replica_pid)
+    sampler = LagSampler(runner.conninfo, read_url)
+    sampler.start()
     if loop is not None:
         loop.start()
         time.sleep(0.5)  # the loop is running before the writes start
     try:
         m = runner.pgbench("post_entry.sql", clients, "serializable", runner.defines())
     finally:
-        if loop is not None:
-            loop.halt.set()
-            loop.join()
+        for thread in (loop, sampler):
+            if thread is not None:
+                thread.halt.set()
+                thread.join()
     replica_after = procstat.cpu_sample(replica_pid)
-    extras: dict[str, Any] = {}
+    extras: dict[str, Any] = {
+        "replay_lag_max_bytes": sampler.max_bytes,
+        "replay_lag_max_s": round(sampler.max_seconds, 3),
+    }
     wall = replica_after.wall - replica_before.wall
     if replica_before.server_s is not None and replica_after.server_s is not None:
         extras["replica_cpu_pct"] = round(100 * (replica_after.server_s - replica_before.server_s) / wall, 1)
@@ -199,6 +239,7 @@ def _phase(
         f"primary CPU {cpu if cpu is not None else 'n/a'} us per write"
         + (f"; {extras['reports']} reports, p50 {extras['report_p50_ms']} ms" if loop is not None else "")
         + (f"; replica CPU {extras['replica_cpu_pct']}%" if "replica_cpu_pct" in extras else "")
+        + f"; replay lag at most {sampler.max_bytes:,} bytes, {sampler.max_seconds:.2f} s"
         + (f"; machine {extras['machine_busy_pct']}% busy" if "machine_busy_pct" in extras else "")
     )
     return runner.result(name, title, clients, m, None if name == R0 else R0, extras=extras)
@@ -225,11 +266,11 @@ def isolation_points(
 def _three_phases(runner: IsolationRunner, read_url: str, replica_pid: int | None, clients: int) -> list[Result]:
     report = HEAVY_REPORT.__name__
     runner.progress(f"[R0] writes alone, {clients} clients ...")
-    alone = _phase(runner, R0, "writes alone (isolation baseline)", clients, None, replica_pid)
+    alone = _phase(runner, R0, "writes alone (isolation baseline)", clients, None, replica_pid, read_url)
     runner.progress(f"[R1] the same writes, {report}() in a loop on the replica ...")
     replica_loop = ReportLoop(runner.conninfo, read_url)
-    on_replica = _phase(runner, R1, f"writes + {report} loop on replica", clients, replica_loop, replica_pid)
+    on_replica = _phase(runner, R1, f"writes + {report} loop on replica", clients, replica_loop, replica_pid, read_url)
     runner.progress(f"[R2] the same writes, {report}() in a loop on the primary ...")
     primary_loop = ReportLoop(runner.conninfo, None)
-    on_primary = _phase(runner, R2, f"writes + {report} loop on primary", clients, primary_loop, replica_pid)
+    on_primary = _phase(runner, R2, f"writes + {report} loop on primary", clients, primary_loop, replica_pid, read_url)
     return [alone, on_replica, on_primary]
