@@ -113,6 +113,21 @@ class LagSampler(threading.Thread):
         self.max_seconds = 0.0
         self.samples = 0
 
+    @staticmethod
+    def caught_up(conninfo: str, read_url: str, timeout: float = 120.0) -> float:
+        """Wait until the replica has replayed everything the primary has flushed; returns the seconds waited."""
+        started = time.monotonic()
+        with (
+            psycopg.connect(conninfo, autocommit=True) as primary,
+            psycopg.connect(read_url, autocommit=True) as replica,
+        ):
+            target = reads.primary_position(primary)
+            while reads.replay_lag(reads.replica_position(replica, target), target).bytes:
+                if time.monotonic() - started > timeout:
+                    break
+                time.sleep(0.05)
+        return time.monotonic() - started
+
     def run(self) -> None:
         with (
             psycopg.connect(self.conninfo, autocommit=True) as primary,
@@ -198,6 +213,7 @@ def _phase(
     replica_pid: int | None,
     read_url: str,
 ) -> Result:
+    waited = LagSampler.caught_up(runner.conninfo, read_url)  # a phase starts with the replica caught up
     replica_before = procstat.cpu_sample(replica_pid)
     sampler = LagSampler(runner.conninfo, read_url)
     sampler.start()
@@ -215,6 +231,7 @@ def _phase(
     extras: dict[str, Any] = {
         "replay_lag_max_bytes": sampler.max_bytes,
         "replay_lag_max_s": round(sampler.max_seconds, 3),
+        "caught_up_before_s": round(waited, 2),
     }
     wall = replica_after.wall - replica_before.wall
     if replica_before.server_s is not None and replica_after.server_s is not None:
