@@ -173,14 +173,11 @@ def replication_status(primary: Cluster, replica: Cluster, dbname: str = "postgr
     )
 
 
-def status_json(cluster: Cluster) -> dict[str, object]:
-    return {"datadir": str(cluster.datadir), "url": cluster.url(), "pid": cluster.postmaster_pid()}
-
-
 def describe(primary: Cluster, replica: Cluster) -> str:
     """One line: the replica's lag, for ``db status``."""
     st = replication_status(primary, replica)
     state = "streaming" if st.streaming else "not streaming"
     if st.paused:
         state += ", replay paused"
-    return f"replay lag: {st.lag.bytes} bytes, {st.lag.seconds:.3f} s ({state}; replayed {st.lag.replay_lsn})"
+    seconds = "unknown" if st.lag.seconds is None else f"{st.lag.seconds:.3f}"
+    return f"replay lag: {st.lag.bytes} bytes, {seconds} s ({state}; replayed {st.lag.replay_lsn})"
