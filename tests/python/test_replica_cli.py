@@ -16,6 +16,7 @@ import pytest
 
 from dualbook.db.cluster import Cluster
 from dualbook.db.replica import Replica
+from dualbook.errors import ClusterError
 from dualbook.testing import _tmp_base
 
 
@@ -94,3 +95,10 @@ def test_db_start_replica_needs_the_embedded_cluster(env: dict[str, str]) -> Non
     assert r.returncode == 3 and "DATABASE_URL is set" in r.stderr
     r = dualbook(env, "db", "url", "--replica")
     assert r.returncode == 3 and "not running" in r.stderr
+
+
+def test_a_replica_needs_a_running_primary(env: dict[str, str]) -> None:
+    primary = Cluster(Path(env["DUALBOOK_DATADIR"]))
+    with pytest.raises(ClusterError, match="no primary to replicate"):
+        Replica.of(primary).start()
+    assert not Replica.of(primary).initialized()  # nothing was made
