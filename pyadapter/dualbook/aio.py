@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import IsolationLevel
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
 from dualbook import calls, errors, reads
 from dualbook.agroup import AsyncGroupPoster
@@ -179,55 +179,13 @@ class AsyncLedger:
             return await self._read_primary(call)
 
     async def _read_primary(self, call: Call[T]) -> tuple[T, Snapshot]:
-        attempts = Attempts(self.retry, self.stats)
-        while True:
-            attempts.next()
-            try:
-                async with self.pool.connection() as c:
-                    position = await reads.areplica_position(c, None)
-                    if not c.autocommit:
-                        await c.commit()
-                    await c.set_read_only(True)
-                    await c.set_deferrable(True)
-                    try:
-                        async with c.transaction():
-                            rows = await calls.afetch_rows(c, call)
-                    finally:
-                        if not c.closed:
-                            await c.set_read_only(None)
-                            await c.set_deferrable(None)
-                attempts.done()
-                return call.parse(rows), position.snapshot()
-            except psycopg.Error as exc:
-                await asyncio.sleep(attempts.backoff_or_raise(exc))
+        return await reads.aread_primary(self.pool, call, self.retry, self.stats)
 
     async def _read_replica(self, pool: AsyncConnectionPool, call: Call[T], policy: ReadPolicy) -> tuple[T, Snapshot]:
-        start = time.monotonic()
-        deadline = start + policy.timeout
-        target = (await self.execute(reads.primary_position_call()))[0] if policy.needs_primary else None
-        attempts = Attempts(self.retry, self.stats)
-        while True:
-            attempts.next()
-            try:
-                async with pool.connection() as c:
-                    while True:
-                        position = await reads.areplica_position(c, target)
-                        lag = reads.replay_lag(position, target)
-                        if policy.accepts(lag):
-                            break
-                        if time.monotonic() >= deadline:
-                            raise reads.lagging(policy, lag, time.monotonic() - start)
-                        await asyncio.sleep(policy.poll)
-                    async with c.transaction():
-                        rows = await calls.afetch_rows(c, call)
-                attempts.done()
-                return call.parse(rows), position.snapshot()
-            except PoolTimeout as exc:
-                raise reads.unavailable(exc) from exc
-            except psycopg.Error as exc:
-                if reads.is_unreachable(exc) and time.monotonic() >= deadline:
-                    raise reads.unavailable(exc) from exc
-                await asyncio.sleep(attempts.backoff_or_raise(exc))
+        async def primary_position() -> str:
+            return (await self.execute(reads.primary_position_call()))[0]
+
+        return await reads.aread_replica(pool, call, policy, primary_position, self.retry, self.stats)
 
     async def _point_read(self, call: Call[T], conn: AConn | None) -> T:
         """As :meth:`Ledger._point_read`."""

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import IsolationLevel
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 
 from dualbook import calls, errors, reads
 from dualbook.calls import (
@@ -241,53 +241,13 @@ class Ledger:
             return self._read_primary(call)
 
     def _read_primary(self, call: Call[T]) -> tuple[T, Snapshot]:
-        attempts = Attempts(self.retry, self.stats)
-        while True:
-            attempts.next()
-            try:
-                with self.pool.connection() as c:
-                    position = reads.replica_position(c, None)
-                    if not c.autocommit:
-                        c.commit()
-                    c.read_only, c.deferrable = True, True
-                    try:
-                        with c.transaction():
-                            rows = calls.fetch_rows(c, call)
-                    finally:
-                        if not c.closed:
-                            c.read_only, c.deferrable = None, None
-                attempts.done()
-                return call.parse(rows), position.snapshot()
-            except psycopg.Error as exc:
-                time.sleep(attempts.backoff_or_raise(exc))
+        return reads.read_primary(self.pool, call, self.retry, self.stats)
 
     def _read_replica(self, pool: ConnectionPool, call: Call[T], policy: ReadPolicy) -> tuple[T, Snapshot]:
-        start = time.monotonic()
-        deadline = start + policy.timeout
-        target = self.execute(reads.primary_position_call())[0] if policy.needs_primary else None
-        attempts = Attempts(self.retry, self.stats)
-        while True:
-            attempts.next()
-            try:
-                with pool.connection() as c:
-                    while True:
-                        position = reads.replica_position(c, target)
-                        lag = reads.replay_lag(position, target)
-                        if policy.accepts(lag):
-                            break
-                        if time.monotonic() >= deadline:
-                            raise reads.lagging(policy, lag, time.monotonic() - start)
-                        time.sleep(policy.poll)
-                    with c.transaction():
-                        rows = calls.fetch_rows(c, call)
-                attempts.done()
-                return call.parse(rows), position.snapshot()
-            except PoolTimeout as exc:
-                raise reads.unavailable(exc) from exc
-            except psycopg.Error as exc:
-                if reads.is_unreachable(exc) and time.monotonic() >= deadline:
-                    raise reads.unavailable(exc) from exc
-                time.sleep(attempts.backoff_or_raise(exc))
+        def primary_position() -> str:
+            return self.execute(reads.primary_position_call())[0]
+
+        return reads.read_replica(pool, call, policy, primary_position, self.retry, self.stats)
 
     def transaction(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
         """Run the caller's unit of work ``fn(conn)`` in one SERIALIZABLE transaction from the pool, retried as a

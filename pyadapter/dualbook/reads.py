@@ -20,16 +20,23 @@ at or before its ``lsn`` (on a standby, replay only moves forward).
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import psycopg.conninfo
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from dualbook import errors
-from dualbook.calls import Call
+from dualbook.calls import Call, afetch_rows, fetch_rows
 from dualbook.results import Snapshot
+from dualbook.retry import Attempts, RetryPolicy, RetryStats
+
+T = TypeVar("T")
 
 #: the primary's WAL position that every acknowledged commit has reached (synchronous_commit flushes before the
 #: commit returns)
@@ -202,3 +209,131 @@ def is_unreachable(exc: BaseException) -> bool:
 def primary_position_call() -> Call[str]:
     """The primary's flushed WAL position, as a call a client runs on its primary pool."""
     return Call(PRIMARY_POSITION, (), lambda rows: str(rows[0][0]), write=False)
+
+
+# --- the read path of the clients (Ledger.read, AsyncLedger.read) -----------------------------------------------
+def read_primary(pool: ConnectionPool, call: Call[T], retry: RetryPolicy, stats: RetryStats) -> tuple[T, Snapshot]:
+    """A read on the primary: its flushed position first, then the call in a SERIALIZABLE READ ONLY DEFERRABLE
+    transaction (it waits, if need be, for a snapshot no concurrent writer can make inconsistent, and then can never
+    fail with a serialization error nor make a writer fail). Lost connections are retried."""
+    attempts = Attempts(retry, stats)
+    while True:
+        attempts.next()
+        try:
+            with pool.connection() as c:
+                position = replica_position(c, None)
+                if not c.autocommit:
+                    c.commit()
+                c.read_only, c.deferrable = True, True
+                try:
+                    with c.transaction():
+                        rows = fetch_rows(c, call)
+                finally:
+                    if not c.closed:
+                        c.read_only, c.deferrable = None, None
+            attempts.done()
+            return call.parse(rows), position.snapshot()
+        except psycopg.Error as exc:
+            time.sleep(attempts.backoff_or_raise(exc))
+
+
+def read_replica(
+    pool: ConnectionPool,
+    call: Call[T],
+    policy: ReadPolicy,
+    primary: Callable[[], str],
+    retry: RetryPolicy,
+    stats: RetryStats,
+) -> tuple[T, Snapshot]:
+    """A read on the read target: wait (bounded) until its position satisfies ``policy`` (``primary()`` gives the
+    primary's position when the policy needs it), then the call in one REPEATABLE READ READ ONLY transaction."""
+    start = time.monotonic()
+    deadline = start + policy.timeout
+    target = primary() if policy.needs_primary else None
+    attempts = Attempts(retry, stats)
+    while True:
+        attempts.next()
+        try:
+            with pool.connection() as c:
+                while True:
+                    position = replica_position(c, target)
+                    lag = replay_lag(position, target)
+                    if policy.accepts(lag):
+                        break
+                    if time.monotonic() >= deadline:
+                        raise lagging(policy, lag, time.monotonic() - start)
+                    time.sleep(policy.poll)
+                with c.transaction():
+                    rows = fetch_rows(c, call)
+            attempts.done()
+            return call.parse(rows), position.snapshot()
+        except PoolTimeout as exc:
+            raise unavailable(exc) from exc
+        except psycopg.Error as exc:
+            if is_unreachable(exc) and time.monotonic() >= deadline:
+                raise unavailable(exc) from exc
+            time.sleep(attempts.backoff_or_raise(exc))
+
+
+async def aread_primary(
+    pool: AsyncConnectionPool, call: Call[T], retry: RetryPolicy, stats: RetryStats
+) -> tuple[T, Snapshot]:
+    """:func:`read_primary` on an async pool."""
+    attempts = Attempts(retry, stats)
+    while True:
+        attempts.next()
+        try:
+            async with pool.connection() as c:
+                position = await areplica_position(c, None)
+                if not c.autocommit:
+                    await c.commit()
+                await c.set_read_only(True)
+                await c.set_deferrable(True)
+                try:
+                    async with c.transaction():
+                        rows = await afetch_rows(c, call)
+                finally:
+                    if not c.closed:
+                        await c.set_read_only(None)
+                        await c.set_deferrable(None)
+            attempts.done()
+            return call.parse(rows), position.snapshot()
+        except psycopg.Error as exc:
+            await asyncio.sleep(attempts.backoff_or_raise(exc))
+
+
+async def aread_replica(
+    pool: AsyncConnectionPool,
+    call: Call[T],
+    policy: ReadPolicy,
+    primary: Callable[[], Awaitable[str]],
+    retry: RetryPolicy,
+    stats: RetryStats,
+) -> tuple[T, Snapshot]:
+    """:func:`read_replica` on an async pool."""
+    start = time.monotonic()
+    deadline = start + policy.timeout
+    target = await primary() if policy.needs_primary else None
+    attempts = Attempts(retry, stats)
+    while True:
+        attempts.next()
+        try:
+            async with pool.connection() as c:
+                while True:
+                    position = await areplica_position(c, target)
+                    lag = replay_lag(position, target)
+                    if policy.accepts(lag):
+                        break
+                    if time.monotonic() >= deadline:
+                        raise lagging(policy, lag, time.monotonic() - start)
+                    await asyncio.sleep(policy.poll)
+                async with c.transaction():
+                    rows = await afetch_rows(c, call)
+            attempts.done()
+            return call.parse(rows), position.snapshot()
+        except PoolTimeout as exc:
+            raise unavailable(exc) from exc
+        except psycopg.Error as exc:
+            if is_unreachable(exc) and time.monotonic() >= deadline:
+                raise unavailable(exc) from exc
+            await asyncio.sleep(attempts.backoff_or_raise(exc))
