@@ -252,22 +252,22 @@ def test_async_ledger_reads_the_replica(books: tuple[str, str]) -> None:
 def test_bench_point_r_runs_the_report_on_the_replica_and_on_the_primary(
     replica_urls: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`dualbook bench --points R` against a server and its replica (DATABASE_URL, DUALBOOK_READ_URL): R1 and R2
-    are ratios of R0, and each loop read where it should, finding the books balanced every time."""
+    """`dualbook bench --points I` against a server and its replica (DATABASE_URL, DUALBOOK_READ_URL): I1 and I2
+    are ratios of I0, and each loop read where it should, finding the books balanced every time."""
     url, replica_url = replica_urls
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("DUALBOOK_READ_URL", replica_url)
     out = tmp_path / "results"
-    args = ["bench", "--seconds", "1", "--accounts", "200", "--clients", "2", "--points", "R", "--out", str(out)]
+    args = ["bench", "--seconds", "1", "--accounts", "200", "--clients", "2", "--points", "I", "--out", str(out)]
     r = CliRunner().invoke(main, [*args, "--skip-scale"])
     assert r.exit_code == 0, r.output
-    assert "R1 / R0 (reports on the replica): target" in r.stdout
+    assert "I1 / I0 (reports on the replica): target" in r.stdout
     workloads = {w["name"]: w for w in json.loads((out / "bench-results.json").read_text())["workloads"]}
-    assert [n for n in workloads if n.startswith("R")] == ["R0", "R1", "R2"]
-    assert (workloads["R1"]["ratio_of"], workloads["R2"]["ratio_of"]) == ("R0", "R0")
-    for name, source in (("R1", "replica"), ("R2", "primary")):
+    assert [n for n in workloads if n.startswith("I")] == ["I0", "I1", "I2"]
+    assert (workloads["I1"]["ratio_of"], workloads["I2"]["ratio_of"]) == ("I0", "I0")
+    for name, source in (("I1", "replica"), ("I2", "primary")):
         extras = workloads[name]["extras"]
         assert extras["report_sources"] == [source] and extras["reports"] >= 1, extras
         assert extras["report_violations"] == 0 and workloads[name]["failed"] == 0
-    for name in ("R0", "R1", "R2"):  # how far replay fell behind during each phase, sampled
+    for name in ("I0", "I1", "I2"):  # how far replay fell behind during each phase, sampled
         assert workloads[name]["extras"]["replay_lag_max_bytes"] >= 0

@@ -1,19 +1,19 @@
-"""Point ``R`` of `dualbook bench`: is the write path isolated from reports run on the replica?
+"""Point ``I`` of `dualbook bench`: is the write path isolated from reports run on the replica?
 
 Three phases of the same write workload (P1's ``post_entry.sql``: one 2-leg entry per transaction, uniform,
 ``--clients`` pgbench clients, SERIALIZABLE, on the primary), each ``--seconds`` long, measured side by side:
 
-* ``R0`` -- the writes alone;
-* ``R1`` -- the writes while one client runs :data:`HEAVY_REPORT` in a loop **on the replica**
+* ``I0`` -- the writes alone;
+* ``I1`` -- the writes while one client runs :data:`HEAVY_REPORT` in a loop **on the replica**
   (``Ledger.read`` with no freshness bound, so the loop sends nothing to the primary);
-* ``R2`` -- the writes while the same loop runs **on the primary** (SERIALIZABLE READ ONLY DEFERRABLE).
+* ``I2`` -- the writes while the same loop runs **on the primary** (SERIALIZABLE READ ONLY DEFERRABLE).
 
-R1 / R0 is the isolation figure (target ≥ 0.95); R2 / R0 the comparison. Beside throughput each phase reports the
+I1 / I0 is the isolation figure (target ≥ 0.95); I2 / I0 the comparison. Beside throughput each phase reports the
 primary's CPU per write (µs, from /proc: a report on the replica should not change it, one on the primary adds its
 own) and the replica's CPU during the phase. When primary and replica share one machine, a report on the replica
-still takes CPU the primary's backends would have used: R1 then measures the machine, not the write path, and the
+still takes CPU the primary's backends would have used: I1 then measures the machine, not the write path, and the
 note says how busy the machine was. ``--replica-cpus`` splits the machine for all three phases: the replica's
-processes run on those CPUs (``taskset``), the primary's and the benchmark's (pgbench) on the others, so that R1 / R0
+processes run on those CPUs (``taskset``), the primary's and the benchmark's (pgbench) on the others, so that I1 / I0
 measures what the replica costs the write path beyond sharing CPUs.
 
 The replica: on the throwaway cluster a streaming replica made for this point (``pg_basebackup``) and removed after
@@ -43,7 +43,7 @@ from dualbook.tools.bench import procstat
 from dualbook.tools.bench.results import Progress, Result, percentile
 from dualbook.tools.bench.server import Measured
 
-R0, R1, R2 = "R0", "R1", "R2"
+I0, I1, I2 = "I0", "I1", "I2"
 
 #: The report each loop runs: books_check() recomputes every invariant from every posting (the heaviest read the
 #: ledger has); swap in another ``Call`` here to measure that one.
@@ -198,7 +198,7 @@ def replica_for(cluster: Cluster | None, dbname: str, progress: Progress) -> Ite
         url = os.environ.get("DUALBOOK_READ_URL")
         yield (url, procstat.local_postmaster_pid(url)) if url else None
         return
-    progress("[R] making a streaming replica of the bench cluster (pg_basebackup) ...")
+    progress("[I] making a streaming replica of the bench cluster (pg_basebackup) ...")
     with throwaway_replica(cluster) as replica:
         wait_for_replay(cluster, replica)
         yield replica.conninfo(dbname), replica.postmaster_pid()
@@ -259,20 +259,20 @@ def _phase(
         + f"; replay lag at most {sampler.max_bytes:,} bytes, {sampler.max_seconds:.2f} s"
         + (f"; machine {extras['machine_busy_pct']}% busy" if "machine_busy_pct" in extras else "")
     )
-    return runner.result(name, title, clients, m, None if name == R0 else R0, extras=extras)
+    return runner.result(name, title, clients, m, None if name == I0 else I0, extras=extras)
 
 
 def isolation_points(
     runner: IsolationRunner, cluster: Cluster | None, dbname: str, clients: int, replica_cpus: str | None = None
 ) -> list[Result]:
-    """R0, R1, R2 (see the module's text); [] when there is no replica to read."""
+    """I0, I1, I2 (see the module's text); [] when there is no replica to read."""
     with replica_for(cluster, dbname, runner.progress) as target:
         if target is None:
-            runner.progress("[R] skipped: no replica (set DUALBOOK_READ_URL next to DATABASE_URL)")
+            runner.progress("[I] skipped: no replica (set DUALBOOK_READ_URL next to DATABASE_URL)")
             return []
         read_url, replica_pid = target
         with split_machine(runner, replica_pid, replica_cpus) as placement:
-            runner.progress(f"[R] {placement}")
+            runner.progress(f"[I] {placement}")
             results = _three_phases(runner, read_url, replica_pid, clients)
         for r in results:
             r.extras["placement"] = placement
@@ -282,12 +282,12 @@ def isolation_points(
 
 def _three_phases(runner: IsolationRunner, read_url: str, replica_pid: int | None, clients: int) -> list[Result]:
     report = HEAVY_REPORT.__name__
-    runner.progress(f"[R0] writes alone, {clients} clients ...")
-    alone = _phase(runner, R0, "writes alone (isolation baseline)", clients, None, replica_pid, read_url)
-    runner.progress(f"[R1] the same writes, {report}() in a loop on the replica ...")
+    runner.progress(f"[I0] writes alone, {clients} clients ...")
+    alone = _phase(runner, I0, "writes alone (isolation baseline)", clients, None, replica_pid, read_url)
+    runner.progress(f"[I1] the same writes, {report}() in a loop on the replica ...")
     replica_loop = ReportLoop(runner.conninfo, read_url)
-    on_replica = _phase(runner, R1, f"writes + {report} loop on replica", clients, replica_loop, replica_pid, read_url)
-    runner.progress(f"[R2] the same writes, {report}() in a loop on the primary ...")
+    on_replica = _phase(runner, I1, f"writes + {report} loop on replica", clients, replica_loop, replica_pid, read_url)
+    runner.progress(f"[I2] the same writes, {report}() in a loop on the primary ...")
     primary_loop = ReportLoop(runner.conninfo, None)
-    on_primary = _phase(runner, R2, f"writes + {report} loop on primary", clients, primary_loop, replica_pid, read_url)
+    on_primary = _phase(runner, I2, f"writes + {report} loop on primary", clients, primary_loop, replica_pid, read_url)
     return [alone, on_replica, on_primary]

@@ -46,9 +46,9 @@ CURVE = "curve"
 CURVE_PNG = "bench-latency.png"
 #: every point, in the order a run measures them ("P4" stands for every P4xN)
 P5 = "P5"
-#: the write path's isolation from reports on the replica ("R" stands for R0, R1 and R2: tools/bench/isolation.py)
-R = "R"
-POINTS = (CEILING, P1, P1G, CURVE, P2, P2G, P2B, P2BG, P3, P1ADJ, "P4", R, P5)
+#: the write path's isolation from reports on the replica ("I" stands for I0, I1 and I2: tools/bench/isolation.py)
+ISOLATION = "I"
+POINTS = (CEILING, P1, P1G, CURVE, P2, P2G, P2B, P2BG, P3, P1ADJ, "P4", ISOLATION, P5)
 
 Progress = Callable[[str], None]
 
@@ -85,7 +85,7 @@ class BenchOptions:
     group_max_entries: int = DEFAULT_GROUP_MAX_ENTRIES
     group_max_wait_ms: float = DEFAULT_GROUP_MAX_WAIT_MS
     group_writers: int = DEFAULT_GROUP_WRITERS
-    #: point R: CPUs to pin the replica's processes to (taskset -c syntax), None: not pinned
+    #: point I: CPUs to pin the replica's processes to (taskset -c syntax), None: not pinned
     replica_cpus: str | None = None
 
     def wants(self, point: str) -> bool:
@@ -278,11 +278,11 @@ def evaluate_targets(results: Sequence[Result]) -> list[Target]:
                     ok,
                 )
             )
-    r1, r2 = by.get("R1"), by.get("R2")
+    r1, r2 = by.get("I1"), by.get("I2")
     if r1 is not None:
         ok = r1.ratio is not None and r1.ratio >= 0.95 and r1.failed == 0
-        versus = f"; on the primary instead: {ratio('R2')}" if r2 is not None else ""
-        out.append(Target("R1 / R0 (reports on the replica)", "≥ 0.95, failed 0", f"{ratio('R1')}{versus}", ok))
+        versus = f"; on the primary instead: {ratio('I2')}" if r2 is not None else ""
+        out.append(Target("I1 / I0 (reports on the replica)", "≥ 0.95, failed 0", f"{ratio('I1')}{versus}", ok))
     p4 = by.get(batch_name(100))
     out.append(
         Target("P4 (100 per call) / ceiling", "≥ 2.0", ratio(p4.name), p4.ratio is not None and p4.ratio >= 2.0)

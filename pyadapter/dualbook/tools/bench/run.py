@@ -18,8 +18,8 @@ ratios measured side by side):
   ratio of P1;
 * ``P4xN`` batch -- ``sql/bench/post_entries.sql``: ``ledger.post_entries()`` with N random 2-leg entries per
   call (``--batch-sizes``) at ``--batch-clients`` clients; postings/s = calls/s x N; ratio of the ceiling;
-* ``R0``/``R1``/``R2`` isolation -- P1's writes alone, with books_check() in a loop on a streaming replica, and
-  with the same loop on the primary (:mod:`dualbook.tools.bench.isolation`); R1 and R2 as ratios of R0;
+* ``I0``/``I1``/``I2`` isolation -- P1's writes alone, with books_check() in a loop on a streaming replica, and
+  with the same loop on the primary (:mod:`dualbook.tools.bench.isolation`); I1 and I2 as ratios of I0;
 * ``P5`` scale -- the journal is bulk-loaded through ``ledger.post_entries()`` (batches of 1000 entries between
   100 consecutive accounts, from ``--loader-connections`` connections, each on its own slice of the accounts,
   the window moving on with every batch) until it holds
@@ -59,6 +59,7 @@ from dualbook.tools.bench.results import (
     CEILING,
     CURVE,
     CURVE_PNG,
+    ISOLATION,
     JSON_NAME,
     LIMITED_ACCOUNTS,
     MD_NAME,
@@ -74,7 +75,6 @@ from dualbook.tools.bench.results import (
     SEQUENCER_EVERY,
     BenchOptions,
     Progress,
-    R,
     Result,
     batch_name,
     evaluate_targets,
@@ -372,7 +372,7 @@ def run_points(
         P3: lambda: [runner.adapter()],
         P1ADJ: runner.contention,
         "P4": lambda: [runner.batch(n) for n in opts.batch_sizes],
-        R: lambda: isolation.isolation_points(runner, cluster, "bench", opts.clients, opts.replica_cpus),
+        ISOLATION: lambda: isolation.isolation_points(runner, cluster, "bench", opts.clients, opts.replica_cpus),
         P5: lambda: [] if opts.skip_scale else [runner.scale()],
     }
     results: list[Result] = []
