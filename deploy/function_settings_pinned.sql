@@ -5,12 +5,14 @@
 -- requires: function_sequence_deferred
 -- requires: function_get_outcome
 -- requires: function_audit_verify
+-- requires: function_create_book
 -- PL/pgSQL (and SQL functions with a string body) parse their statements when first called in a session, with
 -- that session's settings: with standard_conforming_strings off, '\d' in a pattern means 'd' and '\x00' is not a
 -- bytea escape, so post_entries refused a valid effective_date (LD101) and seal_journal/audit_verify failed with
 -- 22021. Every such function now runs with standard_conforming_strings = on next to its pinned search_path;
 -- functions with an SQL-standard body were parsed at CREATE and are inlined, so they take no SET clause (a SET
--- would stop the inlining). book_id() and checked_metadata() have it in their definitions (function_helpers).
+-- would stop the inlining). book_id(), checked_metadata() (function_helpers) and create_book() (its rework) have
+-- it in their definitions.
 -- The posting functions also pin lock_timeout = 2s (the application role's default): an open transaction of the
 -- application holding an account row makes a posting fail with 55P03 after 2 s, whatever lock_timeout the
 -- session set, instead of hanging and queueing every later posting of that account behind it.
@@ -44,7 +46,6 @@ ALTER FUNCTION ledger.audit_verify() SET standard_conforming_strings = on;
 ALTER FUNCTION ledger.books_check() SET standard_conforming_strings = on;
 ALTER FUNCTION ledger.close_account(text,text) SET standard_conforming_strings = on;
 ALTER FUNCTION ledger.create_account(text,text,text,bigint,bigint,jsonb,text,boolean) SET standard_conforming_strings = on;
-ALTER FUNCTION ledger.create_book(text,text) SET standard_conforming_strings = on;
 ALTER FUNCTION ledger.create_currency(text,integer,text) SET standard_conforming_strings = on;
 ALTER FUNCTION ledger.get_balance(text,text) SET standard_conforming_strings = on;
 ALTER FUNCTION ledger.get_currency(text) SET standard_conforming_strings = on;

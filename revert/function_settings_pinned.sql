@@ -31,7 +31,6 @@ ALTER FUNCTION ledger.audit_verify() RESET standard_conforming_strings;
 ALTER FUNCTION ledger.books_check() RESET standard_conforming_strings;
 ALTER FUNCTION ledger.close_account(text,text) RESET standard_conforming_strings;
 ALTER FUNCTION ledger.create_account(text,text,text,bigint,bigint,jsonb,text,boolean) RESET standard_conforming_strings;
-ALTER FUNCTION ledger.create_book(text,text) RESET standard_conforming_strings;
 ALTER FUNCTION ledger.create_currency(text,integer,text) RESET standard_conforming_strings;
 ALTER FUNCTION ledger.get_balance(text,text) RESET standard_conforming_strings;
 ALTER FUNCTION ledger.get_currency(text) RESET standard_conforming_strings;
