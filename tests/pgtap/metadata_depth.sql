@@ -1,9 +1,9 @@
 -- Metadata nests at most 32 levels (the metadata object is level 1): deeper is LD111 metadata_too_deep, for
 -- post_entry, post_entries (both paths, atomic or not) and create_account, and writes nothing; 32 levels post.
--- Flat metadata with more than 32 brackets in its strings is not mistaken for deep.
+-- Brackets inside strings are not nesting, and wide documents (many siblings) are not deep.
 BEGIN;
 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
-SELECT plan(17);
+SELECT plan(18);
 
 SELECT ok((ledger.create_account('cash', 'USD', 'asset')).created, 'setup: asset cash');
 SELECT ok((ledger.create_account('wallet', 'USD', 'liability')).created, 'setup: liability wallet');
@@ -57,6 +57,9 @@ SELECT results_eq(
 SELECT is((ledger.post_entry('d:flat', pg_temp.legs(), NULL,
                              jsonb_build_object('s', repeat('[{', 200), 't', repeat('{', 50)))).status, 'posted',
           'brackets inside strings are not nesting');
+SELECT is((ledger.post_entry('d:wide', pg_temp.legs(), NULL,
+                             jsonb_build_object('items', (SELECT jsonb_agg(jsonb_build_array(i)) FROM generate_series(1, 200) AS i)))).status,
+          'posted', 'a wide document (200 arrays side by side, 3 levels) is not deep');
 SELECT ok(ledger_private.metadata_depth_ok(pg_temp.nested(31)) AND NOT ledger_private.metadata_depth_ok(pg_temp.nested(32))
           AND ledger_private.metadata_depth_ok(NULL) AND ledger_private.metadata_depth_ok('{}'),
           'metadata_depth_ok: 32 levels pass, 33 do not, NULL and {} pass');
