@@ -7,7 +7,7 @@
 BEGIN;
 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
 SET standard_conforming_strings = off;
-SELECT plan(13);
+SELECT plan(14);
 
 SELECT is_empty(
     $$SELECT p.oid::regprocedure FROM pg_proc AS p
@@ -54,6 +54,16 @@ SELECT results_eq(
     'post_entries (per-entry path) posts it too');
 SELECT is((ledger.reverse_entry((SELECT entry_id FROM ledger_private.entry WHERE idempotency_key = 'scs:2'),
                                 'scs:r', 'wrong amount')).status, 'posted', 'reverse_entry posts');
+SET LOCAL DateStyle = 'SQL, DMY';
+SET LOCAL TimeZone = 'Pacific/Chatham';
+SET LOCAL extra_float_digits = -15;
+SELECT is((ledger.post_entry('scs:2', '[{"account": "cash", "amount": 7, "currency": "USD"},
+                                        {"account": "wallet", "amount": -7, "currency": "USD"}]',
+                             NULL, '{"note": "settings"}', DATE '2024-01-01')).status,
+          'replayed', 'with other DateStyle, TimeZone and extra_float_digits the same request is a replay (same hash)');
+RESET DateStyle;
+RESET TimeZone;
+RESET extra_float_digits;
 SELECT results_eq(
     $$SELECT effective_date, metadata FROM ledger.get_entry_by_key('scs:2')$$,
     $$VALUES (DATE '2024-01-01', '{"note": "settings"}'::jsonb)$$,

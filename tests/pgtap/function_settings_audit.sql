@@ -1,10 +1,17 @@
 -- The sealer and the in-database verifier in a session with standard_conforming_strings = off (set before any
 -- ledger function is first called): seal_journal seals and audit_verify finds nothing, where before both failed
--- with 22021 ('\x00'::bytea parsed without backslash escapes). Entries are written as post_entry would (postings
--- need SERIALIZABLE, the sealer READ COMMITTED).
+-- with 22021 ('\x00'::bytea parsed without backslash escapes). The session's output settings are odd as well
+-- (DateStyle, TimeZone, bytea_output, IntervalStyle, extra_float_digits): the seals made under them verify in a
+-- session with the defaults, so no hash depends on them. Entries are written as post_entry would (postings need
+-- SERIALIZABLE, the sealer READ COMMITTED).
 BEGIN;
 SET standard_conforming_strings = off;
-SELECT plan(4);
+SET DateStyle = 'SQL, DMY';
+SET TimeZone = 'Pacific/Chatham';
+SET bytea_output = 'escape';
+SET IntervalStyle = 'sql_standard';
+SET extra_float_digits = -15;
+SELECT plan(5);
 
 INSERT INTO ledger_private.account (book_id, code, currency, type)
 VALUES (1, 't:cash', 'USD', 'asset'), (1, 't:wallet', 'USD', 'liability');
@@ -37,6 +44,13 @@ SELECT is(ledger_private.audit_merkle_root(ARRAY[sha256(convert_to('leaf', 'UTF8
           sha256(decode('00', 'hex') || sha256(convert_to('leaf', 'UTF8'))),
           'a one-leaf Merkle root is sha256(0x00 || leaf), the 0x00 byte meant');
 SELECT is_empty('SELECT * FROM ledger.audit_verify()', 'audit_verify finds nothing');
+RESET DateStyle;
+RESET TimeZone;
+RESET bytea_output;
+RESET IntervalStyle;
+RESET extra_float_digits;
+SELECT is_empty('SELECT * FROM ledger.audit_verify()',
+                'with the default output settings audit_verify finds nothing either: the seals do not depend on them');
 
 SELECT * FROM finish();
 ROLLBACK;
