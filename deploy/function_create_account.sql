@@ -112,7 +112,7 @@ COMMENT ON FUNCTION ledger.create_account(text, text, text, bigint, bigint, json
     'account without limits whose legs are queued instead of updating its row (see ledger.sequence_deferred()). '
     'Idempotent by code: the same attributes return the existing account with created = false. The code may hold '
     'letters of any script and is normalised to Unicode NFC. Errors: LD101 invalid_argument, '
-    'LD105 metadata_too_large, LD108 unknown_currency, LD202 account_closed (it exists, closed), '
+    'LD105 metadata_too_large, LD111 metadata_too_deep, LD108 unknown_currency, LD202 account_closed (it exists, closed), '
     'LD206 account_exists, LD210 unknown_book, LD301 not_serializable.';
 
 CREATE OR REPLACE FUNCTION ledger.close_account(
