@@ -3,7 +3,7 @@
 -- Brackets inside strings are not nesting, and wide documents (many siblings) are not deep.
 BEGIN;
 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
-SELECT plan(18);
+SELECT plan(19);
 
 SELECT ok((ledger.create_account('cash', 'USD', 'asset')).created, 'setup: asset cash');
 SELECT ok((ledger.create_account('wallet', 'USD', 'liability')).created, 'setup: liability wallet');
@@ -35,11 +35,19 @@ SELECT results_eq(
           jsonb_build_object('key', 'd:b3', 'legs', pg_temp.legs(), 'metadata', pg_temp.nested(32)))) ORDER BY idx$$,
     $$VALUES ('rejected'::text, 'LD111'::text)$$,
     'post_entries: the entry is rejected with LD111');
+SET LOCAL dualbook.post_entries_path = 'set';
+SELECT results_eq(
+    $$SELECT status, error_code FROM ledger.post_entries(jsonb_build_array(
+          jsonb_build_object('key', 'd:f1', 'legs', pg_temp.legs()),
+          jsonb_build_object('key', 'd:f2', 'legs', pg_temp.legs(), 'metadata', pg_temp.nested(32)))) ORDER BY idx$$,
+    $$VALUES ('posted'::text, NULL::text), ('rejected', 'LD111')$$,
+    'post_entries, set-based path forced: the deep entry is handed to the per-entry path and rejected, the other posts');
+RESET dualbook.post_entries_path;
 SELECT throws_ok('SELECT ledger.post_entry(''d:33'', pg_temp.legs(), NULL, pg_temp.nested(32))',
                  'LD111', NULL, 'the same key again: still LD111 (a validation error records nothing)');
 SELECT results_eq(
     $$SELECT (SELECT count(*) FROM ledger_private.entry), (SELECT count(*) FROM ledger_private.account)$$,
-    'SELECT entries, accounts FROM snap', 'nothing was written');
+    'SELECT entries + 1, accounts FROM snap', 'nothing of the refused requests was written (one entry, d:f1, posted)');
 
 -- The boundary: 32 levels post, through every path.
 SELECT is((ledger.post_entry('d:32', pg_temp.legs(), NULL, pg_temp.nested(31))).status, 'posted',
