@@ -7,7 +7,8 @@
 -- (table_error_catalog, function_sequence_deferred, function_seal_journal, function_post_entries); they are
 -- frozen, so this change owns the catalog from now on: it upserts every row, and a later code is added by a
 -- small change of its own (error_code_<name>) that inserts its row and whose revert deletes it. The Python
--- registry (dualbook.errors) and docs/sql-api.md §3.2 mirror this list; tests check both.
+-- registry (dualbook.errors) and docs/sql-api.md §3.2 mirror this list; tests check both. Rows added after this
+-- change was first deployed (LD111) are deleted by its revert.
 
 BEGIN;
 
@@ -34,6 +35,8 @@ INSERT INTO ledger_private.error_catalog AS c (sqlstate, name, category, descrip
      'An entry has fewer than two legs.'),
     ('LD110', 'too_many_entries', 'validation',
      'A batch has more entries than the maximum (1000), or none.'),
+    ('LD111', 'metadata_too_deep', 'validation',
+     'Metadata nests deeper than its limit (32 levels; the metadata object is level 1).'),
     ('LD201', 'unknown_account', 'conflict',
      'No account with that code exists in the book.'),
     ('LD202', 'account_closed', 'conflict',

@@ -4,6 +4,8 @@
 -- Reworked: account codes may hold Unicode letters (table_account_code_unicode), and create_account and
 -- close_account normalise the code they are given to NFC first, so the same text typed in NFD names the same
 -- account; a lower limit of -2^63 is refused (the range is symmetric, docs/sql-api.md §1.3).
+-- Values an error repeats from the caller go through ledger_private.echo() (at most 256 characters and a marker):
+-- created by the later change function_helpers; PL/pgSQL binds it when an error is raised.
 
 BEGIN;
 
@@ -34,14 +36,14 @@ BEGIN
     v_book_id := ledger_private.book_id(p_book);
     p_code := normalize(p_code, NFC);  -- one spelling per code: Unicode normalisation form C
     IF p_code IS NULL OR NOT (p_code COLLATE "und-x-icu") ~ '^[[:alpha:]0-9][[:alpha:]0-9_.:@/+-]{0,199}$' THEN
-        RAISE EXCEPTION 'invalid account code %', coalesce(quote_literal(p_code), 'NULL')
-            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'code', 'value', p_code)::text,
+        RAISE EXCEPTION 'invalid account code %', coalesce(quote_literal(ledger_private.echo(p_code)), 'NULL')
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'code', 'value', ledger_private.echo(p_code))::text,
                   HINT = 'An account code is 1-200 characters: letters of any script, digits 0-9 and _ . : @ / + -, '
                          'starting with a letter or a digit (stored in Unicode NFC).';
     END IF;
     IF p_type IS NULL OR p_type NOT IN ('asset', 'liability', 'equity', 'income', 'expense') THEN
-        RAISE EXCEPTION 'invalid account type %', coalesce(quote_literal(p_type), 'NULL')
-            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'type', 'value', p_type)::text,
+        RAISE EXCEPTION 'invalid account type %', coalesce(quote_literal(ledger_private.echo(p_type)), 'NULL')
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'type', 'value', ledger_private.echo(p_type))::text,
                   HINT = 'One of asset, liability, equity, income, expense.';
     END IF;
     IF p_lower_limit = -9223372036854775808 THEN
@@ -69,8 +71,8 @@ BEGIN
                   HINT = 'A deferred (hot) account skips the balance read on the write path: nothing could enforce a limit.';
     END IF;
     IF p_currency IS NULL OR NOT EXISTS (SELECT 1 FROM ledger_private.currency AS c WHERE c.code = p_currency) THEN
-        RAISE EXCEPTION 'unknown currency %', coalesce(quote_literal(p_currency), 'NULL')
-            USING ERRCODE = 'LD108', DETAIL = json_build_object('currency', p_currency)::text,
+        RAISE EXCEPTION 'unknown currency %', coalesce(quote_literal(ledger_private.echo(p_currency)), 'NULL')
+            USING ERRCODE = 'LD108', DETAIL = json_build_object('currency', ledger_private.echo(p_currency))::text,
                   HINT = 'See ledger.currencies; add custom assets with ledger.create_currency().';
     END IF;
     v_metadata := ledger_private.checked_metadata(p_metadata, 'account');
@@ -110,7 +112,7 @@ COMMENT ON FUNCTION ledger.create_account(text, text, text, bigint, bigint, json
     'account without limits whose legs are queued instead of updating its row (see ledger.sequence_deferred()). '
     'Idempotent by code: the same attributes return the existing account with created = false. The code may hold '
     'letters of any script and is normalised to Unicode NFC. Errors: LD101 invalid_argument, '
-    'LD105 metadata_too_large, LD108 unknown_currency, LD202 account_closed (it exists, closed), '
+    'LD105 metadata_too_large, LD111 metadata_too_deep, LD108 unknown_currency, LD202 account_closed (it exists, closed), '
     'LD206 account_exists, LD210 unknown_book, LD301 not_serializable.';
 
 CREATE OR REPLACE FUNCTION ledger.close_account(
@@ -144,8 +146,8 @@ BEGIN
               a.type
          INTO close_account.account_id, close_account.closed_at, v_balance, v_type;
     IF close_account.account_id IS NULL THEN
-        RAISE EXCEPTION 'unknown account %', coalesce(quote_literal(p_code), 'NULL')
-            USING ERRCODE = 'LD201', DETAIL = json_build_object('account', p_code, 'book', p_book)::text;
+        RAISE EXCEPTION 'unknown account %', coalesce(quote_literal(ledger_private.echo(p_code)), 'NULL')
+            USING ERRCODE = 'LD201', DETAIL = json_build_object('account', ledger_private.echo(p_code), 'book', p_book)::text;
     END IF;
     IF v_balance <> 0 THEN
         RAISE EXCEPTION 'account % has balance % and can only be closed at zero', quote_literal(p_code),

@@ -1,9 +1,15 @@
 -- Deploy dualbook:function_create_book to pg
+-- requires: function_create_book@v0.2.0
 -- requires: function_helpers
+-- Reworked: a rejected code is repeated in the error through ledger_private.echo() (at most 256 characters and a
+-- marker), so a megabyte argument makes a short error; standard_conforming_strings is pinned with search_path.
+-- CREATE OR REPLACE keeps the owner and the grants.
 
 BEGIN;
 
-CREATE FUNCTION ledger.create_book(
+SET LOCAL ROLE dualbook_owner;
+
+CREATE OR REPLACE FUNCTION ledger.create_book(
     p_code text,
     p_name text DEFAULT NULL,
     OUT book_id integer,
@@ -12,6 +18,7 @@ CREATE FUNCTION ledger.create_book(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET standard_conforming_strings = on
 AS $$
 DECLARE
     v_name text := coalesce(p_name, p_code);
@@ -19,8 +26,8 @@ DECLARE
 BEGIN
     PERFORM ledger_private.require_serializable('ledger.create_book');
     IF p_code IS NULL OR p_code !~ '^[a-z0-9][a-z0-9_.:-]{0,62}$' THEN
-        RAISE EXCEPTION 'invalid book code %', coalesce(quote_literal(p_code), 'NULL')
-            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'code', 'value', p_code)::text,
+        RAISE EXCEPTION 'invalid book code %', coalesce(quote_literal(ledger_private.echo(p_code)), 'NULL')
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'code', 'value', ledger_private.echo(p_code))::text,
                   HINT = 'A book code is 1-63 characters of a-z, 0-9, _ . : - starting with a letter or digit.';
     END IF;
     IF length(v_name) NOT BETWEEN 1 AND 200 THEN
@@ -45,8 +52,5 @@ $$;
 COMMENT ON FUNCTION ledger.create_book(text, text) IS
     'Create a book (a separate ledger). Idempotent: the same code and name return the existing book with '
     'created = false. Errors: LD101 invalid_argument, LD213 book_exists, LD301 not_serializable.';
-
--- Functions are executable by PUBLIC unless revoked: nobody gets EXECUTE by default.
-REVOKE ALL ON FUNCTION ledger.create_book(text, text) FROM PUBLIC;
 
 COMMIT;

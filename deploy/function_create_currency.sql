@@ -3,6 +3,8 @@
 -- requires: table_currency_code_instruments
 -- Reworked: codes as instruments spell them (table_currency_code_instruments): 1-16 characters of A-Z, 0-9,
 -- '.', '-' and '_', starting with a letter or a digit, with at least one letter.
+-- Values an error repeats from the caller go through ledger_private.echo() (at most 256 characters and a marker):
+-- created by the later change function_helpers; PL/pgSQL binds it when an error is raised.
 
 BEGIN;
 
@@ -25,8 +27,8 @@ DECLARE
 BEGIN
     PERFORM ledger_private.require_serializable('ledger.create_currency');
     IF p_code IS NULL OR p_code !~ '^[A-Z0-9][A-Z0-9._-]{0,15}$' OR p_code !~ '[A-Z]' THEN
-        RAISE EXCEPTION 'invalid currency code %', coalesce(quote_literal(p_code), 'NULL')
-            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'code', 'value', p_code)::text,
+        RAISE EXCEPTION 'invalid currency code %', coalesce(quote_literal(ledger_private.echo(p_code)), 'NULL')
+            USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'code', 'value', ledger_private.echo(p_code))::text,
                   HINT = 'A currency or asset code is 1-16 characters of A-Z, 0-9, ".", "-" and "_", starting with '
                          'a letter or a digit and holding a letter: USD, X, BRK.B, VWCE-DE.';
     END IF;

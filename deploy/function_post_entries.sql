@@ -76,6 +76,9 @@ BEGIN
                         AND (x.doc ->> 'effective_date') ~ '^\d{4}-\d{2}-\d{2}$'))
                AND coalesce(jsonb_typeof(x.doc -> 'metadata'), 'null') IN ('object', 'null')
                AND octet_length(coalesce(x.doc -> 'metadata', '{}'::jsonb)::text) <= 8192
+               -- nests at most 32 levels (checked_metadata(), LD111, decides; deeper goes the per-entry way)
+               AND NOT jsonb_path_exists(coalesce(x.doc -> 'metadata', '{}'::jsonb),
+                       'strict $.**{32 to last} ? (@.type() == "object" || @.type() == "array")')
                AND jsonb_typeof(x.doc -> 'legs') = 'array'
                AND jsonb_array_length(x.doc -> 'legs') BETWEEN 2 AND 100,
                false)),

@@ -1,9 +1,9 @@
 -- Revert dualbook:error_catalog from pg
 -- Nothing to undo: the upsert wrote the rows the earlier changes had inserted, with the same values, and the
--- reverts of those changes delete their own rows.
+-- reverts of those changes delete their own rows. The rows this change added are deleted.
 
 BEGIN;
 
-SELECT 1;
+DELETE FROM ledger_private.error_catalog WHERE sqlstate IN ('LD111');
 
 COMMIT;

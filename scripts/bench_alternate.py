@@ -5,13 +5,15 @@ HEAD). Both get the same accounts; then rounds alternate between them, each roun
 database in a fresh session, and the backend's own CPU time (/proc/<pid>/schedstat, so the server must run on this
 machine) is divided by the postings the batch made. One transaction per call (a procedure that commits after each,
 ``synchronous_commit = off`` so the flush wait does not count). Prints the median and the minimum per workload and
-database, and the ratio of the medians. Workloads: ``P1`` one 2-leg ``post_entry``; ``P4set`` and ``P4per``
+database, and the ratio of the medians. Workloads: ``P1`` one 2-leg ``post_entry`` (``P1meta``, ``P1wide``: with
+metadata, small or with more than 32 brackets); ``P4set`` and ``P4per``
 ``post_entries`` of 100 2-leg entries through the set-based and the per-entry path, per entry.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 from pathlib import Path
 
@@ -34,6 +36,19 @@ BEGIN
         COMMIT;
     END LOOP;
 END $$;
+CREATE OR REPLACE PROCEDURE public.bench_p1m(p_calls integer, p_metadata jsonb) LANGUAGE plpgsql AS $$
+DECLARE a integer; b integer;
+BEGIN
+    FOR i IN 1 .. p_calls LOOP
+        a := 1 + floor(random() * %(n)s)::integer;
+        b := 1 + (a + floor(random() * (%(n)s - 1))::integer) %% %(n)s;
+        PERFORM ledger.post_entry('bk:' || nextval('public.bench_key'),
+            jsonb_build_array(jsonb_build_object('account', 'ba:' || a, 'amount', 7, 'currency', 'USD'),
+                              jsonb_build_object('account', 'ba:' || b, 'amount', -7, 'currency', 'USD')),
+            NULL, p_metadata);
+        COMMIT;
+    END LOOP;
+END $$;
 CREATE OR REPLACE PROCEDURE public.bench_p4(p_calls integer, p_entries integer) LANGUAGE plpgsql AS $$
 DECLARE v jsonb;
 BEGIN
@@ -50,9 +65,19 @@ BEGIN
 END $$;
 """
 
+#: metadata of 40 objects in an array: 42 brackets, so the depth check walks it
+WIDE = json.dumps({"items": [{"sku": i, "qty": 1} for i in range(1, 41)]})
+
 WORKLOADS: dict[str, tuple[str, int, str]] = {
     # name: (statement, postings per call, dualbook.post_entries_path)
     "P1": ("CALL public.bench_p1(%(calls)s)", 1, ""),
+    # P1 with metadata: a typical small document (3 brackets: the depth is not walked) and WIDE (walked)
+    "P1meta": (
+        """CALL public.bench_p1m(%(calls)s, '{"order": 8431, "customer": {"id": 5, "tags": ["a", "b"]}}')""",
+        1,
+        "",
+    ),
+    "P1wide": ("CALL public.bench_p1m(%(calls)s, '" + WIDE + "')", 1, ""),
     "P4set": ("CALL public.bench_p4(%(calls)s, 100)", 100, "set"),
     "P4per": ("CALL public.bench_p4(%(calls)s, 100)", 100, "per-entry"),
 }
@@ -87,7 +112,7 @@ def main() -> None:
     workloads = args.workloads.split(",")
     for url in (args.old, args.new):
         with psycopg.connect(url, autocommit=True) as conn:
-            if conn.execute("SELECT to_regprocedure('public.bench_p1(integer)')").fetchone() == (None,):
+            if conn.execute("SELECT to_regprocedure('public.bench_p1m(integer, jsonb)')").fetchone() == (None,):
                 conn.execute("SET default_transaction_isolation = serializable")
                 conn.execute(SETUP % {"n": ACCOUNTS})
     results: dict[tuple[str, str], list[float]] = {}

@@ -26,6 +26,8 @@ BEGIN
              'An entry has fewer than two legs.'),
             ('LD110', 'too_many_entries', 'validation',
              'A batch has more entries than the maximum (1000), or none.'),
+            ('LD111', 'metadata_too_deep', 'validation',
+             'Metadata nests deeper than its limit (32 levels; the metadata object is level 1).'),
             ('LD201', 'unknown_account', 'conflict',
              'No account with that code exists in the book.'),
             ('LD202', 'account_closed', 'conflict',

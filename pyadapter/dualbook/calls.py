@@ -8,6 +8,7 @@ No business rule lives here: validation, limits and idempotency are the database
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -146,9 +147,21 @@ def _post_result(row: dict[str, Any]) -> PostResult:
     )
 
 
+def load_metadata(text: str) -> dict[str, Any] | None:
+    """Stored metadata (PostgreSQL's jsonb text) -> a dict, or None when it nests deeper than Python's json can
+    follow (about 1,000 levels: RecursionError). The API refuses more than 32 levels (LD111), but an entry
+    written before that limit, or by a superuser, can nest as deep as the server parses."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def _entry(row: dict[str, Any]) -> Entry:
     legs = [EntryLeg(**leg) for leg in (row.pop("legs") or [])]
-    return Entry(**row, legs=legs)
+    text = row.pop("metadata")
+    return Entry(**row, metadata=load_metadata(text), legs=legs, metadata_text=text)
 
 
 def post_entry(
@@ -303,8 +316,10 @@ def get_balance(account: str, *, book: str = "default") -> Call[Balance]:
     )
 
 
+#: metadata comes as text, loaded by load_metadata(): psycopg's jsonb loader is json.loads, which raises
+#: RecursionError on a document nested deeper than Python recurses.
 _ENTRY_COLS = (
-    "entry_id, idempotency_key, description, metadata, effective_date, recorded_at, "
+    "entry_id, idempotency_key, description, metadata::text AS metadata, effective_date, recorded_at, "
     "reverses_entry_id, reversed_by_entry_id, legs"
 )
 

@@ -151,6 +151,10 @@ class TooManyEntries(ValidationError, code="LD110"):
     name = "too_many_entries"
 
 
+class MetadataTooDeep(ValidationError, code="LD111"):
+    name = "metadata_too_deep"
+
+
 # --- conflicts with state (LD2xx) ---------------------------------------------------------------
 class UnknownAccount(ConflictError, code="LD201"):
     name = "unknown_account"

@@ -190,12 +190,16 @@ class Entry:
     entry_id: int
     idempotency_key: str
     description: str | None
-    metadata: dict[str, Any]
+    #: None only when the stored document nests deeper than Python's json can load (about 1,000 levels; the API
+    #: refuses more than 32, but older or superuser-written entries may); ``metadata_text`` has it then
+    metadata: dict[str, Any] | None
     effective_date: date
     recorded_at: datetime
     reverses_entry_id: int | None
     reversed_by_entry_id: int | None
     legs: list[EntryLeg] = field(default_factory=list)
+    #: the metadata exactly as stored: PostgreSQL's jsonb text
+    metadata_text: str = "{}"
 
 
 @dataclass(frozen=True)

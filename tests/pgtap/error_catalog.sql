@@ -19,6 +19,7 @@ SELECT results_eq(
              ('LD108', 'unknown_currency', 'validation'),
              ('LD109', 'too_few_legs', 'validation'),
              ('LD110', 'too_many_entries', 'validation'),
+             ('LD111', 'metadata_too_deep', 'validation'),
              ('LD201', 'unknown_account', 'conflict'),
              ('LD202', 'account_closed', 'conflict'),
              ('LD203', 'limit_exceeded', 'conflict'),
@@ -38,7 +39,7 @@ SELECT results_eq(
              ('LD304', 'seal_chain_broken', 'infrastructure'),
              ('LD305', 'unsafe_entry_ids', 'infrastructure'),
              ('LD306', 'batch_needs_per_entry_path', 'infrastructure')$$,
-    'the catalog holds exactly LD101-LD110, LD201-LD213, LD301-LD306 with their names and categories');
+    'the catalog holds exactly LD101-LD111, LD201-LD213, LD301-LD306 with their names and categories');
 
 SELECT set_eq('SELECT sqlstate, name, category, description FROM ledger.error_codes',
               'SELECT sqlstate, name, category, description FROM ledger_private.error_catalog',
@@ -73,6 +74,7 @@ INSERT INTO covered VALUES
     ('LD108', 'post_entry_validation, account_create'),
     ('LD109', 'post_entry_validation'),
     ('LD110', 'post_entries'),
+    ('LD111', 'metadata_depth'),
     ('LD201', 'post_entry_validation, post_entry_assertions, account_close, read_api, currency_and_book, post_entry_serializable_required'),
     ('LD202', 'post_entry_validation, account_close, reverse_entry'),
     ('LD203', 'post_entry_limits, reverse_entry'),

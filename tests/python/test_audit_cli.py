@@ -208,7 +208,7 @@ def _nested(depth: int) -> str:
     return '{"a": ' * depth + "1" + "}" * depth
 
 
-@pytest.mark.parametrize("depth", [1_000, 5_000])
+@pytest.mark.parametrize("depth", [1_000, 5_000, 12_000])
 def test_deeply_nested_metadata_is_verified(
     run: Run, posted: dict[str, int], tmp_path: Path, db_url: str, depth: int
 ) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from click.testing import CliRunner
+from psycopg.types.json import Jsonb
 
 from dualbook import Ledger, credit, debit
 from dualbook.cli import main
@@ -112,6 +113,31 @@ def test_close_account_waits_at_most_2_s_whatever_the_session_sets(app: Ledger, 
             with pytest.raises(psycopg.errors.LockNotAvailable):
                 conn.execute("SELECT ledger.close_account('dz')")
             assert time.monotonic() - t0 < 4.5
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "SELECT ledger.post_entry('p:2', %s)",
+        "SELECT * FROM ledger.post_entries(jsonb_build_array(jsonb_build_object('key', 'p:2', 'legs', %s::jsonb)))",
+        "SELECT ledger.reverse_entry(1, 'p:r')",
+    ],
+)
+def test_a_posting_waits_at_most_2_s_for_a_row_the_app_holds(app: Ledger, app_url: str, call: str) -> None:
+    """An application transaction left open after posting holds the account rows it updated; a posting of another
+    session that sets lock_timeout = 0 still fails with 55P03 after 2 s instead of waiting (without the pin it would
+    wait until this test's statement_timeout of 6 s: 57014, a failure here)."""
+    legs = Jsonb([debit("cash", 5, "USD").as_json(), credit("hot", 5, "USD").as_json()])
+    app.post_entry("p:1", [debit("cash", 5, "USD"), credit("hot", 5, "USD")])
+    with _app_session(app_url) as holder:
+        holder.execute("SELECT ledger.post_entry('p:h', %s)", (legs,))  # holds cash's row, uncommitted
+        with _app_session(app_url) as conn:
+            conn.execute("SET lock_timeout = 0")
+            conn.execute("SET statement_timeout = '6s'")
+            t0 = time.monotonic()
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                conn.execute(call, (legs,) if "%s" in call else ())
+            assert 1.5 < time.monotonic() - t0 < 4.5
 
 
 def test_every_login_role_has_a_connection_limit_with_headroom(db_url: str) -> None:

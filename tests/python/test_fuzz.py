@@ -60,16 +60,16 @@ ARGUMENT_ERRORS = {"22P02", "22P05", "22003", "54001"}
 CONTRACT: dict[str, set[str]] = {
     "create_book": {"LD101", "LD213", "LD301"},
     "create_currency": {"LD101", "LD212", "LD301"},
-    "create_account": {"LD101", "LD105", "LD108", "LD202", "LD206", "LD210", "LD301"},
+    "create_account": {"LD101", "LD105", "LD108", "LD111", "LD202", "LD206", "LD210", "LD301"},
     "close_account": {"LD101", "LD201", "LD207", "LD210", "LD301"},
     "post_entry": {f"LD10{i}" for i in range(1, 10)}
-    | {"LD201", "LD202", "LD203", "LD204", "LD205", "LD210", "LD211"}
+    | {"LD111", "LD201", "LD202", "LD203", "LD204", "LD205", "LD210", "LD211"}
     | {"LD301"},
     "reverse_entry": {"LD101", "LD202", "LD203", "LD205", "LD208", "LD209", "LD210", "LD211", "LD301"},
     "get_balance": {"LD101", "LD201", "LD210", "LD211"},
     # one row per entry; atomic: the first failure of any entry is raised, as post_entry's
     "post_entries": {f"LD10{i}" for i in range(1, 10)}
-    | {"LD110", "LD201", "LD202", "LD203", "LD204", "LD205", "LD210", "LD211", "LD301"},
+    | {"LD110", "LD111", "LD201", "LD202", "LD203", "LD204", "LD205", "LD210", "LD211", "LD301"},
     "get_entry": {"LD101", "LD208", "LD210"},
     "get_entry_by_key": {"LD101", "LD208", "LD210"},
     "get_currency": {"LD108"},

@@ -60,6 +60,14 @@ def _setup(url: str) -> None:
         c.execute("SELECT ledger.close_account('closed')")
 
 
+def _nested(levels: int) -> dict[str, Any]:
+    """Metadata nesting `levels` levels (the object itself is level 1)."""
+    doc: dict[str, Any] = {"x": 1}
+    for _ in range(levels - 1):
+        doc = {"a": doc}
+    return doc
+
+
 @pytest.fixture
 def two_ledgers(cluster: Cluster) -> Iterator[tuple[str, str]]:
     urls = [fresh_database(cluster, prefix="paths"), fresh_database(cluster, prefix="paths")]
@@ -122,7 +130,7 @@ class BatchMaker:
         if r.random() < 0.2:
             entry["description"] = r.choice(["payment", "", "ünïcödé €"])
         if r.random() < 0.2:
-            entry["metadata"] = r.choice([{"order": self.n}, None, {"nested": {"a": [1, 2]}}])
+            entry["metadata"] = r.choice([{"order": self.n}, None, {"nested": {"a": [1, 2]}}, _nested(32)])
         if r.random() < 0.2:
             entry["effective_date"] = r.choice(["2026-01-31", "2024-02-29", None])
         return entry
@@ -161,8 +169,10 @@ class BatchMaker:
             e["effective_date"] = r.choice(["2026-02-30", "26-1-1", 20260101])
         elif roll < 0.98:
             e["assertions"] = [{"account": e["legs"][0]["account"], "op": ">=", "balance": r.choice([-(10**9), 10**9])}]
-        elif roll < 0.99:
+        elif roll < 0.985:
             e["extra"] = 1
+        elif roll < 0.99:
+            e["metadata"] = _nested(33)  # LD111
         else:
             e["legs"] = e["legs"][:1]
         return e

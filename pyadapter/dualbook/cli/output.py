@@ -109,6 +109,13 @@ def print_fields(pairs: Sequence[tuple[str, object]]) -> None:
         click.echo(f"{label + ':':<{width}} {shown}".rstrip())
 
 
+@dataclass(frozen=True)
+class RawJSON:
+    """JSON text put into JSON output verbatim: a stored document nested deeper than json.dumps can walk."""
+
+    text: str
+
+
 def _default(value: object) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
@@ -116,7 +123,20 @@ def _default(value: object) -> Any:
 
 
 def to_json(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, default=_default)
+    """JSON text of value; a RawJSON inside is spliced in as it is (a NUL-marked placeholder stands for it while
+    json.dumps runs: database text cannot contain NUL, so no real string looks like one)."""
+    raw: list[str] = []
+
+    def default(v: object) -> Any:
+        if isinstance(v, RawJSON):
+            raw.append(v.text)
+            return f"\x00raw:{len(raw) - 1}\x00"
+        return _default(v)
+
+    out = json.dumps(value, indent=2, ensure_ascii=False, default=default)
+    for i, text in enumerate(raw):
+        out = out.replace(json.dumps(f"\x00raw:{i}\x00"), text, 1)
+    return out
 
 
 def echo_json(value: Any) -> None:

@@ -12,7 +12,7 @@ import click
 from dualbook.calls import Entry
 from dualbook.cli.accounts import balance_json
 from dualbook.cli.common import ENTRY_ID, EXIT_FAILED, datadir_option, handle_errors, ledger_options, open_ledger
-from dualbook.cli.output import Col, amount, amount_fields, echo, echo_json, print_fields, print_table
+from dualbook.cli.output import Col, RawJSON, amount, amount_fields, echo, echo_json, print_fields, print_table
 from dualbook.ledger import Ledger
 
 
@@ -61,13 +61,19 @@ def _entry_json(ledger: Ledger, e: Entry, book: str) -> dict[str, Any]:
         "entry_id": e.entry_id,
         "key": e.idempotency_key,
         "description": e.description,
-        "metadata": e.metadata,
+        "metadata": e.metadata if e.metadata is not None else RawJSON(e.metadata_text),
         "effective_date": e.effective_date,
         "recorded_at": e.recorded_at,
         "reverses_entry_id": e.reverses_entry_id,
         "reversed_by_entry_id": e.reversed_by_entry_id,
         "legs": legs,
     }
+
+
+def _metadata_line(e: Entry) -> str | None:
+    if e.metadata is None:
+        return f"(nested too deeply to show here: {len(e.metadata_text.encode())} bytes of JSON; --json prints it)"
+    return json.dumps(e.metadata, ensure_ascii=False) if e.metadata else None
 
 
 @click.command()
@@ -100,7 +106,7 @@ def entry(entry_id: int | None, key: str | None, book: str, datadir: Path | None
                 ("Description", e.description),
                 ("Effective date", e.effective_date.isoformat()),
                 ("Recorded at", e.recorded_at.isoformat()),
-                ("Metadata", json.dumps(e.metadata, ensure_ascii=False) if e.metadata else None),
+                ("Metadata", _metadata_line(e)),
                 ("Reverses", e.reverses_entry_id),
                 ("Reversed by", e.reversed_by_entry_id),
             ]
