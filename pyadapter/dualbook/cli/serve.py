@@ -55,6 +55,7 @@ SCOPES = ("post", "read", "admin")
     help="Database connections per worker process.",
 )
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info")
+@click.option("--openapi", is_flag=True, help="Print the OpenAPI document (docs/openapi.json) and exit.")
 @handle_errors
 def serve(
     datadir: Path | None,
@@ -67,6 +68,7 @@ def serve(
     timeout: float,
     pool_size: int,
     log_level: str,
+    openapi: bool,
 ) -> None:
     """Serve the ledger over HTTP (JSON under /v1; /healthz, /readyz, /metrics).
 
@@ -85,6 +87,11 @@ def serve(
         import dualbook.service.app  # noqa: F401  (fails here, not in a worker, when the extra is missing)
     except ImportError as exc:
         raise ConfigError(f"the service needs its dependencies: pip install 'dualbook[service]' ({exc})") from exc
+    if openapi:
+        from dualbook.service.app import openapi_json
+
+        click.echo(openapi_json(), nl=False)
+        return
     target = resolve(datadir)
     os.environ["DUALBOOK_SERVICE_DATABASE_URL"] = target.url
     if tokens is not None:

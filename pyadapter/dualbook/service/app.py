@@ -194,3 +194,11 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
                     responses[status]["headers"] = retry
     app.openapi_schema = doc
     return doc
+
+
+def openapi_json() -> str:
+    """The OpenAPI document as committed in docs/openapi.json (``dualbook serve --openapi``)."""
+    import json
+
+    app = create_app(Settings(database_url="", auth=False))
+    return json.dumps(app.openapi(), indent=2, ensure_ascii=False) + "\n"
