@@ -137,8 +137,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expected = app.state.expected
         ledger: AsyncLedger = app.state.ledger
         params = {"project": PROJECT, "change": expected.name, "planned_at": expected.planned_at}
+        wait = min(READY_TIMEOUT, app.state.settings.timeout / 2)
         try:
-            async with asyncio.timeout(READY_TIMEOUT), ledger.pool.connection(timeout=READY_TIMEOUT) as conn:
+            async with asyncio.timeout(wait), ledger.pool.connection(timeout=wait) as conn:
                 row = await (await conn.execute(READY_SQL, params)).fetchone()
         except (TimeoutError, psycopg.OperationalError) as exc:
             raise unavailable("database_unavailable", "the database cannot be reached") from exc

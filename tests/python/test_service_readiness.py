@@ -1,0 +1,77 @@
+"""/readyz: ready only when the database answers and the schema holds the change this build expects -- exactly
+(the newest deployed) or ahead (newer changes deployed after it); 503 with Retry-After when the change is missing
+or another version of it is deployed, or the database cannot be reached. /healthz answers regardless."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dualbook.db import roles
+from dualbook.db.cluster import Cluster
+from dualbook.service.readiness import expected_change
+from dualbook.testing import drop_database, fresh_database
+from tests.python.servicekit import auth, free_port, running_service
+
+
+@pytest.fixture
+def db(cluster: Cluster) -> Iterator[str]:
+    url = fresh_database(cluster, prefix="ready")
+    yield url
+    drop_database(cluster, url)
+
+
+def test_expected_change_is_the_last_of_the_plan() -> None:
+    plan = (Path(__file__).resolve().parents[2] / "sqitch.plan").read_text().splitlines()
+    assert expected_change().name == [ln.split()[0] for ln in plan if ln[:1].isalpha()][-1]
+
+
+def test_ready_exact_ahead_and_mismatched(db: str, tmp_path: Path) -> None:
+    expected = expected_change().name
+    with running_service(roles.url_as(db, roles.APP), tmp_path) as svc, svc.client(None) as c:
+        r = c.get("/readyz")
+        assert r.status_code == 200 and r.json()["schema_state"] == "exact", r.text
+        with psycopg.connect(db, autocommit=True) as conn:
+            # the next release's migrations ran before its cutover: a newer change after the expected one
+            conn.execute(
+                "INSERT INTO sqitch.changes (change_id, script_hash, change, project, note, committed_at, "
+                "committer_name, committer_email, planned_at, planner_name, planner_email) "
+                "SELECT md5('future'), md5('future hash'), 'future_change', project, note, "
+                "committed_at + interval '1 s', "
+                "committer_name, committer_email, planned_at + interval '1 s', planner_name, planner_email "
+                "FROM sqitch.changes WHERE change = %s",
+                (expected,),
+            )
+            r = c.get("/readyz")
+            assert r.status_code == 200, r.text
+            assert r.json()["schema_state"] == "ahead" and r.json()["deployed_change"] == "future_change"
+            # another version of the expected change (as after a rework): not this build's schema
+            conn.execute(
+                "UPDATE sqitch.changes SET planned_at = planned_at - interval '1 day' WHERE change = %s", (expected,)
+            )
+            r = c.get("/readyz")
+            assert r.status_code == 503 and r.headers["Retry-After"], r.text
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert r.json()["code"] == "schema_mismatch" and expected in r.json()["detail"]
+        assert c.get("/healthz").status_code == 200
+
+
+def test_database_unreachable_is_503_with_retry_after(tmp_path: Path) -> None:
+    nowhere = f"postgresql://dualbook_app@127.0.0.1:{free_port()}/ledger?connect_timeout=1"
+    with running_service(nowhere, tmp_path, "--timeout", "2") as svc, svc.client(None) as c:
+        assert c.get("/healthz").status_code == 200
+        r = c.get("/readyz")
+        assert r.status_code == 503 and r.headers["Retry-After"] == "1", r.text
+        assert r.json()["code"] == "database_unavailable"
+        body = {
+            "legs": [
+                {"account": "a", "amount": 1, "currency": "USD"},
+                {"account": "b", "amount": -1, "currency": "USD"},
+            ]
+        }
+        r = c.post("/v1/entries", json=body, headers={"Idempotency-Key": "k"} | auth("poster"))
+        assert r.status_code == 503 and r.headers["Retry-After"] == "1", r.text
+        assert r.json()["code"] in ("database_unavailable", "timeout")
