@@ -56,6 +56,9 @@ async def _invalid(request: Request, exc: Exception) -> Response:
 
 async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:  # a body the framework cannot parse (not UTF-8, ...): as any unreadable request
+        problem = Problem(422, "invalid_request", "The request is not valid", str(exc.detail))
+        return problem.response(_request_id(request), request.url.path)
     codes = {404: "not_found", 405: "method_not_allowed"}
     code = codes.get(exc.status_code, f"http_{exc.status_code}")
     problem = Problem(exc.status_code, code, str(exc.detail), str(exc.detail), headers=dict(exc.headers or {}))

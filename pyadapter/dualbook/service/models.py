@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 #: an amount in minor units: a JSON integer, never a float (the database bounds it to 64 bits: LD106)
 Amount = Annotated[int, Field(strict=True, description="an integer of minor units (never a float)")]
+#: a limit: a 64-bit integer of minor units (the SQL parameter's type)
+Limit = Annotated[int, Field(strict=True, ge=-(2**63), le=2**63 - 1, description="an integer of minor units, 64 bits")]
 Text = Annotated[str, Field(max_length=10_000)]
 
 
@@ -57,8 +59,8 @@ class AccountIn(Shape):
     code: Text
     currency: Text
     type: Text = Field(description="asset, liability, equity, income or expense")
-    lower_limit: Amount | None = None
-    upper_limit: Amount | None = None
+    lower_limit: Limit | None = None
+    upper_limit: Limit | None = None
     metadata: dict[str, Any] | None = None
     deferred: bool = False
 
