@@ -44,11 +44,11 @@ REPLAY_HEADER = "Idempotent-Replayed"
 # --- authentication -----------------------------------------------------------------------------------------
 
 
-def require(scope: str) -> Callable[[Request], Client | None]:
+def require(scope: str) -> Callable[[Request], Awaitable[Client | None]]:
     """A dependency: the request's client, which must hold ``scope`` (401 without a known token, 403 without
     the scope); None when authentication is off."""
 
-    def dependency(request: Request) -> Client | None:
+    async def dependency(request: Request) -> Client | None:  # async: FastAPI runs a plain def in a thread
         settings: Settings = request.app.state.settings
         if not settings.auth:
             return None
