@@ -102,17 +102,19 @@ async def call(work: Awaitable[T], not_found: frozenset[str] = frozenset()) -> T
         raise from_database_error(exc) from exc
 
 
-def _posted(result: PostResult, key: str, response: Response, kind: str) -> PostedOut:
+def _posted(result: PostResult, key: str, kind: str) -> Response:
+    """The posted entry's body (the same bytes on every replay), serialised here: the route's response model
+    documents it, and FastAPI passes a Response through without validating it again."""
+    headers = {}
     if result.created:
-        response.status_code = 201
         metrics.POSTINGS.labels(kind).inc()
     else:
-        response.status_code = 200
-        response.headers[REPLAY_HEADER] = "true"
+        headers[REPLAY_HEADER] = "true"
         metrics.REPLAYS.labels(kind).inc()
-    return PostedOut(
+    body = PostedOut(
         entry_id=result.entry_id, idempotency_key=key, recorded_at=result.recorded_at, balances=result.balances
-    )
+    ).model_dump_json()
+    return Response(body, status_code=201 if result.created else 200, headers=headers, media_type="application/json")
 
 
 def _error(code: str | None, message: str | None, detail: str | None) -> ErrorOut | None:
@@ -137,12 +139,11 @@ router = APIRouter(prefix="/v1")
 @router.post("/entries", status_code=201, response_model=PostedOut, responses=POSTED, tags=["entries"])  # type: ignore[arg-type]
 async def post_entry(
     request: Request,
-    response: Response,
     body: EntryIn,
     idempotency_key: IdempotencyKey,
     book: Book = None,
     _: Client | None = Post,
-) -> PostedOut:
+) -> Response:
     """Post one entry. The same key with the same entry replays it (200, the same body, `Idempotent-Replayed`);
     the same key with another entry is a 409 (LD205)."""
     ledger = ledger_of(request)
@@ -157,7 +158,7 @@ async def post_entry(
             book=book_of(request, book),
         )
     )
-    return _posted(result, idempotency_key, response, "entry")
+    return _posted(result, idempotency_key, "entry")
 
 
 @router.post("/batches", response_model=BatchOut, tags=["entries"])
@@ -230,20 +231,19 @@ async def entry(request: Request, entry_id: EntryId, book: Book = None, _: Clien
 )
 async def reverse(
     request: Request,
-    response: Response,
     entry_id: EntryId,
     idempotency_key: IdempotencyKey,
     body: ReversalIn | None = None,
     book: Book = None,
     _: Client | None = Post,
-) -> PostedOut:
+) -> Response:
     """Post the mirror of an entry, at most once (LD209 when it is reversed already); idempotent by key."""
     reason = body.reason if body is not None else None
     result = await call(
         ledger_of(request).reverse_entry(entry_id, idempotency_key, reason=reason, book=book_of(request, book)),
         frozenset({"LD208", "LD210"}),
     )
-    return _posted(result, idempotency_key, response, "reversal")
+    return _posted(result, idempotency_key, "reversal")
 
 
 @router.get("/outcomes", response_model=OutcomeOut, tags=["entries"])
