@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from dualbook import Ledger
 from dualbook.db import roles
 from dualbook.db.cluster import Cluster
 from dualbook.service.readiness import expected_change
@@ -75,3 +76,33 @@ def test_database_unreachable_is_503_with_retry_after(tmp_path: Path) -> None:
         r = c.post("/v1/entries", json=body, headers={"Idempotency-Key": "k"} | auth("poster"))
         assert r.status_code == 503 and r.headers["Retry-After"] == "1", r.text
         assert r.json()["code"] in ("database_unavailable", "timeout")
+
+
+def test_request_timeout_is_503_and_the_key_resolves_it(db: str, tmp_path: Path) -> None:
+    """A posting held up past --timeout answers 503 (outcome unknown); once the hold is gone the same request
+    with the same key gets the entry, posted once."""
+    with Ledger.connect(db, max_size=1) as setup:
+        setup.create_account("bank", "USD", "asset")
+        setup.create_account("wallet", "USD", "liability")
+    body = {
+        "legs": [
+            {"account": "bank", "amount": 5, "currency": "USD"},
+            {"account": "wallet", "amount": -5, "currency": "USD"},
+        ]
+    }
+    key = {"Idempotency-Key": "t:slow"} | auth("poster")
+    with running_service(roles.url_as(db, roles.APP), tmp_path, "--timeout", "1") as svc, svc.client(None) as c:
+        with psycopg.connect(db) as holder:  # a transaction that holds the wallet's row
+            holder.execute("SELECT 1 FROM ledger_private.account WHERE code = 'wallet' FOR UPDATE")
+            r = c.post("/v1/entries", json=body, headers=key)
+            assert r.status_code == 503 and r.headers["Retry-After"] == "1", r.text
+            assert r.json()["code"] == "timeout" and "same Idempotency-Key" in r.json()["detail"]
+        for _ in range(50):  # the hold is gone: the same request again until it is answered
+            r = c.post("/v1/entries", json=body, headers=key)
+            if r.status_code != 503:
+                break
+        assert r.status_code in (200, 201), r.text
+        with psycopg.connect(db) as conn:
+            assert conn.execute("SELECT count(*) FROM ledger.entries WHERE idempotency_key = 't:slow'").fetchone() == (
+                1,
+            )
