@@ -4,9 +4,11 @@ or another version of it is deployed, or the database cannot be reached. /health
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -106,3 +108,27 @@ def test_request_timeout_is_503_and_the_key_resolves_it(db: str, tmp_path: Path)
             assert conn.execute("SELECT count(*) FROM ledger.entries WHERE idempotency_key = 't:slow'").fetchone() == (
                 1,
             )
+
+
+def test_several_workers_share_the_port_and_the_metrics(db: str, tmp_path: Path) -> None:
+    """--workers 2: two processes, each with its own pool and group poster; a scrape adds up both."""
+    with Ledger.connect(db, max_size=1) as setup:
+        setup.create_account("bank", "USD", "asset")
+        setup.create_account("wallet", "USD", "liability")
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    body = {
+        "legs": [
+            {"account": "bank", "amount": 1, "currency": "USD"},
+            {"account": "wallet", "amount": -1, "currency": "USD"},
+        ]
+    }
+    with running_service(roles.url_as(db, roles.APP), tmp_path, "--workers", "2", env=env) as svc:
+        for i in range(40):  # a new connection each time: the kernel spreads them over the workers
+            headers = {"Idempotency-Key": f"w:{i}"} | auth("admin")
+            assert httpx.post(svc.base + "/v1/entries", json=body, headers=headers).status_code == 201
+        pids = {line["pid"] for line in svc.log_lines() if line.get("msg") == "started"}
+        assert len(pids) == 2, pids
+        with svc.client("admin") as c:
+            assert c.get("/v1/balances/wallet").json()["balance"] == 40
+            metrics = c.get("/metrics").text
+            assert 'dualbook_postings_total{kind="entry"} 40.0' in metrics, metrics[:2000]
