@@ -98,7 +98,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         gauges.cancel()
-        await ledger.close()
+        try:  # what is queued is sent first, for at most one request timeout (the database may be gone)
+            await asyncio.wait_for(ledger.close(), settings.timeout)
+        except TimeoutError:
+            log.warning("closed before the queued requests were sent", extra={"fields": {"pid": os.getpid()}})
+            await ledger.pool.close(timeout=1.0)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -41,10 +41,11 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: str = "info") -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
-    for name in ("dualbook.service", "uvicorn.error"):
+    for name in ("dualbook.service", "uvicorn.error", "psycopg"):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
-        logger.setLevel(level.upper())
+        # psycopg's pool logs every connection request at info: only its warnings (failed connections) go out
+        logger.setLevel("WARNING" if name == "psycopg" and level.lower() in ("debug", "info") else level.upper())
         logger.propagate = False
     logging.Formatter.converter = time.gmtime
 
