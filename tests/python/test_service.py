@@ -281,7 +281,10 @@ def test_body_limit_request_id_logs_and_metrics(service: Service, admin: httpx.C
     problem(admin.post("/v1/entries", json=big, headers={"Idempotency-Key": "t:big"}), 413, "body_too_large")
     r = admin.get("/v1/balances/wallet:0", headers={"X-Request-Id": "req-42"})
     assert r.headers["X-Request-Id"] == "req-42"
-    problem(admin.get("/v1/nothing"), 404, "not_found")
+    missing = admin.get("/v1/nothing", headers={"X-Request-Id": "req-43"})
+    assert problem(missing, 404, "not_found")["request_id"] == "req-43"
+    assert missing.headers.get_list("X-Request-Id") == ["req-43"]
+    assert len(admin.get("/v1/nothing", headers={"X-Request-Id": "bad id!"}).headers["X-Request-Id"]) == 32
     lines = service.log_lines()
     mine = [x for x in lines if x.get("request_id") == "req-42"]
     assert mine and mine[0]["route"] == "/v1/balances/{code:path}" and mine[0]["status"] == 200

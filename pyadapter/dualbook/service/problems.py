@@ -63,10 +63,8 @@ class Problem(Exception):
 
     def response(self, request_id: str | None = None, instance: str | None = None) -> Response:
         content = json.dumps(self.body(request_id, instance), ensure_ascii=False, default=str).encode()
-        headers = dict(self.headers)
-        if request_id:
-            headers["X-Request-Id"] = request_id
-        return Response(content, status_code=self.status, headers=headers, media_type=MEDIA_TYPE)
+        # the middleware adds X-Request-Id to every response, this one included
+        return Response(content, status_code=self.status, headers=dict(self.headers), media_type=MEDIA_TYPE)
 
 
 def unavailable(code: str, detail: str) -> Problem:
