@@ -263,6 +263,8 @@ def test_auth_and_scopes(service: Service) -> None:
         assert r.headers["WWW-Authenticate"].startswith("Bearer")
         problem(anon.get("/v1/trial-balance", headers={"Authorization": "Bearer wrong"}), 401, "unauthorized")
         problem(anon.get("/v1/trial-balance", headers={"Authorization": "Basic eDp5"}), 401, "unauthorized")
+        problem(anon.post("/v1/entries", content=b"not even json"), 401, "unauthorized")  # before anything else
+        assert anon.get("/healthz").status_code == 200 and anon.get("/metrics").status_code == 200
     with service.client("reader") as reader:
         assert reader.get("/v1/trial-balance").status_code == 200
         k = {"Idempotency-Key": "t:auth"}

@@ -130,7 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(psycopg.Error, _database)
-    app.add_middleware(ServiceMiddleware, max_body=settings.max_body, timeout=settings.timeout)
+    clients = settings.clients if settings.auth else None
+    app.add_middleware(ServiceMiddleware, max_body=settings.max_body, timeout=settings.timeout, clients=clients)
 
     @app.get("/healthz", response_model=HealthOut, tags=["operations"])
     async def healthz() -> HealthOut:

@@ -16,6 +16,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dualbook.service import metrics
+from dualbook.service.auth import Client, authenticate
 from dualbook.service.problems import Problem, unavailable
 
 log = logging.getLogger("dualbook.service")
@@ -51,8 +52,18 @@ def configure_logging(level: str = "info") -> None:
 
 
 class ServiceMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body: int, timeout: float, access_log: bool = True) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        timeout: float,
+        clients: tuple[Client, ...] | None,
+        access_log: bool = True,
+    ) -> None:
         self.app = app
+        #: the clients allowed under /v1 (None: authentication off)
+        self.clients = clients
         self.max_body = max_body
         self.timeout = timeout
         self.access_log = access_log
@@ -79,15 +90,10 @@ class ServiceMiddleware:
 
         problem: Problem | None = None
         try:
-            length = headers.get(b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > self.max_body):
-                problem = Problem(413, "body_too_large", "Request body too large", f"at most {self.max_body} bytes")
-            else:
-                body, too_large = await self._read_body(receive)
-                if too_large:
-                    problem = Problem(413, "body_too_large", "Request body too large", f"at most {self.max_body} bytes")
-                else:
-                    await asyncio.wait_for(self.app(scope, _replay(body, receive), send_with_id), self.timeout)
+            if self.clients is not None and scope["path"].startswith("/v1/"):
+                problem = self._authenticate(scope, headers.get(b"authorization"))
+            if problem is None:
+                problem = await self._run(scope, receive, send_with_id, headers.get(b"content-length"))
         except TimeoutError:
             problem = unavailable(
                 "timeout",
@@ -113,6 +119,34 @@ class ServiceMiddleware:
                 "client": scope.get("state", {}).get("client"),
             }
             log.info("request", extra={"fields": fields})
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send, length: bytes | None) -> Problem | None:
+        """The app with the body read first (413 beyond the limit) and the time bounded (TimeoutError)."""
+        too_large = Problem(413, "body_too_large", "Request body too large", f"at most {self.max_body} bytes")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            return too_large
+        body, over = await self._read_body(receive)
+        if over:
+            return too_large
+        await asyncio.wait_for(self.app(scope, _replay(body, receive), send), self.timeout)
+        return None
+
+    def _authenticate(self, scope: Scope, authorization: bytes | None) -> Problem | None:
+        """Under /v1 a known bearer token is required (401 otherwise, before the request is read further); the
+        client's name and scopes go into the request's state for the handler's scope check (403)."""
+        assert self.clients is not None
+        client = authenticate(self.clients, authorization.decode("latin-1") if authorization else None)
+        if client is None:
+            return Problem(
+                401,
+                "unauthorized",
+                "Unauthorized",
+                "a valid bearer token is required (Authorization: Bearer <token>)",
+                headers={"WWW-Authenticate": 'Bearer realm="dualbook"'},
+            )
+        scope["state"]["client"] = client.name
+        scope["state"]["scopes"] = client.scopes
+        return None
 
     async def _read_body(self, receive: Receive) -> tuple[bytes, bool]:
         chunks: list[bytes] = []
