@@ -24,7 +24,7 @@ from dualbook.service.middleware import ServiceMiddleware, configure_logging, lo
 from dualbook.service.models import HealthOut, ProblemOut, ReadyOut
 from dualbook.service.problems import MEDIA_TYPE, Problem, from_database_error, unavailable
 from dualbook.service.readiness import PROJECT, READY_SQL, expected_change
-from dualbook.service.routes import router
+from dualbook.service.routes import declared, router
 from dualbook.service.settings import Settings, from_environment
 
 TITLE = "dualbook ledger service"
@@ -182,7 +182,8 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     operation can answer with, and the bearer scheme."""
     if app.openapi_schema:
         return app.openapi_schema
-    doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    routes = [*declared.routes, *app.routes]  # the declared signatures of the routes that read requests themselves
+    doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=routes)
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
