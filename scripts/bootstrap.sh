@@ -36,10 +36,11 @@ detect_major() {
 
 need_apt=()
 detect_major
+# wrk: the HTTP load generator of the service's benchmark (dualbook bench, point P6)
 pkgs=("postgresql-$MAJOR" "postgresql-$MAJOR-pgtap" "postgresql-$MAJOR-plpgsql-check"
-      sqitch libdbd-pg-perl libtap-parser-sourcehandler-pgtap-perl)
+      sqitch libdbd-pg-perl libtap-parser-sourcehandler-pgtap-perl wrk)
 if [ -n "${DATABASE_URL:-}" ] && [ "${DUALBOOK_SKIP_SERVER_PKGS:-}" = 1 ]; then
-  pkgs=(sqitch libdbd-pg-perl libtap-parser-sourcehandler-pgtap-perl)
+  pkgs=(sqitch libdbd-pg-perl libtap-parser-sourcehandler-pgtap-perl wrk)
 fi
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "${pkgs[@]}"; do
@@ -67,7 +68,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
     fi
   fi
 else
-  for c in sqitch pg_prove; do
+  for c in sqitch pg_prove wrk; do
     command -v "$c" >/dev/null 2>&1 || { echo "setup: '$c' is required (not a Debian system: install it yourself)" >&2; exit 1; }
   done
 fi

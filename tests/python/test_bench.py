@@ -129,6 +129,8 @@ def test_bench_smoke_run(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.M
             "P2b",
             "P2bg",
             "P3",
+            "P6",
+            "P6@50%",
             "P4x1",
             "P4x10",
             "P5",
@@ -143,7 +145,9 @@ def test_bench_smoke_run(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.M
             else:
                 ref = workloads[w["ratio_of"]]
                 assert w["ratio"] == pytest.approx(w["tps"] / ref["tps"], abs=1e-4), w["name"]
-        assert {w["ratio_of"] for n, w in workloads.items() if n in ("P1", "P1g", "P4x1", "P4x10")} == {"ceiling"}
+        assert {w["ratio_of"] for n, w in workloads.items() if n in ("P1", "P1g", "P4x1", "P4x10", "P6")} == {"ceiling"}
+        assert workloads["P6@50%"]["ratio_of"] == "P6" and workloads["P6"]["failed"] == 0
+        assert workloads["P6"]["extras"]["service_cpu_us_per_request"] > 0
         assert {w["ratio_of"] for n, w in workloads.items() if n in ("P2g", "P2bg", *curve)} == {"P1g"}
         offered = [workloads[n]["extras"]["offered_per_s"] for n in curve]
         assert offered == sorted(offered) and offered[-1] == pytest.approx(workloads["P1g"]["tps"], rel=0.01)

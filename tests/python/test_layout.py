@@ -6,6 +6,9 @@
 * the offline audit verifier (``dualbook.audit.verify``) uses the standard library only, so an auditor runs it with
   no database driver installed;
 * nothing but the CLI imports the CLI;
+* the HTTP service (``dualbook.service``) imports the client and ``dualbook.db`` (the packaged plan) only, and
+  nothing imports the service but its own modules and the ``serve`` command (so the client, the operations and
+  the tools run without its dependencies installed);
 * no module is longer than 600 lines.
 
 Imports are read from the source (every ``import`` statement, at any depth, so a lazy import inside a function
@@ -78,7 +81,14 @@ def _in(module: str, package: str) -> bool:
 
 def test_the_package_has_the_rooms_of_the_architecture() -> None:
     modules = _modules()
-    for package in ("dualbook.cli", "dualbook.db", "dualbook.audit", "dualbook.tools", "dualbook.testing"):
+    for package in (
+        "dualbook.cli",
+        "dualbook.db",
+        "dualbook.audit",
+        "dualbook.tools",
+        "dualbook.testing",
+        "dualbook.service",
+    ):
         assert package in modules, f"{package} is missing"
     assert set(modules) >= CLIENT
 
@@ -105,6 +115,21 @@ def test_only_the_cli_imports_the_cli() -> None:
         if not _in(name, "dualbook.cli"):
             bad = [m for m in _dualbook_imports(path) if _in(m, "dualbook.cli")]
             assert not bad, f"{name} imports the CLI: {bad}"
+
+
+def test_the_service_imports_only_the_client_and_operations() -> None:
+    allowed = CLIENT | {m for m in _modules() if _in(m, "dualbook.service") or _in(m, "dualbook.db")}
+    for name, path in _modules().items():
+        if _in(name, "dualbook.service"):
+            bad = sorted(_dualbook_imports(path) - allowed)
+            assert not bad, f"{name} (service) imports {bad}"
+
+
+def test_only_the_serve_command_imports_the_service() -> None:
+    for name, path in _modules().items():
+        if not _in(name, "dualbook.service") and name != "dualbook.cli.serve":
+            bad = [m for m in _dualbook_imports(path) if _in(m, "dualbook.service")]
+            assert not bad, f"{name} imports the service: {bad}"
 
 
 def test_the_offline_verifier_needs_only_the_standard_library() -> None:

@@ -2,7 +2,7 @@
 (``dualbook`` as the entry point) with no checkout anywhere in sight -- the migrations and the pgbench workloads are
 package data, so ``dualbook deploy`` works from the installed package alone.
 
-The Dockerfile does the same two steps (build the wheel, install it with ``[binary]``); there is no Docker engine on
+The Dockerfile does the same two steps (build the wheel, install it with ``[service]``); there is no Docker engine on
 the test machines, so this test is how the image's contents are checked.
 """
 
@@ -21,6 +21,7 @@ import pytest
 from dualbook.db import roles
 from dualbook.db.cluster import Cluster
 from dualbook.testing import drop_database
+from tests.python.servicekit import running_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,7 +52,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     assert made.returncode == 0, made.stderr
     bin_dir = base / "venv" / "bin"
     pip = [str(bin_dir / "python"), "-m", "pip", "install", "-q", "-c", str(ROOT / "constraints.txt")]
-    done = _run([*pip, f"{wheel}[binary]"], env, base, timeout=600)
+    done = _run([*pip, f"{wheel}[service]"], env, base, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     yield bin_dir, env
 
@@ -94,6 +95,13 @@ def test_installed_package_deploys_and_posts_without_a_checkout(
         ok("account", "create", "wallet:1", "--currency", "USD", "--type", "liability", "--lower-limit", "0")
         ok("post", "--key", "wheel:1", "--debit", "bank", "12.34", "--credit", "wallet:1", "12.34")
         assert "12.34" in ok("balance", "wallet:1")
+        # The service the image runs, from the installed package: it serves, and the schema is the one it expects.
+        with running_service(with_roles["DATABASE_URL"], tmp_path, env=with_roles, command=[dualbook]) as svc:
+            with svc.client(None) as c:
+                ready = c.get("/readyz")
+                assert ready.status_code == 200 and ready.json()["expected_change"] == last_change, ready.text
+            with svc.client("reader") as c:
+                assert c.get("/v1/balances/wallet:1").json()["balance"] == 1234
         # The offline audit verifier runs as a module of the installed package.
         r = _run([str(bin_dir / "python"), "-m", "dualbook.audit.verify"], base_env, tmp_path)
         assert r.returncode == 2 and "usage" in r.stderr.lower(), r.stderr

@@ -41,6 +41,8 @@ class RootGroup(click.Group):
         "audit": ("dualbook.cli.audit", "audit_group"),
         "demo": ("dualbook.cli.tools", "demo"),
         "bench": ("dualbook.cli.tools", "bench"),
+        "serve": ("dualbook.cli.serve", "serve"),
+        "service-token": ("dualbook.cli.serve", "service_token"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

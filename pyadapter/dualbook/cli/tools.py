@@ -203,8 +203,9 @@ def bench(
     Ceiling, P1 uniform post_entry, P1g the same requests from --clients callers through the grouped adapter,
     P2 hot deferred account (with the sequencer running and the certification invariants checked afterwards) and
     P2g grouped, P2b hot limited accounts and P2bg grouped, P3 the Python adapter (one connection per thread),
-    P4 post_entries batches, I the writes alone, with books_check() looping on a streaming replica and on the
-    primary (the write path's isolation), P5 P1 again after loading the journal. Prints a table and the targets, writes
+    P4 post_entries batches, P6 single entries over HTTP through `dualbook serve` driven by wrk (and its latency
+    at half that peak), I the writes alone, with books_check() looping on a streaming replica and on the primary
+    (the write path's isolation), P5 P1 again after loading the journal. Prints a table and the targets, writes
     bench-results.json and bench-results.md. Uses DATABASE_URL (ledger deployed) when set, else a throwaway
     cluster. Exits 0 when it ran (a missed target is a result), 1 when the P2 correctness check failed, another
     code on errors.

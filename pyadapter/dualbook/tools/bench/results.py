@@ -48,7 +48,9 @@ CURVE_PNG = "bench-latency.png"
 P5 = "P5"
 #: the write path's isolation from reports on the replica ("I" stands for I0, I1 and I2: tools/bench/isolation.py)
 ISOLATION = "I"
-POINTS = (CEILING, P1, P1G, CURVE, P2, P2G, P2B, P2BG, P3, P1ADJ, "P4", ISOLATION, P5)
+#: single-entry POST /v1/entries through the HTTP service (wrk), and its latency at half that peak
+P6 = "P6"
+POINTS = (CEILING, P1, P1G, CURVE, P2, P2G, P2B, P2BG, P3, P6, P1ADJ, "P4", ISOLATION, P5)
 
 Progress = Callable[[str], None]
 
@@ -283,6 +285,20 @@ def evaluate_targets(results: Sequence[Result]) -> list[Target]:
         ok = r1.ratio is not None and r1.ratio >= 0.95 and r1.failed == 0
         versus = f"; on the primary instead: {ratio('I2')}" if r2 is not None else ""
         out.append(Target("I1 / I0 (reports on the replica)", "≥ 0.95, failed 0", f"{ratio('I1')}{versus}", ok))
+    p6, half = by.get(P6), by.get(P6 + "@50%")
+    if p6 is not None:
+        p99 = f"{half.p99_ms:.2f} ms" if half is not None and half.p99_ms is not None else "n/a"
+        errors = p6.failed + (half.failed if half is not None else 0)
+        ok = p6.ratio is not None and p6.ratio >= 0.2 and errors == 0
+        ok = ok and half is not None and half.p99_ms is not None and half.p99_ms <= 11.0
+        out.append(
+            Target(
+                "P6 HTTP / ceiling, p99 at half its peak",
+                "≥ 0.2 (aim 0.3), 0 errors, p99 ≤ 11 ms",
+                f"{ratio(P6)}, {errors} errors, p99 {p99}",
+                ok,
+            )
+        )
     p4 = by.get(batch_name(100))
     out.append(
         Target("P4 (100 per call) / ceiling", "≥ 2.0", ratio(p4.name), p4.ratio is not None and p4.ratio >= 2.0)

@@ -16,6 +16,9 @@ ratios measured side by side):
 * ``P3`` adapter -- ``--adapter-threads`` Python threads, each its own :class:`~dualbook.ledger.Ledger` (one
   connection), 2-leg uniform entries through ``Ledger.post_entry``, per-call latency including retries;
   ratio of P1;
+* ``P6`` HTTP -- single-entry ``POST /v1/entries`` through ``dualbook serve`` from wrk at 64 connections, unique
+  keys; ratio of the ceiling; then ``P6@50%``, its latency at half that peak, open loop approximated by paced
+  connections (:mod:`dualbook.tools.bench.http`);
 * ``P4xN`` batch -- ``sql/bench/post_entries.sql``: ``ledger.post_entries()`` with N random 2-leg entries per
   call (``--batch-sizes``) at ``--batch-clients`` clients; postings/s = calls/s x N; ratio of the ceiling;
 * ``I0``/``I1``/``I2`` isolation -- P1's writes alone, with books_check() in a loop on a streaming replica, and
@@ -51,7 +54,7 @@ from dualbook.db.cluster import Cluster
 from dualbook.db.config import mask_url
 from dualbook.testing import deploy_template, throwaway_cluster
 from dualbook.tools import certify
-from dualbook.tools.bench import callers, contention, isolation, procstat
+from dualbook.tools.bench import callers, contention, http, isolation, procstat
 from dualbook.tools.bench import pgbench as benchsql
 from dualbook.tools.bench.loader import load_journal
 from dualbook.tools.bench.pgbench import BenchError
@@ -72,6 +75,7 @@ from dualbook.tools.bench.results import (
     P2G,
     P3,
     P5,
+    P6,
     SEQUENCER_EVERY,
     BenchOptions,
     Progress,
@@ -370,6 +374,7 @@ def run_points(
         P2B: lambda: [runner.hot_limited()],
         P2BG: lambda: [runner.grouped(P2BG, "limited")],
         P3: lambda: [runner.adapter()],
+        P6: lambda: http.http_points(runner),
         P1ADJ: runner.contention,
         "P4": lambda: [runner.batch(n) for n in opts.batch_sizes],
         ISOLATION: lambda: isolation.isolation_points(runner, cluster, "bench", opts.clients, opts.replica_cpus),

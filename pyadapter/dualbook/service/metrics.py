@@ -1,0 +1,81 @@
+"""Prometheus metrics (``GET /metrics``): requests and their latency by route, postings, replays, refusals by
+code, retries, group sizes and the connection pool's use.
+
+With several worker processes each process counts its own; ``dualbook serve --workers N`` then points
+``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory (unless it is set already), and a scrape adds up every process
+(prometheus_client's multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from dualbook.group import GroupStats
+from dualbook.retry import RetryStats
+
+LATENCY_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+REQUESTS = Counter("dualbook_http_requests", "HTTP requests answered", ["method", "route", "status"])
+LATENCY = Histogram(
+    "dualbook_http_request_duration_seconds", "Time to answer a request", ["route"], buckets=LATENCY_BUCKETS
+)
+POSTINGS = Counter("dualbook_postings", "Entries posted (created now) through the service", ["kind"])
+REPLAYS = Counter("dualbook_replays", "Requests answered with an earlier outcome of their key", ["kind"])
+REFUSALS = Counter("dualbook_refusals", "Requests the ledger refused, by error code", ["code"])
+RETRIES = Counter("dualbook_retries", "Transactions re-run after a serialization failure or lost connection", ["cause"])
+GIVEN_UP = Counter("dualbook_retries_exhausted", "Calls that gave up after their retries")
+GROUP_SIZE = Histogram(
+    "dualbook_group_size", "Entries per group posted", buckets=(1, 2, 4, 8, 16, 32, 64, 100, 250, 500, 1000)
+)
+POOL = Gauge("dualbook_pool_connections", "Connections of the pool", ["state"], multiprocess_mode="livesum")
+POOL_WAITING = Gauge("dualbook_pool_waiting", "Requests waiting for a connection", multiprocess_mode="livesum")
+
+
+class ObservedRetryStats(RetryStats):
+    """The client's retry counters, also counted as metrics."""
+
+    def record(self, attempts: int, serialization: int = 0, lost: int = 0, gave_up: int = 0) -> None:
+        super().record(attempts, serialization, lost, gave_up)
+        if serialization:
+            RETRIES.labels("serialization").inc(serialization)
+        if lost:
+            RETRIES.labels("connection_lost").inc(lost)
+        if gave_up:
+            GIVEN_UP.inc(gave_up)
+
+
+class ObservedGroupStats(GroupStats):
+    """The group poster's counters, each group's size also observed."""
+
+    def record(self, size: int) -> None:
+        super().record(size)
+        GROUP_SIZE.observe(size)
+
+
+def update_pool(stats: dict[str, int]) -> None:
+    size = stats.get("pool_size", 0)
+    available = stats.get("pool_available", 0)
+    POOL.labels("open").set(size)
+    POOL.labels("idle").set(available)
+    POOL.labels("in_use").set(max(size - available, 0))
+    POOL_WAITING.set(stats.get("requests_waiting", 0))
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics text of this process, or of every process in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

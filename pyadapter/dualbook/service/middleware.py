@@ -1,0 +1,178 @@
+"""The one ASGI middleware in front of the routes (plain ASGI, no per-request task or buffering beyond the
+body): a request id, the body size limit, the per-request timeout, one structured JSON log line and the request
+metrics per request."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dualbook.service import metrics
+from dualbook.service.auth import Client, authenticate
+from dualbook.service.problems import Problem, unavailable
+
+log = logging.getLogger("dualbook.service")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, message and the record's ``fields``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        out.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str = "info") -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    for name in ("dualbook.service", "uvicorn.error", "psycopg"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        # psycopg's pool logs every connection request at info: only its warnings (failed connections) go out
+        logger.setLevel("WARNING" if name == "psycopg" and level.lower() in ("debug", "info") else level.upper())
+        logger.propagate = False
+    logging.Formatter.converter = time.gmtime
+
+
+class ServiceMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        timeout: float,
+        clients: tuple[Client, ...] | None,
+        access_log: bool = True,
+    ) -> None:
+        self.app = app
+        #: the clients allowed under /v1 (None: authentication off)
+        self.clients = clients
+        self.max_body = max_body
+        self.timeout = timeout
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = dict(scope["headers"])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = 500
+        sent = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                sent = True
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        problem: Problem | None = None
+        try:
+            if self.clients is not None and scope["path"].startswith("/v1/"):
+                problem = self._authenticate(scope, headers.get(b"authorization"))
+            if problem is None:
+                problem = await self._run(scope, receive, send_with_id, headers.get(b"content-length"))
+        except TimeoutError:
+            problem = unavailable(
+                "timeout",
+                f"no answer within {self.timeout:g} s; the outcome is unknown: retry with the same Idempotency-Key",
+            )
+        except Exception:
+            log.exception("unhandled error", extra={"fields": {"request_id": request_id}})
+            problem = Problem(500, "internal", "Internal error", "the service failed; see its log for the request id")
+        if problem is not None and not sent:
+            await problem.response(request_id, scope.get("path"))(scope, receive, send_with_id)
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        elapsed = time.perf_counter() - started
+        metrics.REQUESTS.labels(scope["method"], route, str(status)).inc()
+        metrics.LATENCY.labels(route).observe(elapsed)
+        if self.access_log and route not in ("/healthz", "/metrics"):
+            fields = {
+                "request_id": request_id,
+                "method": scope["method"],
+                "path": scope.get("path"),
+                "route": route,
+                "status": status,
+                "ms": round(elapsed * 1000, 3),
+                "client": scope.get("state", {}).get("client"),
+            }
+            log.info("request", extra={"fields": fields})
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send, length: bytes | None) -> Problem | None:
+        """The app with the body read first (413 beyond the limit) and the time bounded (TimeoutError)."""
+        too_large = Problem(413, "body_too_large", "Request body too large", f"at most {self.max_body} bytes")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            return too_large
+        body, over = await self._read_body(receive)
+        if over:
+            return too_large
+        await asyncio.wait_for(self.app(scope, _replay(body, receive), send), self.timeout)
+        return None
+
+    def _authenticate(self, scope: Scope, authorization: bytes | None) -> Problem | None:
+        """Under /v1 a known bearer token is required (401 otherwise, before the request is read further); the
+        client's name and scopes go into the request's state for the handler's scope check (403)."""
+        assert self.clients is not None
+        client = authenticate(self.clients, authorization.decode("latin-1") if authorization else None)
+        if client is None:
+            return Problem(
+                401,
+                "unauthorized",
+                "Unauthorized",
+                "a valid bearer token is required (Authorization: Bearer <token>)",
+                headers={"WWW-Authenticate": 'Bearer realm="dualbook"'},
+            )
+        scope["state"]["client"] = client.name
+        scope["state"]["scopes"] = client.scopes
+        return None
+
+    async def _read_body(self, receive: Receive) -> tuple[bytes, bool]:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b"".join(chunks), False
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return b"", True
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks), False
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the body already read, then waits on the real one (disconnects)."""
+    done = False
+
+    async def replay() -> Message:
+        nonlocal done
+        if not done:
+            done = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,207 @@
+"""The HTTP shapes: pydantic models of requests and responses. They check shapes only -- a field is there and
+has its JSON type; amounts are JSON integers (a float, ``1.0`` included, or a string is a 422) -- and leave every
+ledger rule (balanced legs, limits, codes, sizes) to the database, which answers with its own error code."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: an amount in minor units: a JSON integer, never a float (the database bounds it to 64 bits: LD106)
+Amount = Annotated[int, Field(strict=True, description="an integer of minor units (never a float)")]
+#: a limit: a 64-bit integer of minor units (the SQL parameter's type)
+Limit = Annotated[int, Field(strict=True, ge=-(2**63), le=2**63 - 1, description="an integer of minor units, 64 bits")]
+Text = Annotated[str, Field(max_length=10_000)]
+
+
+class Shape(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LegIn(Shape):
+    account: Text
+    amount: Amount = Field(description="minor units: positive debits, negative credits")
+    currency: Text
+
+
+class AssertionIn(Shape):
+    account: Text
+    op: Text = Field(description="one of = <> < <= > >=")
+    balance: Amount
+
+
+class EntryIn(Shape):
+    """One entry; its idempotency key is the ``Idempotency-Key`` header."""
+
+    legs: list[LegIn] = Field(max_length=1000)
+    description: Text | None = None
+    metadata: dict[str, Any] | None = None
+    effective_date: date | None = None
+    assertions: list[AssertionIn] | None = Field(default=None, max_length=1000)
+
+
+class BatchEntryIn(EntryIn):
+    key: Text = Field(description="the entry's idempotency key")
+
+
+class BatchIn(Shape):
+    entries: list[BatchEntryIn] = Field(max_length=1000)
+    atomic: bool = Field(default=False, description="all or nothing: the first refusal fails the whole batch")
+
+
+class ReversalIn(Shape):
+    reason: Text | None = None
+
+
+class AccountIn(Shape):
+    code: Text
+    currency: Text
+    type: Text = Field(description="asset, liability, equity, income or expense")
+    lower_limit: Limit | None = None
+    upper_limit: Limit | None = None
+    metadata: dict[str, Any] | None = None
+    deferred: bool = False
+
+
+# --- responses ---------------------------------------------------------------------------------------------
+
+
+class PostedOut(BaseModel):
+    """A posted entry: the same body for the request that posted it and for every replay of its key."""
+
+    entry_id: int
+    idempotency_key: str
+    recorded_at: datetime
+    balances: dict[str, int] = Field(description="normal balances right after the entry (ordinary accounts)")
+
+
+class EntryLegOut(BaseModel):
+    leg: int
+    account: str
+    amount: int
+    currency: str
+    account_seq: int | None
+    balance_after: int | None
+
+
+class EntryOut(BaseModel):
+    entry_id: int
+    idempotency_key: str
+    description: str | None
+    metadata: dict[str, Any]
+    effective_date: date
+    recorded_at: datetime
+    reverses_entry_id: int | None
+    reversed_by_entry_id: int | None
+    legs: list[EntryLegOut]
+
+
+class ErrorOut(BaseModel):
+    code: str
+    name: str | None
+    message: str | None
+    detail: str | None
+
+
+class BatchItemOut(BaseModel):
+    idx: int
+    key: str
+    status: Literal["posted", "replayed", "refused", "rejected"]
+    entry_id: int | None
+    recorded_at: datetime | None
+    balances: dict[str, int] | None
+    error: ErrorOut | None
+
+
+class BatchOut(BaseModel):
+    results: list[BatchItemOut]
+
+
+class AccountCreatedOut(BaseModel):
+    account_id: int
+    code: str
+    created: bool
+
+
+class AccountOut(BaseModel):
+    book: str
+    account_id: int
+    code: str
+    currency: str
+    type: str
+    status: str
+    balance: int | None
+    postings: int
+    lower_limit: int | None
+    upper_limit: int | None
+    deferred: bool
+    queued: int
+
+
+class AccountPageOut(BaseModel):
+    items: list[AccountOut]
+    next_after: str | None = Field(description="pass as `after` for the next page; null on the last page")
+
+
+class AccountClosedOut(BaseModel):
+    code: str
+    closed_at: datetime
+
+
+class BalanceOut(BaseModel):
+    account_id: int
+    code: str
+    currency: str
+    exponent: int
+    type: str
+    status: str
+    balance: int
+    seq: int
+    lower_limit: int | None
+    upper_limit: int | None
+
+
+class TrialBalanceRowOut(BaseModel):
+    currency: str
+    debits: int
+    credits: int
+    net: int
+
+
+class TrialBalanceOut(BaseModel):
+    book: str
+    currencies: list[TrialBalanceRowOut]
+
+
+class OutcomeOut(BaseModel):
+    key: str
+    status: Literal["posted", "refused", "unknown"]
+    entry_id: int | None
+    recorded_at: datetime | None
+    error: ErrorOut | None
+
+
+class HealthOut(BaseModel):
+    status: str
+
+
+class ReadyOut(BaseModel):
+    status: str
+    expected_change: str
+    deployed_change: str | None
+    schema_state: Literal["exact", "ahead"] = Field(description="exact, or ahead: newer changes deployed too")
+
+
+class ProblemOut(BaseModel):
+    """An error (RFC 9457, ``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    request_id: str | None = None
