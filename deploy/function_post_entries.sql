@@ -301,9 +301,10 @@ BEGIN
               FROM ledger_private.post_batch_set(v_book_id, p_entries) AS f;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE;
-            -- what the per-entry path decides (bad data, a constraint, the fast path's own hand-over LD306) falls
-            -- back to it; serialization failures, deadlocks, cancels, lock timeouts, resource errors do not
-            IF left(v_state, 2) NOT IN ('22', '23') AND v_state <> 'LD306' THEN
+            -- what the per-entry path decides (bad data, a constraint, the fast path's own hand-over LD306, an
+            -- entry dated into a closed period LD214) falls back to it; serialization failures, deadlocks,
+            -- cancels, lock timeouts, resource errors do not
+            IF left(v_state, 2) NOT IN ('22', '23') AND v_state NOT IN ('LD306', 'LD214') THEN
                 RAISE;
             END IF;
             v_fast_ids := NULL;
