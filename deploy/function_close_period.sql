@@ -103,8 +103,8 @@ BEGIN
     END IF;
     -- Every account with a posting dated up to the close: the previous checkpoint plus what is dated since.
     INSERT INTO ledger_private.account_checkpoint AS k (book_id, account_id, through_date, balance, debits, credits)
-    SELECT v_book_id, x.account_id, p_through_date, sum(x.balance)::bigint, sum(x.debits), sum(x.credits)
-      FROM (SELECT c.account_id, c.balance::numeric AS balance, 0::numeric AS debits, 0::numeric AS credits
+    SELECT v_book_id, x.account_id, p_through_date, sum(x.balance), sum(x.debits), sum(x.credits)
+      FROM (SELECT c.account_id, c.balance, 0::numeric AS debits, 0::numeric AS credits
               FROM ledger_private.account_checkpoint AS c
              WHERE c.book_id = v_book_id AND c.through_date = v_prev
             UNION ALL

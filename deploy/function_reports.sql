@@ -44,7 +44,7 @@ AS $$
     WITH c AS (SELECT max(pc.through_date) AS through_date FROM ledger_private.period_close AS pc
                 WHERE pc.book_id = p_book_id AND pc.through_date <= p_date)
     SELECT x.account_id, sum(x.amount)
-      FROM (SELECT k.account_id, k.balance::numeric AS amount
+      FROM (SELECT k.account_id, k.balance AS amount
               FROM ledger_private.account_checkpoint AS k, c
              WHERE k.book_id = p_book_id AND k.through_date = c.through_date
             UNION ALL
@@ -305,7 +305,7 @@ CREATE FUNCTION ledger.trial_balance_as_of(
     p_date date,
     p_book text DEFAULT 'default'
 )
-RETURNS TABLE (currency text, debits bigint, credits bigint, net bigint, accounts bigint)
+RETURNS TABLE (currency text, debits numeric, credits numeric, net numeric, accounts bigint)
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -320,9 +320,9 @@ BEGIN
     END IF;
     RETURN QUERY
     SELECT a.currency,
-           coalesce(sum(b.balance) FILTER (WHERE b.balance > 0), 0)::bigint,
-           coalesce(-sum(b.balance) FILTER (WHERE b.balance < 0), 0)::bigint,
-           sum(b.balance)::bigint,
+           coalesce(sum(b.balance) FILTER (WHERE b.balance > 0), 0),
+           coalesce(-sum(b.balance) FILTER (WHERE b.balance < 0), 0),
+           sum(b.balance),
            count(*)
       FROM ledger_private.balances_as_of(v_book_id, p_date) AS b
       JOIN ledger_private.account AS a ON a.book_id = v_book_id AND a.account_id = b.account_id
@@ -332,7 +332,7 @@ END
 $$;
 COMMENT ON FUNCTION ledger.trial_balance_as_of(date, text) IS
     'Per currency, as of an effective date: total debit balances, total credit balances, net (0 in balanced '
-    'books) and the number of accounts with postings. Errors: LD101, LD210.';
+    'books; numeric: totals need not fit 64 bits) and the number of accounts with postings. Errors: LD101, LD210.';
 
 -- 5. Month-end report: per account, opening, debits, credits, closing over a period of effective dates.
 CREATE FUNCTION ledger.month_end_report(
@@ -340,8 +340,8 @@ CREATE FUNCTION ledger.month_end_report(
     p_through date,
     p_book text DEFAULT 'default'
 )
-RETURNS TABLE (account text, currency text, type text, opening bigint, debits bigint, credits bigint,
-               closing bigint, final boolean)
+RETURNS TABLE (account text, currency text, type text, opening numeric, debits numeric, credits numeric,
+               closing numeric, final boolean)
 LANGUAGE plpgsql STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -355,9 +355,10 @@ BEGIN
     v_final := coalesce(p_through <= ledger_private.closed_through(v_book_id), false);
     RETURN QUERY
     SELECT a.code, a.currency, a.type,
-           ledger_private.normal_balance(a.type, sum(x.opening)::bigint),
-           sum(x.debits)::bigint, sum(x.credits)::bigint,
-           ledger_private.normal_balance(a.type, (sum(x.opening) + sum(x.debits) - sum(x.credits))::bigint),
+           CASE WHEN a.type IN ('asset', 'expense') THEN 1 ELSE -1 END * sum(x.opening),
+           sum(x.debits), sum(x.credits),
+           CASE WHEN a.type IN ('asset', 'expense') THEN 1 ELSE -1 END
+               * (sum(x.opening) + sum(x.debits) - sum(x.credits)),
            v_final
       FROM (SELECT o.account_id, o.balance AS opening, 0::numeric AS debits, 0::numeric AS credits
               FROM ledger_private.balances_as_of(v_book_id, p_from - 1) AS o

@@ -28,7 +28,7 @@ CREATE TABLE ledger_private.account_checkpoint (
     book_id      integer NOT NULL,
     account_id   bigint NOT NULL,
     through_date date NOT NULL,
-    balance      bigint NOT NULL,
+    balance      numeric NOT NULL,
     debits       numeric NOT NULL CHECK (debits >= 0),
     credits      numeric NOT NULL CHECK (credits >= 0),
     PRIMARY KEY (book_id, account_id, through_date)

@@ -32,7 +32,7 @@ SELECT is(ledger.closed_through('other'), NULL::date, 'another book stays open')
 SELECT results_eq(
     $$SELECT a.code, k.balance, k.debits, k.credits FROM ledger_private.account_checkpoint AS k
         JOIN ledger_private.account AS a USING (book_id, account_id) WHERE k.through_date = '2024-01-31' ORDER BY 1$$,
-    $$VALUES ('cash', 1000::bigint, 1000::numeric, 0::numeric), ('sales', -1000, 0, 1000)$$,
+    $$VALUES ('cash', 1000::numeric, 1000::numeric, 0::numeric), ('sales', -1000, 0, 1000)$$,
     'the checkpoint holds January only (debit-positive), not the February entry recorded before the close');
 
 -- Monotonic.
