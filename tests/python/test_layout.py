@@ -31,6 +31,7 @@ CLIENT = {
     "dualbook.errors",
     "dualbook.money",
     "dualbook.retry",
+    "dualbook.reports",
     "dualbook.group",
     "dualbook.agroup",
 }
