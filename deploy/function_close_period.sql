@@ -2,56 +2,25 @@
 -- requires: table_period_close
 -- requires: error_catalog
 -- requires: function_post_entries
--- Period close, one rule in one place: an AFTER INSERT trigger on the entry table refuses (LD214) an entry dated
--- on or before its book's close date. Every path that writes an entry — post_entry, both paths of post_entries,
--- reverse_entry — inserts the header through ledger_private.post() or post_batch_set(), so none can bypass it.
--- AFTER, not BEFORE: INSERT ... ON CONFLICT DO NOTHING fires AFTER row triggers only for rows it inserted, so
--- the replay of an entry posted before its period was closed still replays. Inside post() the LD214 is a
--- refusal that depends on the ledger's state, recorded with its key like LD203.
--- ledger.close_period(): closes a book through a date (monotonic) and stores every account's checkpoint.
+-- ledger.close_period(): closes a book through a date (monotonic), sets book.closed_through and stores every
+-- account's checkpoint. The rule itself lives in the posting core, ledger_private.post() (post_entry,
+-- reverse_entry, the per-entry path of post_entries): an entry dated on or before book.closed_through is refused
+-- with LD214, recorded with its key like LD203; the set-based batch path declines such a batch to post().
 
 BEGIN;
 
 SET LOCAL ROLE dualbook_owner;
 
--- The close date of a book (NULL: nothing closed). One index probe; the planner inlines it.
+-- The close date of a book (NULL: nothing closed).
 CREATE FUNCTION ledger_private.closed_through(p_book_id integer) RETURNS date
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 SET standard_conforming_strings = on
 AS $$
-    SELECT max(c.through_date) FROM ledger_private.period_close AS c WHERE c.book_id = p_book_id
+    SELECT b.closed_through FROM ledger_private.book AS b WHERE b.book_id = p_book_id
 $$;
 COMMENT ON FUNCTION ledger_private.closed_through(integer) IS
     'The date a book is closed through (every effective date up to it is locked), or NULL.';
-
-CREATE FUNCTION ledger_private.refuse_closed_period() RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-SET standard_conforming_strings = on
-AS $$
-DECLARE
-    v_closed date;
-BEGIN
-    SELECT max(c.through_date) INTO v_closed FROM ledger_private.period_close AS c WHERE c.book_id = NEW.book_id;
-    IF NEW.effective_date <= v_closed THEN
-        RAISE EXCEPTION 'effective date % lies in a closed period (the book is closed through %)',
-            NEW.effective_date, v_closed
-            USING ERRCODE = 'LD214',
-                  DETAIL = json_build_object('effective_date', NEW.effective_date, 'closed_through', v_closed,
-                                             'book', (SELECT b.code FROM ledger_private.book AS b
-                                                       WHERE b.book_id = NEW.book_id))::text,
-                  HINT = format('Date the entry on or after %s; a correction of a closed period is posted in '
-                                'the first open day.', v_closed + 1);
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION ledger_private.refuse_closed_period() IS
-    'Trigger (AFTER INSERT on entry): LD214 period_closed when the entry is dated on or before its book''s close.';
-
-CREATE TRIGGER entry_period_open AFTER INSERT ON ledger_private.entry
-    FOR EACH ROW EXECUTE FUNCTION ledger_private.refuse_closed_period();
 
 CREATE FUNCTION ledger.close_period(
     p_through_date date,
@@ -120,6 +89,7 @@ BEGIN
     INSERT INTO ledger_private.period_close AS c (book_id, through_date, accounts)
     VALUES (v_book_id, p_through_date, close_period.accounts)
     RETURNING c.through_date, c.closed_at INTO close_period.through_date, close_period.closed_at;
+    UPDATE ledger_private.book AS b SET closed_through = p_through_date WHERE b.book_id = v_book_id;
     created := true;
 END
 $$;
@@ -144,7 +114,6 @@ COMMENT ON FUNCTION ledger.closed_through(text) IS
     'The date the book is closed through (NULL: no period closed). Errors: LD101, LD210.';
 
 REVOKE ALL ON FUNCTION ledger_private.closed_through(integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION ledger_private.refuse_closed_period() FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger.close_period(date, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger.closed_through(text) FROM PUBLIC;
 -- The application closes periods (the service exposes it to administrators only); docs/security.md.

@@ -131,6 +131,14 @@ BEGIN
     IF EXISTS (SELECT FROM ledger_private.recorded_refusals(p_book_id, v_keys)) THEN
         RETURN;
     END IF;
+    -- An entry dated into a closed period: post() refuses it (LD214), so the per-entry path decides. One lookup
+    -- of the book's close date (read as in post(), through to_jsonb).
+    IF EXISTS (SELECT FROM ledger_private.book AS b
+                WHERE b.book_id = p_book_id
+                  AND (to_jsonb(b) ->> 'closed_through')::date
+                      >= (SELECT min(coalesce(d, (now() AT TIME ZONE 'UTC')::date)) FROM unnest(v_dates) AS d)) THEN
+        RETURN;
+    END IF;
 
     -- 3. The entries; every key must be new (a replay, or a key twice in the batch, goes the per-entry way).
     WITH ins AS (
@@ -301,10 +309,9 @@ BEGIN
               FROM ledger_private.post_batch_set(v_book_id, p_entries) AS f;
         EXCEPTION WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE;
-            -- what the per-entry path decides (bad data, a constraint, the fast path's own hand-over LD306, an
-            -- entry dated into a closed period LD214) falls back to it; serialization failures, deadlocks,
-            -- cancels, lock timeouts, resource errors do not
-            IF left(v_state, 2) NOT IN ('22', '23') AND v_state NOT IN ('LD306', 'LD214') THEN
+            -- what the per-entry path decides (bad data, a constraint, the fast path's own hand-over LD306) falls
+            -- back to it; serialization failures, deadlocks, cancels, lock timeouts, resource errors do not
+            IF left(v_state, 2) NOT IN ('22', '23') AND v_state <> 'LD306' THEN
                 RAISE;
             END IF;
             v_fast_ids := NULL;

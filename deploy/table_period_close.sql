@@ -7,6 +7,8 @@
 -- account_checkpoint: at each close, every account's debit-positive balance as of the close date (all postings
 -- dated up to it) and its debits and credits since the previous close, so that reports start from the last
 -- close instead of summing the whole journal. Both are append-only, like the journal.
+-- book.closed_through: the current close date of each book, read by the posting core in the lookup of the book
+-- it makes anyway (no extra read per posting); monotonic, set only by ledger.close_period().
 -- entry_effective: entries of a book by effective date, for the reports that read a date range.
 
 BEGIN;
@@ -39,6 +41,10 @@ COMMENT ON TABLE ledger_private.account_checkpoint IS
     'and credits dated after the previous close (append-only).';
 
 CREATE INDEX entry_effective ON ledger_private.entry (book_id, effective_date, entry_id);
+
+ALTER TABLE ledger_private.book ADD COLUMN closed_through date;
+COMMENT ON COLUMN ledger_private.book.closed_through IS
+    'Every effective date up to this one is closed (NULL: none); the greatest period_close.through_date.';
 
 CREATE TRIGGER period_close_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON ledger_private.period_close
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_private.forbid_change('closed periods are append-only');

@@ -4,8 +4,6 @@ BEGIN;
 
 DROP FUNCTION ledger.closed_through(text);
 DROP FUNCTION ledger.close_period(date, text);
-DROP TRIGGER entry_period_open ON ledger_private.entry;
-DROP FUNCTION ledger_private.refuse_closed_period();
 DROP FUNCTION ledger_private.closed_through(integer);
 
 COMMIT;

@@ -7,8 +7,6 @@ BEGIN
     ASSERT has_function_privilege('dualbook_app', 'ledger.close_period(date, text)', 'execute');
     ASSERT has_function_privilege('dualbook_reader', 'ledger.closed_through(text)', 'execute');
     ASSERT NOT has_function_privilege('dualbook_reader', 'ledger.close_period(date, text)', 'execute');
-    ASSERT EXISTS (SELECT FROM pg_trigger WHERE tgname = 'entry_period_open'
-                      AND tgrelid = 'ledger_private.entry'::regclass);
 END
 $$;
 

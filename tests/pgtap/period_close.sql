@@ -10,7 +10,8 @@ SELECT plan(36);
 SELECT has_function('ledger', 'close_period', ARRAY['date', 'text'], 'ledger.close_period(date, text) exists');
 SELECT has_function('ledger', 'closed_through', ARRAY['text'], 'ledger.closed_through(text) exists');
 SELECT volatility_is('ledger', 'closed_through', ARRAY['text'], 'stable', 'closed_through is STABLE');
-SELECT has_trigger('ledger_private', 'entry', 'entry_period_open', 'the entry table carries the closed-period rule');
+SELECT has_function('ledger_private', 'raise_period_closed', ARRAY['integer', 'date', 'date'],
+                    'the posting core raises LD214 through raise_period_closed');
 
 SELECT ok((ledger.create_account('cash', 'USD', 'asset')).created, 'setup: cash');
 SELECT ok((ledger.create_account('sales', 'USD', 'income')).created, 'setup: sales');
