@@ -197,10 +197,10 @@ def bench(
     P2 hot deferred account (with the sequencer running and the certification invariants checked afterwards) and
     P2g grouped, P2b hot limited accounts and P2bg grouped, P3 the Python adapter (one connection per thread),
     P4 post_entries batches, P5 P1 again after loading the journal, R the reports by effective date on that
-    journal (as-of balance, statement page, trial balance, month-end report, period close). Prints a table and the targets, writes
-    bench-results.json and bench-results.md. Uses DATABASE_URL (ledger deployed) when set, else a throwaway
-    cluster. Exits 0 when it ran (a missed target is a result), 1 when the P2 correctness check failed, another
-    code on errors.
+    journal (as-of balance, statement page, trial balance, month-end report, period close). Prints a table and
+    the targets, writes bench-results.json and bench-results.md. Uses DATABASE_URL (ledger deployed) when set,
+    else a throwaway cluster. Exits 0 when it ran (a missed target is a result), 1 when the P2 correctness check
+    failed, another code on errors.
 
     \b
     Example:
