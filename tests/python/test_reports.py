@@ -15,6 +15,7 @@ import hypothesis.strategies as st
 import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
+from psycopg.types.json import Jsonb
 
 from dualbook import AsyncLedger, Ledger, credit, debit, errors
 from dualbook.reports import MonthEndReport, StatementPage, TrialBalance, to_csv, to_json
@@ -237,3 +238,48 @@ def test_async_reports(db_url: str) -> None:
     assert_balanced(out["tb"])
     assert out["bal"].balance == 530
     assert out["closed"].created and not out["me"].final
+
+
+def test_close_and_a_concurrent_backdated_posting_serialize(ledger: Ledger, db_url: str) -> None:
+    """A posting dated into a period and the close of that period, in flight at the same time: SSI lets only one
+    order happen (one of the two fails with 40001); after the retry the close's checkpoint and the journal agree."""
+    _seed(ledger)
+    legs = Jsonb(
+        [{"account": "cash", "amount": 9, "currency": "USD"}, {"account": "equity", "amount": -9, "currency": "USD"}]
+    )
+    failed = []
+    with psycopg.connect(db_url) as t1, psycopg.connect(db_url) as t2:
+        for c in (t1, t2):
+            c.isolation_level = psycopg.IsolationLevel.SERIALIZABLE
+        row = t1.execute(
+            "SELECT status FROM ledger.post_entry('race', %s, p_effective_date => '2024-01-15')", (legs,)
+        ).fetchone()
+        assert row == ("posted",)
+        t2.execute("SELECT * FROM ledger.close_period('2024-01-31')").fetchall()
+        for c in (t2, t1):
+            try:
+                c.commit()
+            except psycopg.errors.SerializationFailure:
+                failed.append(c)
+                c.rollback()
+    assert len(failed) == 1
+    with psycopg.connect(db_url, autocommit=True) as c:
+        c.execute("SET default_transaction_isolation = serializable")
+        posted = c.execute("SELECT count(*) FROM ledger.entries WHERE idempotency_key = 'race'").fetchone()
+        closed = c.execute("SELECT ledger.closed_through()").fetchone()
+        if failed[0] is t1:  # the close won: the posting's retry is refused
+            assert posted == (0,) and closed == (date(2024, 1, 31),)
+            with pytest.raises(errors.PeriodClosed):
+                ledger.post_entry(
+                    "race", [debit("cash", 9, "USD"), credit("equity", 9, "USD")], effective_date=date(2024, 1, 15)
+                )
+        else:  # the posting won: the retried close includes it
+            assert posted == (1,) and closed == (None,)
+            ledger.close_period(date(2024, 1, 31))
+        expected = 530 + (9 if failed[0] is t2 else 0)
+        checkpoint = c.execute(
+            "SELECT k.balance FROM ledger_private.account_checkpoint AS k JOIN ledger_private.account AS a"
+            " USING (book_id, account_id) WHERE a.code = 'cash'"
+        ).fetchone()
+        assert checkpoint is not None and checkpoint[0] == expected
+        assert ledger.balance_as_of("cash", date(2024, 1, 31)).balance == expected
