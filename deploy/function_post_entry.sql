@@ -844,7 +844,7 @@ COMMENT ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, tex
     'p_legs: [{"account": code, "amount": minor units (positive = debit, negative = credit; number or string), '
     '"currency": code}, ...]. p_assertions: [{"account", "op": "="|">="|"<=", "balance"}] on normal balances after '
     'the entry. Returns one row: status posted (created true) | replayed (the same key and request again; '
-    'nothing written) | refused (a refusal that depends on the ledger''s state: LD201-LD204, LD209, LD211; '
+    'nothing written) | refused (a refusal that depends on the ledger''s state: LD201-LD204, LD209, LD211, LD214; '
     'recorded with the key in this transaction, and returned again to every later call with the key and the same '
     'request; error_code, error_message, error_detail with "refusal": "recorded", error_hint; created says whether this call '
     'recorded it). entry_id, recorded_at, and the touched accounts'' normal balances just after the entry '
