@@ -96,7 +96,7 @@ INSERT INTO covered VALUES
     ('LD213', 'currency_and_book'),
     ('LD214', 'period_close'),
     ('LD215', 'period_close'),
-    ('LD301', 'post_entry_serializable_required, post_entry_repeatable_read_refused'),
+    ('LD301', 'post_entry_serializable_required, post_entry_repeatable_read_refused, reports_read_only'),
     ('LD302', 'append_only'),
     ('LD303', 'deferred_accounts, audit_seal_isolation'),
     ('LD304', 'audit_seal_chain_broken'),
