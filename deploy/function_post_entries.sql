@@ -134,6 +134,14 @@ BEGIN
     IF EXISTS (SELECT FROM ledger_private.recorded_refusals(p_book_id, v_keys)) THEN
         RETURN;
     END IF;
+    -- An entry dated into a closed period: post() refuses it (LD214), so the per-entry path decides. One lookup
+    -- of the book's close date (read as in post(), through to_jsonb).
+    IF EXISTS (SELECT FROM ledger_private.book AS b
+                WHERE b.book_id = p_book_id
+                  AND (to_jsonb(b) ->> 'closed_through')::date
+                      >= (SELECT min(coalesce(d, (now() AT TIME ZONE 'UTC')::date)) FROM unnest(v_dates) AS d)) THEN
+        RETURN;
+    END IF;
 
     -- 3. The entries; every key must be new (a replay, or a key twice in the batch, goes the per-entry way).
     WITH ins AS (

@@ -438,6 +438,27 @@ COMMENT ON FUNCTION ledger_private.raise_account_error(text, text, integer, bool
     'post() step 3, error path: LD201, LD202, LD108 or LD107 for one account.';
 COMMENT ON FUNCTION ledger_private.raise_limit_exceeded(json) IS
     'post() step 3, error path: raises LD203 with the given DETAIL.';
+-- The step "closed period" of post(), its error path: raises LD214 for an entry dated on or before its book's
+-- close date (ledger.close_period()).
+CREATE FUNCTION ledger_private.raise_period_closed(p_book_id integer, p_date date, p_closed date)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET standard_conforming_strings = on
+AS $$
+BEGIN
+    RAISE EXCEPTION 'effective date % lies in a closed period (the book is closed through %)', p_date, p_closed
+        USING ERRCODE = 'LD214',
+              DETAIL = json_build_object('effective_date', p_date, 'closed_through', p_closed,
+                                         'book', (SELECT b.code FROM ledger_private.book AS b
+                                                   WHERE b.book_id = p_book_id))::text,
+              HINT = format('Date the entry after %s; a correction of a closed period is posted in the first open '
+                            'day.', p_closed);
+END
+$$;
+COMMENT ON FUNCTION ledger_private.raise_period_closed(integer, date, date) IS
+    'post() step 2, error path: raises LD214 period_closed.';
+
 COMMENT ON FUNCTION ledger_private.within_limits(bigint, bigint, bigint) IS
     'The limit rule of both posting paths: a normal balance within [lower, upper], NULL = unbounded.';
 COMMENT ON FUNCTION ledger_private.check_assertions(integer, text[], text[], bigint[], text[], text[], bigint[], boolean[]) IS
@@ -507,12 +528,16 @@ DECLARE
     v_as_values bigint[];
     v_limit_error json;
     v_refusal ledger_private.refusal;
+    v_closed date;
 BEGIN
     -- The helpers are called only to raise their errors: a call with SET costs more than the check itself.
     IF current_setting('transaction_isolation') <> 'serializable' THEN
         PERFORM ledger_private.require_serializable('ledger.post_entry');
     END IF;
-    SELECT b.book_id INTO v_book_id FROM ledger_private.book AS b WHERE b.code = p_book;
+    -- The book and its close date (book.closed_through, set by ledger.close_period(); read through to_jsonb so
+    -- that this function keeps working in a schema reverted to before that column: no close, no check).
+    SELECT b.book_id, (to_jsonb(b) ->> 'closed_through')::date INTO v_book_id, v_closed
+      FROM ledger_private.book AS b WHERE b.code = p_book;
     IF v_book_id IS NULL THEN
         v_book_id := ledger_private.book_id(p_book);  -- raises LD101 (NULL) or LD210
     END IF;
@@ -618,6 +643,12 @@ BEGIN
         RETURN;
     END IF;
     created := true;
+    -- A new entry dated into a closed period is refused (recorded, like every refusal of this block); after the
+    -- header insert, so a replay of an entry posted before the close still replays.
+    IF coalesce(p_effective_date, (now() AT TIME ZONE 'UTC')::date) <= v_closed THEN
+        PERFORM ledger_private.raise_period_closed(v_book_id, coalesce(p_effective_date,
+                                                   (now() AT TIME ZONE 'UTC')::date), v_closed);
+    END IF;
     post.balances := '{}'::jsonb;
 
     -- 3. Balances: one UPDATE per account, in code order. -------------------------------------------------
@@ -813,7 +844,7 @@ COMMENT ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, tex
     'p_legs: [{"account": code, "amount": minor units (positive = debit, negative = credit; number or string), '
     '"currency": code}, ...]. p_assertions: [{"account", "op": "="|">="|"<=", "balance"}] on normal balances after '
     'the entry. Returns one row: status posted (created true) | replayed (the same key and request again; '
-    'nothing written) | refused (a refusal that depends on the ledger''s state: LD201-LD204, LD209, LD211; '
+    'nothing written) | refused (a refusal that depends on the ledger''s state: LD201-LD204, LD209, LD211, LD214; '
     'recorded with the key in this transaction, and returned again to every later call with the key and the same '
     'request; error_code, error_message, error_detail with "refusal": "recorded", error_hint; created says whether this call '
     'recorded it). entry_id, recorded_at, and the touched accounts'' normal balances just after the entry '
@@ -833,6 +864,7 @@ REVOKE ALL ON FUNCTION ledger_private.replayed_entry(integer, text, bytea, bigin
 REVOKE ALL ON FUNCTION ledger_private.raise_account_error(text, text, integer, boolean, text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.raise_limit_exceeded(json) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.within_limits(bigint, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.raise_period_closed(integer, date, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.range_hint(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.check_assertions(integer, text[], text[], bigint[], text[], text[], bigint[], boolean[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text) TO dualbook_app;

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -16,7 +16,7 @@ import psycopg
 from psycopg import IsolationLevel
 from psycopg_pool import AsyncConnectionPool
 
-from dualbook import calls, errors, reads
+from dualbook import calls, errors, reads, reports
 from dualbook.agroup import AsyncGroupPoster
 from dualbook.calls import (
     AccountResult,
@@ -251,9 +251,16 @@ class AsyncLedger:
         return (await self.execute(calls.post_entries(entries, atomic=atomic, book=self._book(book)), conn))[0]
 
     async def reverse_entry(
-        self, entry_id: int, key: str, *, reason: str | None = None, book: str | None = None, conn: AConn | None = None
+        self,
+        entry_id: int,
+        key: str,
+        *,
+        reason: str | None = None,
+        book: str | None = None,
+        effective_date: date | None = None,
+        conn: AConn | None = None,
     ) -> PostResult:
-        call = calls.reverse_entry(entry_id, key, reason=reason, book=self._book(book))
+        call = calls.reverse_entry(entry_id, key, reason=reason, book=self._book(book), effective_date=effective_date)
         result, attempts, recovered = await self.execute(call, conn)
         return replace(result, attempts=attempts, recovered=recovered)
 
@@ -348,3 +355,57 @@ class AsyncLedger:
 
     async def books_check(self) -> list[Violation]:
         return await self.report(calls.books_check())
+
+    # --- reports by effective date (see Ledger) ---------------------------------------------------
+    async def balance_as_of(self, account: str, as_of: date, *, book: str | None = None) -> reports.BalanceAsOf:
+        return await self.report(reports.balance_as_of(account, as_of, book=self._book(book)))
+
+    async def balance_as_recorded(
+        self,
+        account: str,
+        *,
+        entry_id: int | None = None,
+        recorded_at: datetime | None = None,
+        book: str | None = None,
+    ) -> reports.BalanceAsOf:
+        call = reports.balance_as_recorded(account, entry_id=entry_id, recorded_at=recorded_at, book=self._book(book))
+        return await self.report(call)
+
+    async def statement(
+        self,
+        account: str,
+        date_from: date,
+        date_to: date,
+        *,
+        cursor: str | None = None,
+        limit: int = 100,
+        book: str | None = None,
+    ) -> reports.StatementPage:
+        call = reports.statement(account, date_from, date_to, cursor=cursor, limit=limit, book=self._book(book))
+        return await self.report(call)
+
+    async def statement_pages(
+        self, account: str, date_from: date, date_to: date, *, limit: int = 100, book: str | None = None
+    ) -> AsyncIterator[reports.StatementPage]:
+        cursor: str | None = None
+        while True:
+            page = await self.statement(account, date_from, date_to, cursor=cursor, limit=limit, book=book)
+            yield page
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def trial_balance_as_of(self, as_of: date, *, book: str | None = None) -> reports.TrialBalance:
+        return await self.report(reports.trial_balance_as_of(as_of, book=self._book(book)))
+
+    async def month_end_report(
+        self, date_from: date, date_through: date, *, book: str | None = None
+    ) -> reports.MonthEndReport:
+        return await self.report(reports.month_end_report(date_from, date_through, book=self._book(book)))
+
+    async def close_period(self, through_date: date, *, book: str | None = None) -> reports.PeriodClose:
+        result, attempts, _ = await self.execute(reports.close_period(through_date, book=self._book(book)))
+        return replace(result, attempts=attempts)
+
+    async def closed_through(self, *, book: str | None = None) -> date | None:
+        return await self.report(reports.closed_through(book=self._book(book)))

@@ -229,10 +229,12 @@ def post_entries_encoded(
     )
 
 
-def reverse_entry(entry_id: int, key: str, *, reason: str | None = None, book: str = "default") -> Call[PostResult]:
+def reverse_entry(
+    entry_id: int, key: str, *, reason: str | None = None, book: str = "default", effective_date: date | None = None
+) -> Call[PostResult]:
     return Call(
-        f"SELECT {_POST_COLS} FROM ledger.reverse_entry(%s, %s, %s, %s)",
-        (entry_id, key, reason, book),
+        f"SELECT {_POST_COLS} FROM ledger.reverse_entry(%s, %s, %s, %s, %s)",
+        (entry_id, key, reason, book, effective_date),
         _one(_post_result),
         write=True,
         row_factory=dict_row,

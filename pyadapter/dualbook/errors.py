@@ -155,6 +155,18 @@ class MetadataTooDeep(ValidationError, code="LD111"):
     name = "metadata_too_deep"
 
 
+class InvalidDateRange(ValidationError, code="LD115"):
+    name = "invalid_date_range"
+
+
+class InvalidCursor(ValidationError, code="LD116"):
+    name = "invalid_cursor"
+
+
+class PeriodNotEnded(ValidationError, code="LD117"):
+    name = "period_not_ended"
+
+
 # --- conflicts with state (LD2xx) ---------------------------------------------------------------
 class UnknownAccount(ConflictError, code="LD201"):
     name = "unknown_account"
@@ -206,6 +218,14 @@ class CurrencyExists(ConflictError, code="LD212"):
 
 class BookExists(ConflictError, code="LD213"):
     name = "book_exists"
+
+
+class PeriodClosed(ConflictError, code="LD214"):
+    name = "period_closed"
+
+
+class CloseNotMonotonic(ConflictError, code="LD215"):
+    name = "close_not_monotonic"
 
 
 # --- infrastructure / integrity (LD3xx) ---------------------------------------------------------

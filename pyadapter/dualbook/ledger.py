@@ -10,7 +10,7 @@ retrying; :meth:`Ledger.transaction` / :func:`run_serializable` retry the caller
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -19,7 +19,7 @@ import psycopg
 from psycopg import IsolationLevel
 from psycopg_pool import ConnectionPool
 
-from dualbook import calls, errors, reads
+from dualbook import calls, errors, reads, reports
 from dualbook.calls import (
     AccountResult,
     AccountRow,
@@ -312,12 +312,15 @@ class Ledger:
         *,
         reason: str | None = None,
         book: str | None = None,
+        effective_date: date | None = None,
         conn: psycopg.Connection[Any] | None = None,
     ) -> PostResult:
         """Post the mirror image of ``entry_id`` (at most once per entry; obeys limits). Refusals are raised and
-        recorded with the key as in :meth:`post_entry`."""
+        recorded with the key as in :meth:`post_entry`. ``effective_date``: by default the original's while its
+        period is open, else the first open day; a date in a closed period raises PeriodClosed."""
         result, attempts, recovered = self.execute(
-            calls.reverse_entry(entry_id, key, reason=reason, book=self._book(book)), conn
+            calls.reverse_entry(entry_id, key, reason=reason, book=self._book(book), effective_date=effective_date),
+            conn,
         )
         return replace(result, attempts=attempts, recovered=recovered)
 
@@ -447,6 +450,72 @@ class Ledger:
     def books_check(self) -> list[Violation]:
         """Every broken invariant (empty list = the books balance). Reads everything."""
         return self.report(calls.books_check())
+
+    # --- reports by effective date (dualbook.reports) --------------------------------------------
+    def balance_as_of(self, account: str, as_of: date, *, book: str | None = None) -> reports.BalanceAsOf:
+        """The account's balance over every posting dated up to and including ``as_of``."""
+        return self.report(reports.balance_as_of(account, as_of, book=self._book(book)))
+
+    def balance_as_recorded(
+        self,
+        account: str,
+        *,
+        entry_id: int | None = None,
+        recorded_at: datetime | None = None,
+        book: str | None = None,
+    ) -> reports.BalanceAsOf:
+        """The account's balance over the entries up to ``entry_id`` (or recorded at or before ``recorded_at``),
+        in the order the ledger recorded them, whatever their effective dates."""
+        call = reports.balance_as_recorded(account, entry_id=entry_id, recorded_at=recorded_at, book=self._book(book))
+        return self.report(call)
+
+    def statement(
+        self,
+        account: str,
+        date_from: date,
+        date_to: date,
+        *,
+        cursor: str | None = None,
+        limit: int = 100,
+        book: str | None = None,
+    ) -> reports.StatementPage:
+        """One page of the account's statement (opening, lines with running balances, closing); pass the page's
+        ``next_cursor`` to get the next one (None: the last page)."""
+        call = reports.statement(account, date_from, date_to, cursor=cursor, limit=limit, book=self._book(book))
+        return self.report(call)
+
+    def statement_pages(
+        self, account: str, date_from: date, date_to: date, *, limit: int = 100, book: str | None = None
+    ) -> Iterator[reports.StatementPage]:
+        """Every page of the statement, in order (each page is its own read)."""
+        cursor: str | None = None
+        while True:
+            page = self.statement(account, date_from, date_to, cursor=cursor, limit=limit, book=book)
+            yield page
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def trial_balance_as_of(self, as_of: date, *, book: str | None = None) -> reports.TrialBalance:
+        """Per currency, the debit and credit balances of every account as of the effective date ``as_of``."""
+        return self.report(reports.trial_balance_as_of(as_of, book=self._book(book)))
+
+    def month_end_report(
+        self, date_from: date, date_through: date, *, book: str | None = None
+    ) -> reports.MonthEndReport:
+        """Per account: opening, debits, credits and closing over the period; ``final`` once it is closed."""
+        return self.report(reports.month_end_report(date_from, date_through, book=self._book(book)))
+
+    def close_period(self, through_date: date, *, book: str | None = None) -> reports.PeriodClose:
+        """Close the book through ``through_date`` (before today, UTC): entries and reversals dated on or before
+        it are refused from now on (PeriodClosed). Closing through the current close date again is a no-op
+        (``created=False``); an earlier date raises CloseNotMonotonic."""
+        result, attempts, _ = self.execute(reports.close_period(through_date, book=self._book(book)))
+        return replace(result, attempts=attempts)
+
+    def closed_through(self, *, book: str | None = None) -> date | None:
+        """The date the book is closed through (None: no period closed)."""
+        return self.report(reports.closed_through(book=self._book(book)))
 
     # --- money at the edges -----------------------------------------------------------------------
     def exponent(self, currency: str) -> int:

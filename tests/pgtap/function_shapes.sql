@@ -13,8 +13,8 @@ SELECT is_empty(
 -- The write API.
 SELECT has_function('ledger', 'post_entry', ARRAY['text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'text'],
                     'ledger.post_entry(key, legs, description, metadata, effective_date, assertions, book) exists');
-SELECT has_function('ledger', 'reverse_entry', ARRAY['bigint', 'text', 'text', 'text'],
-                    'ledger.reverse_entry(entry_id, key, reason, book) exists');
+SELECT has_function('ledger', 'reverse_entry', ARRAY['bigint', 'text', 'text', 'text', 'date'],
+                    'ledger.reverse_entry(entry_id, key, reason, book, effective_date) exists');
 SELECT has_function('ledger', 'create_account', ARRAY['text', 'text', 'text', 'bigint', 'bigint', 'jsonb', 'text', 'boolean'],
                     'ledger.create_account(code, currency, type, lower, upper, metadata, book, deferred) exists');
 SELECT has_function('ledger', 'close_account', ARRAY['text', 'text'], 'ledger.close_account(code, book) exists');
@@ -40,7 +40,7 @@ SELECT has_function('ledger_private', 'forbid_change', ARRAY[]::text[], 'ledger_
 
 -- Return types (OUT parameters make a record).
 SELECT function_returns('ledger', 'post_entry', ARRAY['text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'text'], 'record');
-SELECT function_returns('ledger', 'reverse_entry', ARRAY['bigint', 'text', 'text', 'text'], 'record');
+SELECT function_returns('ledger', 'reverse_entry', ARRAY['bigint', 'text', 'text', 'text', 'date'], 'record');
 SELECT function_returns('ledger', 'create_account', ARRAY['text', 'text', 'text', 'bigint', 'bigint', 'jsonb', 'text', 'boolean'], 'record');
 SELECT function_returns('ledger', 'close_account', ARRAY['text', 'text'], 'record');
 SELECT function_returns('ledger', 'create_book', ARRAY['text', 'text'], 'record');
@@ -64,14 +64,14 @@ SELECT results_eq(
 SELECT results_eq(
     $$SELECT array_agg(name COLLATE "default" ORDER BY ord)
         FROM pg_proc AS p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY AS a(name, mode, ord)
-       WHERE p.oid = 'ledger.reverse_entry(bigint, text, text, text)'::regprocedure AND mode = 'o'$$,
+       WHERE p.oid = 'ledger.reverse_entry(bigint, text, text, text, date)'::regprocedure AND mode = 'o'$$,
     $$VALUES (ARRAY['status', 'entry_id', 'created', 'recorded_at', 'balances', 'error_code', 'error_message',
                     'error_detail', 'error_hint'])$$,
     'reverse_entry returns the same columns as post_entry');
 
 -- Volatility: writes are volatile, reads stable, pure helpers immutable.
 SELECT volatility_is('ledger', 'post_entry', ARRAY['text', 'jsonb', 'text', 'jsonb', 'date', 'jsonb', 'text'], 'volatile');
-SELECT volatility_is('ledger', 'reverse_entry', ARRAY['bigint', 'text', 'text', 'text'], 'volatile');
+SELECT volatility_is('ledger', 'reverse_entry', ARRAY['bigint', 'text', 'text', 'text', 'date'], 'volatile');
 SELECT volatility_is('ledger', 'create_account', ARRAY['text', 'text', 'text', 'bigint', 'bigint', 'jsonb', 'text', 'boolean'], 'volatile');
 SELECT volatility_is('ledger', 'close_account', ARRAY['text', 'text'], 'volatile');
 SELECT volatility_is('ledger', 'create_book', ARRAY['text', 'text'], 'volatile');
@@ -91,7 +91,14 @@ SELECT set_eq(
     $$SELECT p.oid::regprocedure::text FROM pg_proc AS p
        WHERE p.pronamespace IN ('ledger'::regnamespace, 'ledger_private'::regnamespace) AND p.prosecdef$$,
     $$VALUES ('ledger.post_entry(text,jsonb,text,jsonb,date,jsonb,text)'),
-             ('ledger.reverse_entry(bigint,text,text,text)'),
+             ('ledger.reverse_entry(bigint,text,text,text,date)'),
+             ('ledger.close_period(date,text)'),
+             ('ledger.closed_through(text)'),
+             ('ledger.balance_as_of(text,date,text)'),
+             ('ledger.balance_as_recorded(text,bigint,timestamp with time zone,text)'),
+             ('ledger.statement(text,date,date,text,integer,text)'),
+             ('ledger.trial_balance_as_of(date,text)'),
+             ('ledger.month_end_report(date,date,text)'),
              ('ledger.create_account(text,text,text,bigint,bigint,jsonb,text,boolean)'),
              ('ledger.sequence_deferred(integer)'),
              ('ledger.post_entries(jsonb,boolean,text)'),

@@ -42,9 +42,15 @@ SELECT 'dualbook_app', f::regprocedure
                     'ledger.close_account(text, text)',
                     'ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text)',
                     'ledger.post_entries(jsonb, boolean, text)',
-                    'ledger.reverse_entry(bigint, text, text, text)', 'ledger.get_balance(text, text)',
+                    'ledger.reverse_entry(bigint, text, text, text, date)', 'ledger.get_balance(text, text)',
                     'ledger.get_entry(bigint, text)', 'ledger.get_entry_by_key(text, text)',
                     'ledger.get_outcome(text, text)', 'ledger.get_currency(text)', 'ledger.books_check()',
+                    -- reports and period close (the service exposes close_period to administrators only)
+                    'ledger.close_period(date, text)', 'ledger.closed_through(text)',
+                    'ledger.balance_as_of(text, date, text)',
+                    'ledger.balance_as_recorded(text, bigint, timestamp with time zone, text)',
+                    'ledger.statement(text, date, date, text, integer, text)', 'ledger.trial_balance_as_of(date, text)',
+                    'ledger.month_end_report(date, date, text)',
                     -- called by ledger.accounts, checked against the view's caller (grant_app_read_views)
                     'ledger_private.normal_balance(text, bigint)', 'ledger_private.int64_or_null(numeric)']) AS f
 UNION ALL
@@ -54,13 +60,18 @@ UNION ALL
 SELECT 'dualbook_reader', f::regprocedure
   FROM unnest(ARRAY['ledger.get_balance(text, text)', 'ledger.get_entry(bigint, text)',
                     'ledger.get_entry_by_key(text, text)', 'ledger.get_outcome(text, text)',
-                    'ledger.get_currency(text)', 'ledger.books_check()',
+                    'ledger.get_currency(text)', 'ledger.books_check()', 'ledger.closed_through(text)',
+                    'ledger.balance_as_of(text, date, text)',
+                    'ledger.balance_as_recorded(text, bigint, timestamp with time zone, text)',
+                    'ledger.statement(text, date, date, text, integer, text)', 'ledger.trial_balance_as_of(date, text)',
+                    'ledger.month_end_report(date, date, text)',
                     -- called by ledger.accounts / ledger.postings, checked against the view's caller
                     'ledger_private.normal_balance(text, bigint)',
                     'ledger_private.int64_or_null(numeric)']) AS f
 UNION ALL
 SELECT 'dualbook_auditor', f::regprocedure
-  FROM unnest(ARRAY['ledger.books_check()', 'ledger.audit_verify()', 'ledger_private.normal_balance(text, bigint)',
+  FROM unnest(ARRAY['ledger.books_check()', 'ledger.audit_verify()', 'ledger.closed_through(text)',
+                    'ledger_private.normal_balance(text, bigint)',
                     'ledger_private.int64_or_null(numeric)', 'ledger_private.audit_timestamp(timestamptz)',
                     'ledger_private.audit_date(date)']) AS f;
 
@@ -171,8 +182,8 @@ SELECT set_eq(
     'ledger_private only the accounts view''s helpers)');
 SELECT ok(NOT has_function_privilege('dualbook_app', 'ledger.sequence_deferred(integer)', 'EXECUTE'),
           'the sequencer is not the app''s (it has its own role and limits)');
-SELECT is((SELECT count(*)::int FROM tap_fn_expected WHERE role = 'dualbook_app' AND fn::text LIKE 'ledger.%'), 11,
-          'the app''s API is 11 functions');
+SELECT is((SELECT count(*)::int FROM tap_fn_expected WHERE role = 'dualbook_app' AND fn::text LIKE 'ledger.%'), 18,
+          'the app''s API is 18 functions');
 
 -- 8. The reader and the auditor: read-only, by role setting too.
 SELECT is_empty(

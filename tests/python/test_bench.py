@@ -99,6 +99,9 @@ def test_ratios_and_targets() -> None:
     assert "| P5 / P1 | ≥ 0.9 | not measured (--skip-scale) | not measured |" in md
 
 
+REPORT_POINTS = ["R-close", "R-asof", "R-stmt", "R-tb", "R-me", "R-close2", "R-mef"]
+
+
 def test_bench_smoke_run(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every workload runs with tiny settings; the JSON has each one with the required keys and sane values, the
     P2 correctness check passed and the P5 loader filled the journal through the API."""
@@ -134,7 +137,17 @@ def test_bench_smoke_run(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.M
             "P4x1",
             "P4x10",
             "P5",
+            *REPORT_POINTS,
         ]
+        reports = {n: workloads.pop(n) for n in REPORT_POINTS}  # latencies of single calls, not postings/s
+        for name, w in reports.items():
+            assert set(w) >= REQUIRED_KEYS, name
+            assert w["calls"] > 0 and w["p50_ms"] is not None and 0 < w["p50_ms"] <= w["p99_ms"], name
+        assert reports["R-asof"]["calls"] == 2000 and reports["R-stmt"]["extras"]["mean_lines"] > 0
+        assert reports["R-close"]["extras"]["checkpoints"] > 0 and reports["R-mef"]["extras"]["rows"] > 0
+        assert {"R as-of balance p99", "R statement page p99", "R month-end report"} <= {
+            t["figure"] for t in doc["targets"]
+        }
         for w in workloads.values():
             assert set(w) >= REQUIRED_KEYS, w["name"]
             assert w["tps"] > 0 and w["calls"] > 0, w["name"]

@@ -34,6 +34,7 @@ CLIENT = {
     "dualbook.errors",
     "dualbook.money",
     "dualbook.retry",
+    "dualbook.reports",
     "dualbook.group",
     "dualbook.agroup",
     "dualbook.reads",

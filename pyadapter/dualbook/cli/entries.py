@@ -260,13 +260,28 @@ def post(
     help="Idempotency key of the reversal (default: 'cli:reverse:<ENTRY_ID>', so repeating the command is safe).",
 )
 @click.option("--reason", default=None, help="Why; stored in the reversal's description and metadata.")
+@click.option(
+    "--effective-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The reversal's effective date (default: the original's, or the first open day if its period is closed).",
+)
 @ledger_options
 @handle_errors
-def reverse(entry_id: int, key: str | None, reason: str | None, book: str, datadir: Path | None, as_json: bool) -> None:
+def reverse(
+    entry_id: int,
+    key: str | None,
+    reason: str | None,
+    effective_date: datetime | None,
+    book: str,
+    datadir: Path | None,
+    as_json: bool,
+) -> None:
     """Reverse an entry: post its mirror image, linked to it, at most once.
 
     Every amount is negated. The reversal is an ordinary posting: it obeys limits and closed accounts.
     Without --key the key is 'cli:reverse:<ENTRY_ID>', so running the same command again is a safe replay.
+    It is dated on the original's effective date, or on the first open day if that period is closed.
 
     \b
     Example:
@@ -274,7 +289,9 @@ def reverse(entry_id: int, key: str | None, reason: str | None, book: str, datad
     """
     the_key = key or f"cli:reverse:{entry_id}"
     with open_ledger(datadir, book) as ledger:
-        result = ledger.reverse_entry(entry_id, the_key, reason=reason)
+        result = ledger.reverse_entry(
+            entry_id, the_key, reason=reason, effective_date=effective_date.date() if effective_date else None
+        )
         currencies = {leg.account: leg.currency for leg in ledger.get_entry(result.entry_id).legs}
         if as_json:
             echo_json(

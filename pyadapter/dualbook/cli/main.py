@@ -37,6 +37,8 @@ class RootGroup(click.Group):
         "outcome": ("dualbook.cli.outcomes", "outcome"),
         "trial-balance": ("dualbook.cli.reports", "trial_balance"),
         "check": ("dualbook.cli.reports", "check"),
+        "report": ("dualbook.cli.periods", "report"),
+        "period": ("dualbook.cli.periods", "period"),
         "sequencer": ("dualbook.cli.sequencer", "sequencer"),
         "audit": ("dualbook.cli.audit", "audit_group"),
         "demo": ("dualbook.cli.tools", "demo"),

@@ -120,7 +120,7 @@ def _settings(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     show_default=True,
     help="P5: load the journal to this many postings, then repeat P1.",
 )
-@click.option("--skip-scale", is_flag=True, help="Skip P5 (the load takes minutes).")
+@click.option("--skip-scale", is_flag=True, help="Skip P5 and R (the load takes minutes).")
 @click.option(
     "--loader-connections",
     type=click.IntRange(min=1),
@@ -205,10 +205,11 @@ def bench(
     P2g grouped, P2b hot limited accounts and P2bg grouped, P3 the Python adapter (one connection per thread),
     P4 post_entries batches, P6 single entries over HTTP through `dualbook serve` driven by wrk (and its latency
     at half that peak), I the writes alone, with books_check() looping on a streaming replica and on the primary
-    (the write path's isolation), P5 P1 again after loading the journal. Prints a table and the targets, writes
-    bench-results.json and bench-results.md. Uses DATABASE_URL (ledger deployed) when set, else a throwaway
-    cluster. Exits 0 when it ran (a missed target is a result), 1 when the P2 correctness check failed, another
-    code on errors.
+    (the write path's isolation), P5 P1 again after loading the journal, R the reports by effective date on that
+    journal (as-of balance, statement page, trial balance, month-end report, period close). Prints a table and
+    the targets, writes bench-results.json and bench-results.md. Uses DATABASE_URL (ledger deployed) when set,
+    else a throwaway cluster. Exits 0 when it ran (a missed target is a result), 1 when the P2 correctness check
+    failed, another code on errors.
 
     \b
     Example:

@@ -103,7 +103,7 @@ class ReportLoop(threading.Thread):
 class LagSampler(threading.Thread):
     """Samples the replica's replay lag (dualbook.reads.replay_lag) every ``every`` seconds until halted: how far
     replay fell behind while the phase ran (a long report on the standby can hold replay back, docs/design.md
-    §10.3)."""
+    §11.3)."""
 
     def __init__(self, conninfo: str, read_url: str, every: float = 0.25) -> None:
         super().__init__(daemon=True, name="dualbook-bench-lag")

@@ -50,7 +50,9 @@ P5 = "P5"
 ISOLATION = "I"
 #: single-entry POST /v1/entries through the HTTP service (wrk), and its latency at half that peak
 P6 = "P6"
-POINTS = (CEILING, P1, P1G, CURVE, P2, P2G, P2B, P2BG, P3, P6, P1ADJ, "P4", ISOLATION, P5)
+#: the reports by effective date on P5's journal (dualbook.tools.bench.reports)
+REPORTS = "R"
+POINTS = (CEILING, P1, P1G, CURVE, P2, P2G, P2B, P2BG, P3, P6, P1ADJ, "P4", ISOLATION, P5, REPORTS)
 
 Progress = Callable[[str], None]
 
@@ -311,6 +313,18 @@ def evaluate_targets(results: Sequence[Result]) -> list[Target]:
         if p5 is not None
         else Target("P5 / P1", "≥ 0.9", "not measured (--skip-scale)", None)
     )
+    by_reports = {r.name: r for r in results if r.name.startswith(REPORTS + "-")}
+    if by_reports:
+        asof, stmt = by_reports.get("R-asof"), by_reports.get("R-stmt")
+        month_end = [by_reports[n] for n in ("R-me", "R-mef") if n in by_reports]
+        if asof is not None and asof.p99_ms is not None:
+            out.append(Target("R as-of balance p99", "≤ 5 ms", f"{asof.p99_ms:.2f} ms", asof.p99_ms <= 5.0))
+        if stmt is not None and stmt.p99_ms is not None:
+            out.append(Target("R statement page p99", "≤ 10 ms", f"{stmt.p99_ms:.2f} ms", stmt.p99_ms <= 10.0))
+        if month_end:
+            worst = max((r.p99_ms or 0.0) for r in month_end) / 1000
+            rows = month_end[0].extras.get("rows", "?")
+            out.append(Target("R month-end report", "≤ 10 s", f"{worst:.2f} s for {rows} accounts", worst <= 10.0))
     return out
 
 

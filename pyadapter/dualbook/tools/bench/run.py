@@ -27,6 +27,9 @@ ratios measured side by side):
   100 consecutive accounts, from ``--loader-connections`` connections, each on its own slice of the accounts,
   the window moving on with every batch) until it holds
   ``--scale-postings`` postings, then P1 again; ratio of P1 (on the small journal).
+* ``R`` reports -- on P5's journal (entries dated over the past year, loaded out of date order): period close,
+  as-of balances, statement pages, the trial balance and the month-end report of every account
+  (:mod:`dualbook.tools.bench.reports`); latencies against the targets. Skipped with ``--skip-scale``.
 
 A *posting* here is one entry (a journal entry of 2 or 3 legs), as in "postings/s" of the targets. Percentiles of
 the pgbench workloads come from pgbench's per-transaction log (``--log``): the latency of each successful
@@ -58,6 +61,7 @@ from dualbook.tools.bench import callers, contention, http, isolation, procstat
 from dualbook.tools.bench import pgbench as benchsql
 from dualbook.tools.bench.loader import load_journal
 from dualbook.tools.bench.pgbench import BenchError
+from dualbook.tools.bench.reports import measure_reports
 from dualbook.tools.bench.results import (
     CEILING,
     CURVE,
@@ -76,6 +80,7 @@ from dualbook.tools.bench.results import (
     P3,
     P5,
     P6,
+    REPORTS,
     SEQUENCER_EVERY,
     BenchOptions,
     Progress,
@@ -379,6 +384,7 @@ def run_points(
         "P4": lambda: [runner.batch(n) for n in opts.batch_sizes],
         ISOLATION: lambda: isolation.isolation_points(runner, cluster, "bench", opts.clients, opts.replica_cpus),
         P5: lambda: [] if opts.skip_scale else [runner.scale()],
+        REPORTS: lambda: [] if opts.skip_scale else measure_reports(conninfo, prefix, opts, runner.run_tag, progress),
     }
     results: list[Result] = []
     for name, point in points.items():

@@ -1,0 +1,424 @@
+"""Reports by effective date (`report balance|statement|trial-balance|month-end`) and period close (`period close`,
+`period status`). Every report prints a table, or --json (amounts as integers of minor units plus *_formatted
+strings), or --csv (the adapter's export: integers of minor units)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from dualbook import reports
+from dualbook.cli.common import ENTRY_ID, book_option, datadir_option, handle_errors, ledger_options, open_ledger
+from dualbook.cli.output import Col, amount, amount_fields, echo, echo_json, print_fields, print_table
+from dualbook.ledger import Ledger
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _date(value: datetime | None) -> date | None:
+    return value.date() if value is not None else None
+
+
+def report_options(func: F) -> F:
+    """--book, --datadir, --json and --csv: the options of every report."""
+    func = click.option("--csv", "as_csv", is_flag=True, help="Print CSV: amounts as integers of minor units.")(func)
+    return ledger_options(func)
+
+
+def _pick_format(as_json: bool, as_csv: bool) -> None:
+    if as_json and as_csv:
+        raise click.UsageError("give at most one of --json and --csv")
+
+
+@click.group()
+def report() -> None:
+    """Reports by effective date: balance as of a date, statement, trial balance, month-end report.
+
+    The effective date is the business date an entry is for (it may be backdated); reports sum the postings by
+    it, whatever order they were recorded in. They only read, so they also run on a read replica.
+
+    \b
+    Example:
+        dualbook report balance wallet:1 --as-of 2024-01-31
+        dualbook report statement wallet:1 --from 2024-01-01 --to 2024-01-31 --csv > jan.csv
+        dualbook report month-end 2024-01 --json
+    """
+
+
+@report.command("balance")
+@click.argument("account_code", metavar="ACCOUNT")
+@click.option("--as-of", "as_of", type=DATE, default=None, help="Effective date (YYYY-MM-DD), included.")
+@click.option("--entry", "entry_id", type=ENTRY_ID, default=None, help="As recorded: the entries up to this id.")
+@report_options
+@handle_errors
+def report_balance(
+    account_code: str,
+    as_of: datetime | None,
+    entry_id: int | None,
+    book: str,
+    datadir: Path | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """An account's balance as of an effective date, or as recorded up to an entry id.
+
+    \b
+    Example:
+        dualbook report balance bank --as-of 2024-03-31
+        dualbook report balance bank --entry 1200 --json
+    """
+    _pick_format(as_json, as_csv)
+    if (as_of is None) == (entry_id is None):
+        raise click.UsageError("give exactly one of --as-of and --entry")
+    with open_ledger(datadir, book, "reader") as ledger:
+        if as_of is not None:
+            b = ledger.balance_as_of(account_code, as_of.date())
+        else:
+            b = ledger.balance_as_recorded(account_code, entry_id=entry_id)
+        exp = ledger.exponent(b.currency)
+    doc = {
+        "book": book,
+        "account": b.account,
+        "currency": b.currency,
+        "as_of": b.as_of.isoformat() if b.as_of else None,
+        "through_entry_id": b.through_entry_id,
+        **amount_fields("balance", b.balance, exp),
+        "postings": b.postings,
+    }
+    if as_json:
+        echo_json(doc)
+    elif as_csv:
+        click.echo("account,currency,as_of,through_entry_id,balance,postings")
+        click.echo(f"{b.account},{b.currency},{doc['as_of'] or ''},{b.through_entry_id or ''},{b.balance},{b.postings}")
+    else:
+        when = f"as of {b.as_of}" if b.as_of else f"through entry {entry_id}"
+        echo(f"{b.account}: {amount(b.balance, exp)} {b.currency} {when} ({b.postings} postings)")
+
+
+@report.command("statement")
+@click.argument("account_code", metavar="ACCOUNT")
+@click.option("--from", "date_from", type=DATE, required=True, help="First effective date (YYYY-MM-DD).")
+@click.option("--to", "date_to", type=DATE, required=True, help="Last effective date (YYYY-MM-DD), included.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=None, help="One page of this many lines.")
+@click.option("--cursor", default=None, help="The page after this cursor (printed by the previous page).")
+@report_options
+@handle_errors
+def report_statement(
+    account_code: str,
+    date_from: datetime,
+    date_to: datetime,
+    limit: int | None,
+    cursor: str | None,
+    book: str,
+    datadir: Path | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """An account's statement: opening balance, postings in effective-date order with the running balance,
+    closing balance.
+
+    Without --limit every line is printed (read page by page); with --limit one page, and its next cursor.
+
+    \b
+    Example:
+        dualbook report statement wallet:1 --from 2024-01-01 --to 2024-01-31
+        dualbook report statement wallet:1 --from 2024-01-01 --to 2024-12-31 --limit 100 --json
+    """
+    _pick_format(as_json, as_csv)
+    with open_ledger(datadir, book, "reader") as ledger:
+        if limit is not None or cursor is not None:
+            pages = [
+                ledger.statement(account_code, date_from.date(), date_to.date(), cursor=cursor, limit=limit or 100)
+            ]
+        else:
+            pages = list(ledger.statement_pages(account_code, date_from.date(), date_to.date(), limit=1000))
+        exp = ledger.exponent(pages[0].currency)
+    first, last = pages[0], pages[-1]
+    lines = [x for p in pages for x in p.lines]
+    if as_csv:
+        click.echo(reports.to_csv(lines), nl=False)
+        return
+    if as_json:
+        echo_json(
+            {
+                "book": book,
+                "account": first.account,
+                "currency": first.currency,
+                "from": first.date_from.isoformat(),
+                "to": first.date_to.isoformat(),
+                **amount_fields("opening_balance", first.opening_balance, exp),
+                **amount_fields("closing_balance", first.closing_balance, exp),
+                "lines": [
+                    {
+                        "effective_date": x.effective_date.isoformat(),
+                        "entry_id": x.entry_id,
+                        "leg": x.leg,
+                        "description": x.description,
+                        **amount_fields("amount", x.amount, exp),
+                        **amount_fields("running_balance", x.running_balance, exp),
+                        "recorded_at": x.recorded_at.isoformat(),
+                    }
+                    for x in lines
+                ],
+                "next_cursor": last.next_cursor,
+            }
+        )
+        return
+    print_fields(
+        [
+            ("Account", f"{first.account} ({first.currency})"),
+            ("Period", f"{first.date_from} .. {first.date_to}"),
+            ("Opening", amount(first.opening_balance, exp)),
+            ("Closing", amount(first.closing_balance, exp)),
+        ]
+    )
+    click.echo()
+    print_table(
+        [
+            Col("Date"),
+            Col("Entry", right=True),
+            Col("Description"),
+            Col("Debit", right=True),
+            Col("Credit", right=True),
+            Col("Balance", right=True),
+        ],
+        [
+            (
+                x.effective_date.isoformat(),
+                x.entry_id,
+                x.description,
+                amount(x.amount, exp) if x.amount > 0 else None,
+                amount(-x.amount, exp) if x.amount < 0 else None,
+                amount(x.running_balance, exp),
+            )
+            for x in lines
+        ],
+    )
+    if last.next_cursor:
+        echo(f"next page: --cursor {last.next_cursor}")
+
+
+def _exponents(ledger: Ledger, currencies: set[str]) -> dict[str, int]:
+    return {c: ledger.exponent(c) for c in currencies}
+
+
+@report.command("trial-balance")
+@click.option("--as-of", "as_of", type=DATE, required=True, help="Effective date (YYYY-MM-DD), included.")
+@report_options
+@handle_errors
+def report_trial_balance(as_of: datetime, book: str, datadir: Path | None, as_json: bool, as_csv: bool) -> None:
+    """Debit and credit balances per currency as of an effective date (debits equal credits).
+
+    \b
+    Example:
+        dualbook report trial-balance --as-of 2024-03-31
+        dualbook report trial-balance --as-of 2024-03-31 --csv
+    """
+    _pick_format(as_json, as_csv)
+    with open_ledger(datadir, book, "reader") as ledger:
+        tb = ledger.trial_balance_as_of(as_of.date())
+        exps = _exponents(ledger, {r.currency for r in tb.rows})
+    if as_csv:
+        click.echo(reports.to_csv(tb), nl=False)
+    elif as_json:
+        echo_json(
+            {
+                "book": book,
+                "as_of": tb.as_of.isoformat(),
+                "rows": [
+                    {
+                        "currency": r.currency,
+                        **amount_fields("debits", r.debits, exps[r.currency]),
+                        **amount_fields("credits", r.credits, exps[r.currency]),
+                        **amount_fields("net", r.net, exps[r.currency]),
+                        "accounts": r.accounts,
+                    }
+                    for r in tb.rows
+                ],
+            }
+        )
+    elif not tb.rows:
+        click.echo(f"no postings dated up to {tb.as_of}")
+    else:
+        print_table(
+            [Col("Currency"), Col("Debits", right=True), Col("Credits", right=True), Col("Net", right=True)],
+            [
+                (
+                    r.currency,
+                    amount(r.debits, exps[r.currency]),
+                    amount(r.credits, exps[r.currency]),
+                    amount(r.net, exps[r.currency]),
+                )
+                for r in tb.rows
+            ],
+        )
+
+
+def _month(text: str) -> tuple[date, date]:
+    try:
+        first = datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a month (YYYY-MM)", param_hint="MONTH") from None
+    nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, date.fromordinal(nxt.toordinal() - 1)
+
+
+@report.command("month-end")
+@click.argument("month", required=False)
+@click.option("--from", "date_from", type=DATE, default=None, help="First effective date instead of a MONTH.")
+@click.option("--through", "date_through", type=DATE, default=None, help="Last effective date instead of a MONTH.")
+@report_options
+@handle_errors
+def report_month_end(
+    month: str | None,
+    date_from: datetime | None,
+    date_through: datetime | None,
+    book: str,
+    datadir: Path | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """Per account: opening, debits, credits and closing for a month (YYYY-MM) or --from/--through.
+
+    The report is final once the period is closed (`dualbook period close`); until then a backdated entry can
+    still change it.
+
+    \b
+    Example:
+        dualbook report month-end 2024-01
+        dualbook report month-end --from 2024-01-01 --through 2024-03-31 --csv > q1.csv
+    """
+    _pick_format(as_json, as_csv)
+    if month is not None:
+        if date_from is not None or date_through is not None:
+            raise click.UsageError("give a MONTH or --from and --through, not both")
+        lo, hi = _month(month)
+    elif date_from is None or date_through is None:
+        raise click.UsageError("give a MONTH (YYYY-MM) or both --from and --through")
+    else:
+        lo, hi = date_from.date(), date_through.date()
+    with open_ledger(datadir, book, "reader") as ledger:
+        me = ledger.month_end_report(lo, hi)
+        exps = _exponents(ledger, {r.currency for r in me.rows})
+    if as_csv:
+        click.echo(reports.to_csv(me), nl=False)
+        return
+    if as_json:
+        echo_json(
+            {
+                "book": book,
+                "from": lo.isoformat(),
+                "through": hi.isoformat(),
+                "final": me.final,
+                "closed_through": me.closed_through.isoformat() if me.closed_through else None,
+                "rows": [
+                    {
+                        "account": r.account,
+                        "currency": r.currency,
+                        "type": r.type,
+                        **{
+                            k: v
+                            for name in ("opening", "debits", "credits", "closing")
+                            for k, v in amount_fields(name, getattr(r, name), exps[r.currency]).items()
+                        },
+                    }
+                    for r in me.rows
+                ],
+            }
+        )
+        return
+    print_fields([("Period", f"{lo} .. {hi}"), ("Final", "yes (closed)" if me.final else "no (period open)")])
+    click.echo()
+    print_table(
+        [
+            Col("Account"),
+            Col("Currency"),
+            Col("Opening", right=True),
+            Col("Debits", right=True),
+            Col("Credits", right=True),
+            Col("Closing", right=True),
+        ],
+        [
+            (
+                r.account,
+                r.currency,
+                amount(r.opening, exps[r.currency]),
+                amount(r.debits, exps[r.currency]),
+                amount(r.credits, exps[r.currency]),
+                amount(r.closing, exps[r.currency]),
+            )
+            for r in me.rows
+        ],
+    )
+
+
+@click.group()
+def period() -> None:
+    """Period close: lock every effective date up to a day.
+
+    \b
+    Example:
+        dualbook period close 2024-01-31
+        dualbook period status
+    """
+
+
+@period.command("close")
+@click.argument("through", type=DATE, metavar="DATE")
+@ledger_options
+@handle_errors
+def period_close(through: datetime, book: str, datadir: Path | None, as_json: bool) -> None:
+    """Close the book through DATE (YYYY-MM-DD, before today UTC).
+
+    Entries and reversals dated on or before DATE are refused from now on; a reversal of an entry in the closed
+    period is dated in the first open day. Closing through the current close date again changes nothing;
+    an earlier date is refused. Runs as the application role (an administrator's operation).
+
+    \b
+    Example:
+        dualbook period close 2024-01-31
+    """
+    with open_ledger(datadir, book, "app") as ledger:
+        r = ledger.close_period(through.date())
+    if as_json:
+        echo_json(
+            {
+                "book": r.book,
+                "through_date": r.through_date.isoformat(),
+                "closed_at": r.closed_at.isoformat(),
+                "accounts": r.accounts,
+                "created": r.created,
+            }
+        )
+    elif r.created:
+        echo(f"book {r.book} closed through {r.through_date} ({r.accounts} account checkpoints)")
+    else:
+        echo(f"book {r.book} was already closed through {r.through_date}")
+
+
+@period.command("status")
+@book_option
+@datadir_option
+@click.option("--json", "as_json", is_flag=True, help='Print JSON: {"book", "closed_through"}.')
+@handle_errors
+def period_status(book: str, datadir: Path | None, as_json: bool) -> None:
+    """The date the book is closed through.
+
+    \b
+    Example:
+        dualbook period status --json
+    """
+    with open_ledger(datadir, book, "reader") as ledger:
+        closed = ledger.closed_through()
+    if as_json:
+        echo_json({"book": book, "closed_through": closed.isoformat() if closed else None})
+    else:
+        echo(f"book {book}: " + (f"closed through {closed}" if closed else "no period closed"))
+    sys.stdout.flush()

@@ -1,0 +1,159 @@
+"""`dualbook report …` and `dualbook period …`: tables, --json and --csv, each command as its production role
+(reports as the reader, period close as the application)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from dualbook.cli.common import EXIT_CONFLICT, EXIT_USAGE, EXIT_VALIDATION
+
+from .test_cli import Run, as_json, books, fails, ok, run  # noqa: F401  (fixtures)
+
+
+def _history(run: Run) -> None:  # noqa: F811
+    # recorded in this order, dated out of order
+    ok(
+        run(
+            "post",
+            "--key",
+            "h1",
+            "--debit",
+            "bank",
+            "100",
+            "--credit",
+            "wallet:1",
+            "100",
+            "--effective-date",
+            "2024-01-20",
+        )
+    )
+    ok(
+        run(
+            "post",
+            "--key",
+            "h2",
+            "--debit",
+            "wallet:1",
+            "30",
+            "--credit",
+            "fees",
+            "30",
+            "--effective-date",
+            "2024-01-25",
+        )
+    )
+    ok(
+        run(
+            "post",
+            "--key",
+            "h3",
+            "--debit",
+            "bank",
+            "5.50",
+            "--credit",
+            "wallet:1",
+            "5.50",
+            "--effective-date",
+            "2024-01-02",
+        )
+    )
+    ok(
+        run(
+            "post", "--key", "h4", "--debit", "bank", "1", "--credit", "wallet:2", "1", "--effective-date", "2024-02-03"
+        )
+    )
+
+
+def test_report_balance(books: Run) -> None:  # noqa: F811
+    _history(books)
+    r = ok(books("report", "balance", "wallet:1", "--as-of", "2024-01-21"))
+    assert r.stdout.strip() == "wallet:1: 105.50 USD as of 2024-01-21 (2 postings)"
+    doc = as_json(books("report", "balance", "wallet:1", "--as-of", "2024-01-31", "--json"))
+    assert (doc["balance"], doc["balance_formatted"], doc["postings"]) == (7550, "75.50", 3)
+    first = as_json(books("entry", "--key", "h1", "--json"))["entry_id"]
+    doc = as_json(books("report", "balance", "wallet:1", "--entry", str(first), "--json"))
+    assert doc["balance"] == 10000 and doc["through_entry_id"] == first
+    rows = list(
+        csv.DictReader(io.StringIO(ok(books("report", "balance", "bank", "--as-of", "2024-12-31", "--csv")).stdout))
+    )
+    assert rows[0]["balance"] == "10650"
+    fails(books("report", "balance", "bank"), EXIT_USAGE, "exactly one of --as-of and --entry")
+    fails(books("report", "balance", "bank", "--as-of", "2024-01-01", "--json", "--csv"), EXIT_USAGE)
+
+
+def test_report_statement(books: Run) -> None:  # noqa: F811
+    _history(books)
+    r = ok(books("report", "statement", "wallet:1", "--from", "2024-01-10", "--to", "2024-01-31"))
+    assert re.search(r"Opening:\s+5\.50", r.stdout) and re.search(r"Closing:\s+75\.50", r.stdout)
+    balances = re.findall(r"(\d+\.\d\d)\s*$", r.stdout, re.M)
+    assert balances[-2:] == ["105.50", "75.50"]
+    doc = as_json(books("report", "statement", "wallet:1", "--from", "2024-01-01", "--to", "2024-01-31", "--json"))
+    assert [x["running_balance"] for x in doc["lines"]] == [550, 10550, 7550]
+    assert doc["opening_balance"] == 0 and doc["closing_balance"] == 7550 and doc["next_cursor"] is None
+    page = as_json(
+        books("report", "statement", "wallet:1", "--from", "2024-01-01", "--to", "2024-01-31", "--limit", "2", "--json")
+    )
+    assert len(page["lines"]) == 2 and page["next_cursor"]
+    rest = as_json(
+        books(
+            "report",
+            "statement",
+            "wallet:1",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-01-31",
+            "--cursor",
+            page["next_cursor"],
+            "--json",
+        )
+    )
+    assert [x["running_balance"] for x in rest["lines"]] == [7550] and rest["next_cursor"] is None
+    text = ok(books("report", "statement", "wallet:1", "--from", "2024-01-01", "--to", "2024-01-31", "--csv")).stdout
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [row["running_balance"] for row in rows] == ["550", "10550", "7550"]
+    fails(
+        books("report", "statement", "wallet:1", "--from", "2024-02-01", "--to", "2024-01-01"), EXIT_VALIDATION, "LD115"
+    )
+
+
+def test_report_trial_balance_and_month_end(books: Run) -> None:  # noqa: F811
+    _history(books)
+    doc = as_json(books("report", "trial-balance", "--as-of", "2024-01-31", "--json"))
+    assert [(x["currency"], x["debits"], x["credits"], x["net"]) for x in doc["rows"]] == [("USD", 10550, 10550, 0)]
+    text = ok(books("report", "trial-balance", "--as-of", "2024-01-31", "--csv")).stdout
+    assert text.splitlines() == ["currency,debits,credits,net,accounts", "USD,10550,10550,0,3"]
+    assert re.search(
+        r"USD\s+105\.50\s+105\.50\s+0\.00", ok(books("report", "trial-balance", "--as-of", "2024-01-31")).stdout
+    )
+    me = as_json(books("report", "month-end", "2024-01", "--json"))
+    assert me["final"] is False and (me["from"], me["through"]) == ("2024-01-01", "2024-01-31")
+    got = {x["account"]: (x["opening"], x["debits"], x["credits"], x["closing"]) for x in me["rows"]}
+    assert got == {"bank": (0, 10550, 0, 10550), "wallet:1": (0, 3000, 10550, 7550), "fees": (0, 0, 3000, 3000)}
+    text = ok(books("report", "month-end", "--from", "2024-02-01", "--through", "2024-02-29", "--csv")).stdout
+    assert "wallet:2,USD,liability,0,0,100,100" in text.splitlines()
+    assert "Final:" in ok(books("report", "month-end", "2024-01")).stdout
+    fails(books("report", "month-end", "2024-13"), EXIT_USAGE, "not a month")
+
+
+def test_period_close(books: Run) -> None:  # noqa: F811
+    _history(books)
+    assert as_json(books("period", "status", "--json"))["closed_through"] is None
+    r = ok(books("period", "close", "2024-01-31"))
+    assert r.stdout.strip() == "book default closed through 2024-01-31 (3 account checkpoints)"
+    assert "already closed" in ok(books("period", "close", "2024-01-31")).stdout
+    fails(books("period", "close", "2023-12-31"), EXIT_CONFLICT, "LD215")
+    assert as_json(books("period", "status", "--json"))["closed_through"] == "2024-01-31"
+    assert as_json(books("report", "month-end", "2024-01", "--json"))["final"] is True
+    fails(
+        books(
+            "post", "--key", "late", "--debit", "bank", "1", "--credit", "fees", "1", "--effective-date", "2024-01-05"
+        ),
+        EXIT_CONFLICT,
+        "LD214",
+    )
+    h3 = as_json(books("entry", "--key", "h3", "--json"))["entry_id"]
+    rev = as_json(books("reverse", str(h3), "--json"))
+    assert as_json(books("entry", str(rev["entry_id"]), "--json"))["effective_date"] == "2024-02-01"
