@@ -529,6 +529,7 @@ DECLARE
     v_limit_error json;
     v_refusal ledger_private.refusal;
     v_closed date;
+    v_date date;
 BEGIN
     -- The helpers are called only to raise their errors: a call with SET costs more than the check itself.
     IF current_setting('transaction_isolation') <> 'serializable' THEN
@@ -625,14 +626,19 @@ BEGIN
         VALUES (v_book_id, p_idempotency_key, v_hash, p_description, v_metadata,
                 coalesce(p_effective_date, (now() AT TIME ZONE 'UTC')::date), NULL)
         ON CONFLICT (book_id, idempotency_key) DO NOTHING
-        RETURNING e.entry_id, e.recorded_at INTO post.entry_id, post.recorded_at;
+        RETURNING e.entry_id, e.recorded_at, e.effective_date INTO post.entry_id, post.recorded_at, v_date;
     ELSE
         INSERT INTO ledger_private.entry AS e
                (book_id, idempotency_key, request_hash, description, metadata, effective_date, reverses_entry_id)
+        -- A reversal without a date takes the original's while its period is open, else the first open day. The
+        -- hash holds the date as requested (NULL), so a replay matches whatever closed since.
         VALUES (v_book_id, p_idempotency_key, v_hash, p_description, v_metadata,
-                coalesce(p_effective_date, (now() AT TIME ZONE 'UTC')::date), p_reverses)
+                coalesce(p_effective_date,
+                         (SELECT greatest(o.effective_date, v_closed + 1) FROM ledger_private.entry AS o
+                           WHERE o.book_id = v_book_id AND o.entry_id = p_reverses),
+                         (now() AT TIME ZONE 'UTC')::date), p_reverses)
         ON CONFLICT DO NOTHING
-        RETURNING e.entry_id, e.recorded_at INTO post.entry_id, post.recorded_at;
+        RETURNING e.entry_id, e.recorded_at, e.effective_date INTO post.entry_id, post.recorded_at, v_date;
     END IF;
 
     IF post.entry_id IS NULL THEN
@@ -645,9 +651,8 @@ BEGIN
     created := true;
     -- A new entry dated into a closed period is refused (recorded, like every refusal of this block); after the
     -- header insert, so a replay of an entry posted before the close still replays.
-    IF coalesce(p_effective_date, (now() AT TIME ZONE 'UTC')::date) <= v_closed THEN
-        PERFORM ledger_private.raise_period_closed(v_book_id, coalesce(p_effective_date,
-                                                   (now() AT TIME ZONE 'UTC')::date), v_closed);
+    IF v_date <= v_closed THEN
+        PERFORM ledger_private.raise_period_closed(v_book_id, v_date, v_closed);
     END IF;
     post.balances := '{}'::jsonb;
 

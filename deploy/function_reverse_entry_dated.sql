@@ -3,8 +3,9 @@
 -- requires: function_close_period
 -- reverse_entry takes the reversal's effective date. By default it is the original entry's date while that date's
 -- period is open, else the first open day (the day after the book's close date): a correction of a closed period
--- is booked in the open one. An explicit date into a closed period is refused like any entry's (LD214, recorded
--- with the key). A replay of the key keeps the date its reversal was posted with, whatever closed since.
+-- is booked in the open one (ledger_private.post() picks it, and hashes the date as requested: a replay of the key,
+-- posted or refused, matches whatever closed since). An explicit date into a closed period is refused like any
+-- entry's (LD214, recorded with the key).
 
 BEGIN;
 
@@ -32,11 +33,11 @@ LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET standard_conforming_strings = on
+SET lock_timeout = '2s'
 AS $$
 DECLARE
     v_book_id integer;
     v_legs jsonb;
-    v_date date := p_effective_date;
 BEGIN
     PERFORM ledger_private.require_serializable('ledger.reverse_entry');
     v_book_id := ledger_private.book_id(p_book);
@@ -58,16 +59,6 @@ BEGIN
         RAISE EXCEPTION 'unknown entry %', p_entry_id
             USING ERRCODE = 'LD208', DETAIL = json_build_object('entry_id', p_entry_id, 'book', p_book)::text;
     END IF;
-    IF v_date IS NULL THEN
-        -- a replay keeps its reversal's date (so its request hash matches); else the original's date, moved to
-        -- the first open day if its period is closed
-        SELECT r.effective_date INTO v_date FROM ledger_private.entry AS r
-         WHERE r.book_id = v_book_id AND r.idempotency_key = p_idempotency_key AND r.reverses_entry_id = p_entry_id;
-        IF v_date IS NULL THEN
-            SELECT greatest(e.effective_date, ledger_private.closed_through(v_book_id) + 1) INTO v_date
-              FROM ledger_private.entry AS e WHERE e.book_id = v_book_id AND e.entry_id = p_entry_id;
-        END IF;
-    END IF;
     SELECT r.status, r.entry_id, r.created, r.recorded_at, r.balances, r.error_code, r.error_message, r.error_detail,
            r.error_hint
       INTO reverse_entry.status, reverse_entry.entry_id, reverse_entry.created, reverse_entry.recorded_at,
@@ -76,7 +67,7 @@ BEGIN
       FROM ledger_private.post(p_book, p_idempotency_key, v_legs,
                                'Reversal of entry ' || p_entry_id || coalesce(': ' || p_reason, ''),
                                jsonb_build_object('reverses', p_entry_id, 'reason', p_reason),
-                               v_date, NULL, p_entry_id) AS r;
+                               p_effective_date, NULL, p_entry_id) AS r;
 END
 $$;
 COMMENT ON FUNCTION ledger.reverse_entry(bigint, text, text, text, date) IS

@@ -10,11 +10,12 @@ BEGIN
            AND p.prosqlbody IS NULL
            AND NOT coalesce(p.proconfig @> ARRAY['standard_conforming_strings=on'], false)),
         'every ledger function with a string body pins standard_conforming_strings';
-    ASSERT (SELECT count(*) FROM pg_proc AS p
-             WHERE p.oid IN ('ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text)'::regprocedure,
-                             'ledger.post_entries(jsonb, boolean, text)'::regprocedure,
-                             'ledger.reverse_entry(bigint, text, text, text)'::regprocedure)
-               AND p.proconfig @> ARRAY['lock_timeout=2s']) = 3,
+    -- by name: a later change may give a posting function another signature (reverse_entry gained a date)
+    ASSERT NOT EXISTS (
+        SELECT FROM pg_proc AS p
+         WHERE p.pronamespace = 'ledger'::regnamespace
+           AND p.proname IN ('post_entry', 'post_entries', 'reverse_entry')
+           AND NOT coalesce(p.proconfig @> ARRAY['lock_timeout=2s'], false)),
         'the posting functions pin lock_timeout';
 END
 $$;

@@ -23,9 +23,8 @@ SELECT is_empty(
     'functions with an SQL-standard body (parsed at CREATE, inlined) carry no SET clause, which would stop inlining');
 SELECT is_empty(
     $$SELECT p.oid::regprocedure FROM pg_proc AS p
-       WHERE p.oid IN ('ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text)'::regprocedure,
-                       'ledger.post_entries(jsonb, boolean, text)'::regprocedure,
-                       'ledger.reverse_entry(bigint, text, text, text)'::regprocedure)
+       WHERE p.pronamespace = 'ledger'::regnamespace
+         AND p.proname IN ('post_entry', 'post_entries', 'reverse_entry')
          AND NOT coalesce(p.proconfig @> ARRAY['lock_timeout=2s'], false)$$,
     'post_entry, post_entries and reverse_entry pin lock_timeout = 2s');
 SELECT is(current_setting('standard_conforming_strings'), 'off', 'this session runs with standard_conforming_strings off');

@@ -5,7 +5,7 @@
 -- is dated in the first open day.
 BEGIN;
 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
-SELECT plan(36);
+SELECT plan(42);
 
 SELECT has_function('ledger', 'close_period', ARRAY['date', 'text'], 'ledger.close_period(date, text) exists');
 SELECT has_function('ledger', 'closed_through', ARRAY['text'], 'ledger.closed_through(text) exists');
@@ -115,6 +115,23 @@ SELECT is((SELECT effective_date FROM ledger.entries WHERE idempotency_key = 'pc
           'on that date');
 SELECT results_eq(format($$SELECT status FROM ledger.reverse_entry(%s, 'pc:rev-jan')$$, :jan),
                   $$VALUES ('replayed')$$, 'a replay of the defaulted reversal replays');
+
+-- A key's outcome never changes: reversals without a date, posted or refused, replay the same after their period
+-- closes (the request hash holds the date as requested, not the default the ledger picked).
+SELECT ok((ledger.create_account('wallet', 'USD', 'liability', p_lower_limit => 0)).created, 'setup: wallet');
+SELECT entry_id AS topup FROM ledger.post_entry('pc:topup',
+    '[{"account": "cash", "amount": 50, "currency": "USD"}, {"account": "wallet", "amount": -50, "currency": "USD"}]',
+    p_effective_date => '2024-02-12') \gset
+SELECT lives_ok($$SELECT ledger.post_entry('pc:spend',
+    '[{"account": "wallet", "amount": 50, "currency": "USD"}, {"account": "cash", "amount": -50, "currency": "USD"}]',
+    p_effective_date => '2024-02-13')$$, 'setup: the wallet is spent down to 0');
+SELECT results_eq(format($$SELECT status, error_code FROM ledger.reverse_entry(%s, 'pc:rev-topup')$$, :topup),
+                  $$VALUES ('refused', 'LD203')$$, 'a reversal that would overdraw the wallet is refused (LD203)');
+SELECT lives_ok($$SELECT ledger.close_period('2024-02-29')$$, 'February closes: the default date moves to March');
+SELECT results_eq(format($$SELECT status, error_code FROM ledger.reverse_entry(%s, 'pc:rev-topup')$$, :topup),
+                  $$VALUES ('refused', 'LD203')$$, 'its replay after the close is the same recorded refusal');
+SELECT results_eq(format($$SELECT status FROM ledger.reverse_entry(%s, 'pc:rev-feb')$$, :feb),
+                  $$VALUES ('replayed')$$, 'a posted reversal whose period closed since still replays');
 
 SELECT * FROM finish();
 ROLLBACK;
