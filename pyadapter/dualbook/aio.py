@@ -358,7 +358,7 @@ class AsyncLedger:
 
     # --- reports by effective date (see Ledger) ---------------------------------------------------
     async def balance_as_of(self, account: str, as_of: date, *, book: str | None = None) -> reports.BalanceAsOf:
-        return await self.report(reports.balance_as_of(account, as_of, book=self._book(book)))
+        return reports.stamped(await self.read(reports.balance_as_of(account, as_of, book=self._book(book))))
 
     async def balance_as_recorded(
         self,
@@ -369,7 +369,7 @@ class AsyncLedger:
         book: str | None = None,
     ) -> reports.BalanceAsOf:
         call = reports.balance_as_recorded(account, entry_id=entry_id, recorded_at=recorded_at, book=self._book(book))
-        return await self.report(call)
+        return reports.stamped(await self.read(call))
 
     async def statement(
         self,
@@ -382,7 +382,7 @@ class AsyncLedger:
         book: str | None = None,
     ) -> reports.StatementPage:
         call = reports.statement(account, date_from, date_to, cursor=cursor, limit=limit, book=self._book(book))
-        return await self.report(call)
+        return reports.stamped(await self.read(call))
 
     async def statement_pages(
         self, account: str, date_from: date, date_to: date, *, limit: int = 100, book: str | None = None
@@ -396,12 +396,14 @@ class AsyncLedger:
             cursor = page.next_cursor
 
     async def trial_balance_as_of(self, as_of: date, *, book: str | None = None) -> reports.TrialBalance:
-        return await self.report(reports.trial_balance_as_of(as_of, book=self._book(book)))
+        return reports.stamped(await self.read(reports.trial_balance_as_of(as_of, book=self._book(book))))
 
     async def month_end_report(
         self, date_from: date, date_through: date, *, book: str | None = None
     ) -> reports.MonthEndReport:
-        return await self.report(reports.month_end_report(date_from, date_through, book=self._book(book)))
+        return reports.stamped(
+            await self.read(reports.month_end_report(date_from, date_through, book=self._book(book)))
+        )
 
     async def close_period(self, through_date: date, *, book: str | None = None) -> reports.PeriodClose:
         result, attempts, _ = await self.execute(reports.close_period(through_date, book=self._book(book)))

@@ -454,7 +454,7 @@ class Ledger:
     # --- reports by effective date (dualbook.reports) --------------------------------------------
     def balance_as_of(self, account: str, as_of: date, *, book: str | None = None) -> reports.BalanceAsOf:
         """The account's balance over every posting dated up to and including ``as_of``."""
-        return self.report(reports.balance_as_of(account, as_of, book=self._book(book)))
+        return reports.stamped(self.read(reports.balance_as_of(account, as_of, book=self._book(book))))
 
     def balance_as_recorded(
         self,
@@ -467,7 +467,7 @@ class Ledger:
         """The account's balance over the entries up to ``entry_id`` (or recorded at or before ``recorded_at``),
         in the order the ledger recorded them, whatever their effective dates."""
         call = reports.balance_as_recorded(account, entry_id=entry_id, recorded_at=recorded_at, book=self._book(book))
-        return self.report(call)
+        return reports.stamped(self.read(call))
 
     def statement(
         self,
@@ -482,7 +482,7 @@ class Ledger:
         """One page of the account's statement (opening, lines with running balances, closing); pass the page's
         ``next_cursor`` to get the next one (None: the last page)."""
         call = reports.statement(account, date_from, date_to, cursor=cursor, limit=limit, book=self._book(book))
-        return self.report(call)
+        return reports.stamped(self.read(call))
 
     def statement_pages(
         self, account: str, date_from: date, date_to: date, *, limit: int = 100, book: str | None = None
@@ -498,13 +498,13 @@ class Ledger:
 
     def trial_balance_as_of(self, as_of: date, *, book: str | None = None) -> reports.TrialBalance:
         """Per currency, the debit and credit balances of every account as of the effective date ``as_of``."""
-        return self.report(reports.trial_balance_as_of(as_of, book=self._book(book)))
+        return reports.stamped(self.read(reports.trial_balance_as_of(as_of, book=self._book(book))))
 
     def month_end_report(
         self, date_from: date, date_through: date, *, book: str | None = None
     ) -> reports.MonthEndReport:
         """Per account: opening, debits, credits and closing over the period; ``final`` once it is closed."""
-        return self.report(reports.month_end_report(date_from, date_through, book=self._book(book)))
+        return reports.stamped(self.read(reports.month_end_report(date_from, date_through, book=self._book(book))))
 
     def close_period(self, through_date: date, *, book: str | None = None) -> reports.PeriodClose:
         """Close the book through ``through_date`` (before today, UTC): entries and reversals dated on or before

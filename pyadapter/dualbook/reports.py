@@ -17,9 +17,9 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from psycopg.rows import class_row, dict_row
 
@@ -337,3 +337,12 @@ def to_json(report: Report) -> str:
     key = "lines" if not isinstance(report, (TrialBalance, MonthEndReport)) else "rows"
     body[key] = [{c: _plain(r[c]) for c in columns} for r in rows]
     return json.dumps(body, ensure_ascii=False, indent=2)
+
+
+Stamped = TypeVar("Stamped", BalanceAsOf, StatementPage, TrialBalance, MonthEndReport)
+
+
+def stamped(read: tuple[Stamped, Snapshot]) -> Stamped:
+    """A report read with ``Ledger.read``: the result with the snapshot it reflects in its ``snapshot`` field."""
+    result, snapshot = read
+    return replace(result, snapshot=snapshot)

@@ -16,6 +16,7 @@ from dualbook import reports
 from dualbook.cli.common import ENTRY_ID, book_option, datadir_option, handle_errors, ledger_options, open_ledger
 from dualbook.cli.output import Col, amount, amount_fields, echo, echo_json, print_fields, print_table
 from dualbook.ledger import Ledger
+from dualbook.results import Snapshot
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,6 +25,20 @@ DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 def _date(value: datetime | None) -> date | None:
     return value.date() if value is not None else None
+
+
+def _snapshot(s: Snapshot | None) -> dict[str, Any] | None:
+    """What a report reflects, for --json: the WAL position, the server that answered, the last commit's time."""
+    if s is None:
+        return None
+    return {"lsn": s.lsn, "source": s.source, "at": s.at.isoformat() if s.at else None}
+
+
+def _reflects(s: Snapshot | None) -> None:
+    """What a report reflects, under the human-readable output (stderr, so pipes get the table alone)."""
+    if s is not None:
+        at = f", last commit {s.at:%Y-%m-%d %H:%M:%S%z}" if s.at else ""
+        click.echo(f"read on the {s.source} at WAL {s.lsn}{at}", err=True)
 
 
 def report_options(func: F) -> F:
@@ -91,6 +106,7 @@ def report_balance(
         "through_entry_id": b.through_entry_id,
         **amount_fields("balance", b.balance, exp),
         "postings": b.postings,
+        "snapshot": _snapshot(b.snapshot),
     }
     if as_json:
         echo_json(doc)
@@ -100,6 +116,7 @@ def report_balance(
     else:
         when = f"as of {b.as_of}" if b.as_of else f"through entry {entry_id}"
         echo(f"{b.account}: {amount(b.balance, exp)} {b.currency} {when} ({b.postings} postings)")
+        _reflects(b.snapshot)
 
 
 @report.command("statement")
@@ -153,6 +170,7 @@ def report_statement(
                 "currency": first.currency,
                 "from": first.date_from.isoformat(),
                 "to": first.date_to.isoformat(),
+                "snapshot": _snapshot(last.snapshot),
                 **amount_fields("opening_balance", first.opening_balance, exp),
                 **amount_fields("closing_balance", first.closing_balance, exp),
                 "lines": [
@@ -203,6 +221,7 @@ def report_statement(
     )
     if last.next_cursor:
         echo(f"next page: --cursor {last.next_cursor}")
+    _reflects(last.snapshot)
 
 
 def _exponents(ledger: Ledger, currencies: set[str]) -> dict[str, int]:
@@ -232,6 +251,7 @@ def report_trial_balance(as_of: datetime, book: str, datadir: Path | None, as_js
             {
                 "book": book,
                 "as_of": tb.as_of.isoformat(),
+                "snapshot": _snapshot(tb.snapshot),
                 "rows": [
                     {
                         "currency": r.currency,
@@ -259,6 +279,7 @@ def report_trial_balance(as_of: datetime, book: str, datadir: Path | None, as_js
                 for r in tb.rows
             ],
         )
+        _reflects(tb.snapshot)
 
 
 def _month(text: str) -> tuple[date, date]:
@@ -317,6 +338,7 @@ def report_month_end(
                 "from": lo.isoformat(),
                 "through": hi.isoformat(),
                 "final": me.final,
+                "snapshot": _snapshot(me.snapshot),
                 "closed_through": me.closed_through.isoformat() if me.closed_through else None,
                 "rows": [
                     {
@@ -357,6 +379,7 @@ def report_month_end(
             for r in me.rows
         ],
     )
+    _reflects(me.snapshot)
 
 
 @click.group()

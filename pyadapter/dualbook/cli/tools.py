@@ -204,7 +204,7 @@ def bench(
     P2 hot deferred account (with the sequencer running and the certification invariants checked afterwards) and
     P2g grouped, P2b hot limited accounts and P2bg grouped, P3 the Python adapter (one connection per thread),
     P4 post_entries batches, P6 single entries over HTTP through `dualbook serve` driven by wrk (and its latency
-    at half that peak), I the writes alone, with books_check() looping on a streaming replica and on the primary
+    at half that peak), I the writes alone, with the month-end report looping on a streaming replica and on the primary
     (the write path's isolation), P5 P1 again after loading the journal, R the reports by effective date on that
     journal (as-of balance, statement page, trial balance, month-end report, period close). Prints a table and
     the targets, writes bench-results.json and bench-results.md. Uses DATABASE_URL (ledger deployed) when set,

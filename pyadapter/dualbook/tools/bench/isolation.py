@@ -29,11 +29,12 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import psycopg
 
-from dualbook import calls, reads
+from dualbook import reads, reports
 from dualbook.calls import Call
 from dualbook.db.cluster import Cluster
 from dualbook.ledger import Ledger
@@ -45,9 +46,16 @@ from dualbook.tools.bench.server import Measured
 
 I0, I1, I2 = "I0", "I1", "I2"
 
-#: The report each loop runs: books_check() recomputes every invariant from every posting (the heaviest read the
-#: ledger has); swap in another ``Call`` here to measure that one.
-HEAVY_REPORT: Callable[[], Call[Any]] = calls.books_check
+
+def month_end_report() -> Call[Any]:
+    """The month-end report of the current month (UTC) over every account: what a month-end close reads."""
+    today = datetime.now(UTC).date()
+    return reports.month_end_report(today.replace(day=1), today, book="default")
+
+
+#: The report each loop runs: the month-end report of every account (reads every posting of the month and every
+#: account's opening balance); swap in another ``Call`` here (e.g. ``calls.books_check``) to measure that one.
+HEAVY_REPORT: Callable[[], Call[Any]] = month_end_report
 
 
 class IsolationRunner(Protocol):

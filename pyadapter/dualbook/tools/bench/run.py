@@ -21,7 +21,7 @@ ratios measured side by side):
   connections (:mod:`dualbook.tools.bench.http`);
 * ``P4xN`` batch -- ``sql/bench/post_entries.sql``: ``ledger.post_entries()`` with N random 2-leg entries per
   call (``--batch-sizes``) at ``--batch-clients`` clients; postings/s = calls/s x N; ratio of the ceiling;
-* ``I0``/``I1``/``I2`` isolation -- P1's writes alone, with books_check() in a loop on a streaming replica, and
+* ``I0``/``I1``/``I2`` isolation -- P1's writes alone, with the month-end report in a loop on a streaming replica, and
   with the same loop on the primary (:mod:`dualbook.tools.bench.isolation`); I1 and I2 as ratios of I0;
 * ``P5`` scale -- the journal is bulk-loaded through ``ledger.post_entries()`` (batches of 1000 entries between
   100 consecutive accounts, from ``--loader-connections`` connections, each on its own slice of the accounts,
