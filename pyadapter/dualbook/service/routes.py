@@ -236,11 +236,16 @@ async def reverse(
     body: ReversalIn | None = None,
     book: Book = None,
 ) -> Response:
-    """Post the mirror of an entry, at most once (LD209 when it is reversed already); idempotent by key."""
+    """Post the mirror of an entry, at most once (LD209 when it is reversed already); idempotent by key. Its
+    `effective_date` may be given (409 LD214 on or before the book's close date)."""
     authorize(request, "post")
     reason = body.reason if body is not None else None
+    effective = body.effective_date if body is not None else None
+    ledger = ledger_of(request)
     result = await call(
-        ledger_of(request).reverse_entry(entry_id, idempotency_key, reason=reason, book=book_of(request, book)),
+        ledger.reverse_entry(
+            entry_id, idempotency_key, reason=reason, book=book_of(request, book), effective_date=effective
+        ),
         frozenset({"LD208", "LD210"}),
     )
     return _posted(result, idempotency_key, "reversal")
