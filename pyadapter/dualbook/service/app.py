@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ledger: AsyncLedger = app.state.ledger
         params = {"project": PROJECT, "change": expected.name, "planned_at": expected.planned_at}
         wait = min(READY_TIMEOUT, app.state.settings.timeout / 2)
+        deadline = time.monotonic() + wait  # the primary and the read target together answer within `wait`
         try:
             async with asyncio.timeout(wait), ledger.pool.connection(timeout=wait) as conn:
                 row = await (await conn.execute(READY_SQL, params)).fetchone()
@@ -170,7 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expected_change=expected.name,
             deployed_change=newest,
             schema_state="exact" if newest == expected.name else "ahead",
-            read_target=await replica.observe(ledger, wait),  # type: ignore[arg-type]
+            read_target=await replica.observe(ledger, max(deadline - time.monotonic(), 0.05)),
         )
 
     @app.get("/metrics", tags=["operations"], response_class=Response, responses={200: {"content": {"text/plain": {}}}})

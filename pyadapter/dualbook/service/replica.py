@@ -5,6 +5,7 @@ and reads answer 503 ``replica_unavailable`` with ``Retry-After`` until it is ba
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 import psycopg
 from psycopg_pool import PoolTimeout
@@ -29,7 +30,7 @@ async def lag(ledger: AsyncLedger, wait: float) -> reads.Lag | None:
     return reads.replay_lag(position, primary)
 
 
-async def observe(ledger: AsyncLedger, wait: float) -> str:
+async def observe(ledger: AsyncLedger, wait: float) -> Literal["none", "reachable", "unreachable"]:
     """Update the replica gauges; the read target's state: ``none``, ``reachable`` or ``unreachable``."""
     if ledger.read_pool is None:
         return "none"
