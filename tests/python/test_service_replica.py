@@ -11,6 +11,9 @@ import pytest
 
 from dualbook.db import roles
 from dualbook.db.cluster import Cluster
+from dualbook.errors import ConfigError
+from dualbook.reads import ReadPolicy
+from dualbook.service import settings
 from dualbook.testing import ReplicaPair, drop_database, fresh_database
 from tests.python.servicekit import Service, free_port, running_service
 from tests.python.test_service import problem
@@ -88,3 +91,22 @@ def test_an_unreachable_read_target_leaves_the_service_ready(
             assert 'dualbook_replica_up{target="read"} 0.0' in c.get("/metrics").text
     finally:
         drop_database(cluster, url)
+
+
+def test_the_read_policy_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(settings.AUTH, "off")
+    monkeypatch.setenv(settings.READ_URL, "postgresql://app@replica/ledger")
+    monkeypatch.delenv(settings.MAX_LAG, raising=False)
+    monkeypatch.setenv(settings.READ_TIMEOUT, "0.5")
+    own = settings.from_environment("postgresql://app@primary/ledger")
+    assert own.read_url == "postgresql://app@replica/ledger"
+    assert own.read_policy() == ReadPolicy(read_your_writes=True, timeout=0.5)
+    monkeypatch.setenv(settings.MAX_LAG, "2.5")
+    bounded = settings.from_environment("postgresql://app@primary/ledger").read_policy()
+    assert bounded == ReadPolicy(read_your_writes=False, max_lag=2.5, timeout=0.5)
+    monkeypatch.setenv(settings.MAX_LAG, "-1")
+    with pytest.raises(ConfigError, match="max lag"):
+        settings.from_environment("postgresql://app@primary/ledger")
+    monkeypatch.setenv(settings.MAX_LAG, "soon")
+    with pytest.raises(ConfigError, match=settings.MAX_LAG):
+        settings.from_environment("postgresql://app@primary/ledger")

@@ -131,6 +131,12 @@ def test_statement_refusals(admin: httpx.Client) -> None:
     problem(admin.get("/v1/reports/statement/nobody", params={"from": "2026-03-01", "to": "2026-03-31"}), 404, "LD201")
 
 
+def test_without_a_read_target_reports_read_the_primary(service: Service) -> None:
+    with service.client(None) as c:
+        assert c.get("/readyz").json()["read_target"] == "none"
+        assert "dualbook_replica_up{" not in c.get("/metrics").text  # declared, no sample
+
+
 def test_trial_balance_as_of_nets_to_zero(admin: httpx.Client) -> None:
     r = admin.get("/v1/reports/trial-balance", params={"as_of": "2026-12-31"})
     assert r.status_code == 200, r.text
