@@ -47,6 +47,7 @@ def test_reports_come_from_the_replica_and_refuse_when_it_lags(replica_pair: Rep
         assert bal.json()["balance"] == 40 and bal.json()["snapshot"]["source"] == "replica"
         tb = c.get("/v1/reports/trial-balance", params={"as_of": "2026-01-31"}).json()
         assert tb["snapshot"]["source"] == "replica" and tb["balanced"] is True
+        assert c.get("/v1/trial-balance").json()["snapshot"]["source"] == "replica"
         text = c.get("/metrics").text
         assert 'dualbook_replica_up{target="read"} 1.0' in text
         assert 'dualbook_replica_lag_bytes{target="read"}' in text

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dualbook.results import Snapshot
+
 #: an amount in minor units: a JSON integer, never a float (the database bounds it to 64 bits: LD106)
 Amount = Annotated[int, Field(strict=True, description="an integer of minor units (never a float)")]
 #: a limit: a 64-bit integer of minor units (the SQL parameter's type)
@@ -178,6 +180,7 @@ class TrialBalanceRowOut(BaseModel):
 class TrialBalanceOut(BaseModel):
     book: str
     currencies: list[TrialBalanceRowOut]
+    snapshot: SnapshotOut
 
 
 class OutcomeOut(BaseModel):
@@ -225,6 +228,10 @@ class SnapshotOut(BaseModel):
     lsn: str
     source: Literal["primary", "replica"]
     at: datetime | None
+
+    @classmethod
+    def of(cls, snap: Snapshot) -> SnapshotOut:
+        return cls(lsn=snap.lsn, source=snap.source, at=snap.at)  # type: ignore[arg-type]
 
 
 class BalanceAsOfOut(BaseModel):

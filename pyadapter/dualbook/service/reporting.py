@@ -12,7 +12,6 @@ from fastapi import APIRouter, Query, Request, Response
 
 from dualbook import reports
 from dualbook.calls import Call
-from dualbook.results import Snapshot
 from dualbook.service.models import (
     BalanceAsOfOut,
     ClosedThroughOut,
@@ -38,11 +37,7 @@ router = APIRouter(prefix="/v1")
 async def read(request: Request, work: Call[T], not_found: frozenset[str] = frozenset()) -> tuple[T, SnapshotOut]:
     """Run a report on the read target; its result and the snapshot it reflects."""
     result, snap = await call(ledger_of(request).read(work), not_found)
-    return result, snapshot_out(snap)
-
-
-def snapshot_out(snap: Snapshot) -> SnapshotOut:
-    return SnapshotOut(lsn=snap.lsn, source=snap.source, at=snap.at)  # type: ignore[arg-type]
+    return result, SnapshotOut.of(snap)
 
 
 @router.get("/reports/balance/{code:path}", response_model=BalanceAsOfOut, tags=["reports"])
