@@ -186,6 +186,11 @@ def test_period_close_and_what_it_refuses(service: Service, admin: httpx.Client)
     assert admin.get("/v1/accounts/wallet").json() == before  # nothing written
     assert admin.get("/v1/reports/balance/wallet", params={"as_of": "2026-01-31"}).json()["balance"] == 100
     assert admin.get("/v1/outcomes", params={"key": "late"}).json()["status"] != "posted"
+    batch = admin.post("/v1/batches", json={"entries": [{**entry("bank", "wallet", 5, "2026-01-16"), "key": "late:b"}]})
+    assert batch.status_code == 200, batch.text
+    (result,) = batch.json()["results"]
+    assert result["status"] in ("refused", "rejected") and result["error"]["code"] == "LD214", result
+    assert admin.get("/v1/accounts/wallet").json() == before
 
     jan_entry = admin.get("/v1/entries/by-key", params={"key": "jan"}).json()["entry_id"]
     reversal = f"/v1/entries/{jan_entry}/reversal"
