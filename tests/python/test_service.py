@@ -247,7 +247,7 @@ def test_account_pages(admin: httpx.Client) -> None:
 
 def test_trial_balance(admin: httpx.Client) -> None:
     tb = admin.get("/v1/trial-balance").json()
-    assert tb["book"] == "default"
+    assert tb["book"] == "default" and tb["snapshot"]["source"] == "primary" and tb["snapshot"]["lsn"]
     (usd,) = tb["currencies"]
     assert usd["currency"] == "USD" and usd["net"] == 0 and usd["debits"] == usd["credits"] > 0
     assert admin.get("/v1/trial-balance", params={"book": "nope"}).json()["currencies"] == []

@@ -24,7 +24,7 @@ from dualbook.db.cluster import Cluster
 from dualbook.testing import drop_database, fresh_database
 from tests.python.servicekit import Service, auth, running_service
 
-EXAMPLES = 60  # per operation and mode (16 operations, most positive and negative): over 1,000 requests
+EXAMPLES = 45  # per operation and mode (22 operations, most positive and negative): over 1,000 requests
 SENT: list[int] = []
 
 

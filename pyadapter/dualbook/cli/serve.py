@@ -54,6 +54,30 @@ SCOPES = ("post", "read", "admin")
     envvar="DUALBOOK_SERVICE_POOL_SIZE",
     help="Database connections per worker process.",
 )
+@click.option(
+    "--read-url",
+    default=None,
+    envvar="DUALBOOK_READ_URL",
+    show_envvar=True,
+    help="The read target (a streaming replica): reads and reports go there, writes to the primary.",
+)
+@click.option(
+    "--max-lag",
+    type=click.FloatRange(min=0),
+    default=None,
+    envvar="DUALBOOK_MAX_LAG",
+    show_envvar=True,
+    help="With --read-url: the most seconds the replica may be behind (default: it must have replayed every "
+    "commit the primary had when the read started).",
+)
+@click.option(
+    "--read-timeout",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    envvar="DUALBOOK_SERVICE_READ_TIMEOUT",
+    help="With --read-url: seconds a read waits for the replica to catch up or answer (503 beyond).",
+)
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info")
 @click.option("--openapi", is_flag=True, help="Print the OpenAPI document (docs/openapi.json) and exit.")
 @handle_errors
@@ -67,13 +91,18 @@ def serve(
     max_body: int,
     timeout: float,
     pool_size: int,
+    read_url: str | None,
+    max_lag: float | None,
+    read_timeout: float,
     log_level: str,
     openapi: bool,
 ) -> None:
     """Serve the ledger over HTTP (JSON under /v1; /healthz, /readyz, /metrics).
 
-    Connects as the application role (DATABASE_URL, else the embedded cluster). Each worker process runs its
-    own connection pool and group poster. Logs are JSON lines on stdout. See docs/service.md and docs/deploy.md.
+    Connects as the application role (DATABASE_URL, else the embedded cluster); with --read-url, reads and
+    reports go to that replica (each report says which server and WAL position it reflects). Each worker process
+    runs its own connection pool and group poster. Logs are JSON lines on stdout. See docs/service.md and
+    docs/deploy.md.
 
     \b
     Example:
@@ -103,6 +132,12 @@ def serve(
     os.environ["DUALBOOK_SERVICE_TIMEOUT"] = str(timeout)
     os.environ["DUALBOOK_SERVICE_POOL_SIZE"] = str(pool_size)
     os.environ["DUALBOOK_LOG_LEVEL"] = log_level
+    root = click.get_current_context().find_root().params  # `dualbook --read-url URL --max-lag S serve` too
+    read_url = read_url or root.get("read_url")
+    max_lag = max_lag if max_lag is not None else root.get("max_lag")
+    os.environ["DUALBOOK_SERVICE_READ_URL"] = read_url or ""
+    os.environ["DUALBOOK_SERVICE_MAX_LAG"] = "" if max_lag is None else str(max_lag)
+    os.environ["DUALBOOK_SERVICE_READ_TIMEOUT"] = str(read_timeout)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="dualbook-metrics-")
     uvicorn.run(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,11 +20,12 @@ from starlette.responses import Response
 from dualbook import __version__
 from dualbook.aio import AsyncLedger
 from dualbook.group import GroupPolicy
-from dualbook.service import metrics
+from dualbook.service import metrics, replica
 from dualbook.service.middleware import ServiceMiddleware, configure_logging, log
 from dualbook.service.models import HealthOut, ProblemOut, ReadyOut
 from dualbook.service.problems import MEDIA_TYPE, Problem, from_database_error, unavailable
 from dualbook.service.readiness import PROJECT, READY_SQL, expected_change
+from dualbook.service.reporting import router as report_router
 from dualbook.service.routes import declared, router
 from dualbook.service.settings import Settings, from_environment
 
@@ -87,6 +89,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         book=settings.book,
         group=policy,
         timeout=min(settings.timeout, 30.0),
+        read_url=settings.read_url or None,
+        read_policy=settings.read_policy(),
     )
     ledger.stats = metrics.ObservedRetryStats()
     if ledger.group is not None:
@@ -126,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.expected = expected_change()
     app.include_router(router)
+    app.include_router(report_router)
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http)
@@ -141,11 +146,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/readyz", response_model=ReadyOut, tags=["operations"])
     async def readyz(request: Request) -> ReadyOut:
         """Ready for traffic: the database answers and its schema is one this build serves (the build's last
-        change deployed: `exact`, or with newer changes after it: `ahead`); 503 otherwise."""
+        change deployed: `exact`, or with newer changes after it: `ahead`); 503 otherwise. `read_target` says
+        whether the read target answers (`none`: reads go to the primary); an unreachable one leaves the service
+        ready (writes work; reads answer 503 until it is back)."""
         expected = app.state.expected
         ledger: AsyncLedger = app.state.ledger
         params = {"project": PROJECT, "change": expected.name, "planned_at": expected.planned_at}
         wait = min(READY_TIMEOUT, app.state.settings.timeout / 2)
+        deadline = time.monotonic() + wait  # the primary and the read target together answer within `wait`
         try:
             async with asyncio.timeout(wait), ledger.pool.connection(timeout=wait) as conn:
                 row = await (await conn.execute(READY_SQL, params)).fetchone()
@@ -164,12 +172,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expected_change=expected.name,
             deployed_change=newest,
             schema_state="exact" if newest == expected.name else "ahead",
+            read_target=await replica.observe(ledger, max(deadline - time.monotonic(), 0.05)),
         )
 
     @app.get("/metrics", tags=["operations"], response_class=Response, responses={200: {"content": {"text/plain": {}}}})
     async def prometheus() -> Response:
-        """Prometheus metrics (text exposition format)."""
+        """Prometheus metrics (text exposition format); with a read target, its replay lag too."""
         metrics.update_pool(app.state.ledger.pool.get_stats())
+        await replica.observe(app.state.ledger, min(READY_TIMEOUT, app.state.settings.timeout / 2))
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 

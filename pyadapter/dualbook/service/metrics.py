@@ -40,6 +40,23 @@ GROUP_SIZE = Histogram(
 )
 POOL = Gauge("dualbook_pool_connections", "Connections of the pool", ["state"], multiprocess_mode="livesum")
 POOL_WAITING = Gauge("dualbook_pool_waiting", "Requests waiting for a connection", multiprocess_mode="livesum")
+#: with a read target only (measured at each scrape, labelled target="read"; absent without one): whether it
+#: answered, and how far its replay is behind the primary
+REPLICA_UP = Gauge(
+    "dualbook_replica_up", "The read target answered (1) or not (0)", ["target"], multiprocess_mode="mostrecent"
+)
+REPLICA_LAG_BYTES = Gauge(
+    "dualbook_replica_lag_bytes",
+    "WAL the primary flushed that the read target has not replayed",
+    ["target"],
+    multiprocess_mode="mostrecent",
+)
+REPLICA_LAG_SECONDS = Gauge(
+    "dualbook_replica_lag_seconds",
+    "Seconds since the read target's last replayed commit, while it is behind (0: caught up)",
+    ["target"],
+    multiprocess_mode="mostrecent",
+)
 
 
 class ObservedRetryStats(RetryStats):

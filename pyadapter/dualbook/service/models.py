@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dualbook.results import Snapshot
+
 #: an amount in minor units: a JSON integer, never a float (the database bounds it to 64 bits: LD106)
 Amount = Annotated[int, Field(strict=True, description="an integer of minor units (never a float)")]
 #: a limit: a 64-bit integer of minor units (the SQL parameter's type)
@@ -53,6 +55,11 @@ class BatchIn(Shape):
 
 class ReversalIn(Shape):
     reason: Text | None = None
+    effective_date: date | None = Field(
+        default=None,
+        description="the reversal's effective date (default: the original's while its period is open, else "
+        "the first open day; on or before the close date: 409 LD214)",
+    )
 
 
 class AccountIn(Shape):
@@ -173,6 +180,7 @@ class TrialBalanceRowOut(BaseModel):
 class TrialBalanceOut(BaseModel):
     book: str
     currencies: list[TrialBalanceRowOut]
+    snapshot: SnapshotOut
 
 
 class OutcomeOut(BaseModel):
@@ -192,6 +200,9 @@ class ReadyOut(BaseModel):
     expected_change: str
     deployed_change: str | None
     schema_state: Literal["exact", "ahead"] = Field(description="exact, or ahead: newer changes deployed too")
+    read_target: Literal["none", "reachable", "unreachable"] = Field(
+        description="none: reads go to the primary; else whether the read target (a replica) answers"
+    )
 
 
 class ProblemOut(BaseModel):
@@ -205,3 +216,108 @@ class ProblemOut(BaseModel):
     code: str
     instance: str | None = None
     request_id: str | None = None
+
+
+# --- reports by effective date --------------------------------------------------------------------------------
+
+
+class SnapshotOut(BaseModel):
+    """What a report reflects: the WAL position of the snapshot it read, the server that answered, and the commit
+    time of the last transaction that snapshot holds (null when unknown)."""
+
+    lsn: str
+    source: Literal["primary", "replica"]
+    at: datetime | None
+
+    @classmethod
+    def of(cls, snap: Snapshot) -> SnapshotOut:
+        return cls(lsn=snap.lsn, source=snap.source, at=snap.at)  # type: ignore[arg-type]
+
+
+class BalanceAsOfOut(BaseModel):
+    account: str
+    currency: str
+    type: str
+    as_of: date
+    balance: int = Field(description="the normal balance of the postings dated up to as_of")
+    debit_balance: int
+    postings: int
+    snapshot: SnapshotOut
+
+
+class StatementLineOut(BaseModel):
+    effective_date: date
+    entry_id: int
+    leg: int
+    description: str | None
+    amount: int = Field(description="debit-positive")
+    running_balance: int = Field(description="the normal balance after this line")
+    recorded_at: datetime
+    reverses_entry_id: int | None
+
+
+class StatementOut(BaseModel):
+    account: str
+    currency: str
+    type: str
+    date_from: date
+    date_to: date
+    opening_balance: int
+    closing_balance: int
+    lines: list[StatementLineOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+    snapshot: SnapshotOut
+
+
+class TrialBalanceAsOfRowOut(BaseModel):
+    currency: str
+    debits: int
+    credits: int
+    net: int
+    accounts: int
+
+
+class TrialBalanceAsOfOut(BaseModel):
+    book: str
+    as_of: date
+    balanced: bool
+    currencies: list[TrialBalanceAsOfRowOut]
+    snapshot: SnapshotOut
+
+
+class MonthEndRowOut(BaseModel):
+    account: str
+    currency: str
+    type: str
+    opening: int
+    debits: int
+    credits: int
+    closing: int
+
+
+class MonthEndOut(BaseModel):
+    book: str
+    date_from: date
+    date_through: date
+    final: bool = Field(description="the period is closed: the report can no longer change")
+    closed_through: date | None
+    rows: list[MonthEndRowOut]
+    snapshot: SnapshotOut
+
+
+class PeriodCloseIn(Shape):
+    through_date: date = Field(description="close every effective date up to and including this one")
+
+
+class PeriodCloseOut(BaseModel):
+    book: str
+    through_date: date
+    closed_at: datetime
+    accounts: int
+    created: bool
+
+
+class ClosedThroughOut(BaseModel):
+    book: str
+    closed_through: date | None
+    snapshot: SnapshotOut

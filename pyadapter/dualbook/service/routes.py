@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from psycopg.rows import class_row
 from pydantic import ValidationError
 
-from dualbook import errors
+from dualbook import calls, errors
 from dualbook.aio import AsyncLedger
 from dualbook.calls import AccountRow, BatchResult, Call, EntryRequest, PostResult
 from dualbook.service import metrics
@@ -32,6 +32,7 @@ from dualbook.service.models import (
     OutcomeOut,
     PostedOut,
     ReversalIn,
+    SnapshotOut,
     TrialBalanceOut,
     TrialBalanceRowOut,
 )
@@ -236,11 +237,16 @@ async def reverse(
     body: ReversalIn | None = None,
     book: Book = None,
 ) -> Response:
-    """Post the mirror of an entry, at most once (LD209 when it is reversed already); idempotent by key."""
+    """Post the mirror of an entry, at most once (LD209 when it is reversed already); idempotent by key. Its
+    `effective_date` may be given (409 LD214 on or before the book's close date)."""
     authorize(request, "post")
     reason = body.reason if body is not None else None
+    effective = body.effective_date if body is not None else None
+    ledger = ledger_of(request)
     result = await call(
-        ledger_of(request).reverse_entry(entry_id, idempotency_key, reason=reason, book=book_of(request, book)),
+        ledger.reverse_entry(
+            entry_id, idempotency_key, reason=reason, book=book_of(request, book), effective_date=effective
+        ),
         frozenset({"LD208", "LD210"}),
     )
     return _posted(result, idempotency_key, "reversal")
@@ -357,10 +363,13 @@ async def balance(request: Request, code: str, book: Book = None) -> BalanceOut:
 
 @router.get("/trial-balance", response_model=TrialBalanceOut, tags=["reports"])
 async def trial_balance(request: Request, book: Book = None) -> TrialBalanceOut:
-    """Debits, credits and net per currency over the book (net is 0 in balanced books)."""
+    """Debits, credits and net per currency over everything posted now (net is 0 in balanced books); by
+    effective date: /v1/reports/trial-balance."""
     authorize(request, "read")
     name = book_of(request, book)
-    rows = await call(ledger_of(request).trial_balance(book=name))
+    rows, snap = await call(ledger_of(request).read(calls.trial_balance(book=name)))
     return TrialBalanceOut(
-        book=name, currencies=[TrialBalanceRowOut(currency=c, debits=d, credits=k, net=n) for c, d, k, n in rows]
+        book=name,
+        currencies=[TrialBalanceRowOut(currency=c, debits=d, credits=k, net=n) for c, d, k, n in rows],
+        snapshot=SnapshotOut.of(snap),
     )
