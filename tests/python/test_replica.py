@@ -9,6 +9,8 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +73,22 @@ def _all_reads(lg: Ledger) -> dict[str, Any]:
         "wallets": lg.list_accounts(prefix="wallet:", limit=3),
         "trial_balance": lg.trial_balance(),
         "books_check": lg.books_check(),
+        **_all_reports(lg, entry.entry_id),
+    }
+
+
+def _all_reports(lg: Ledger, entry_id: int) -> dict[str, Any]:
+    """The reports by effective date, without their snapshots (which say where each was read)."""
+    today = datetime.now(UTC).date()
+    month = today.replace(day=1)
+    return {
+        "balance_as_of": replace(lg.balance_as_of("wallet:3", today), snapshot=None),
+        "balance_before": replace(lg.balance_as_of("wallet:3", today - timedelta(days=1)), snapshot=None),
+        "balance_as_recorded": replace(lg.balance_as_recorded("bank", entry_id=entry_id), snapshot=None),
+        "statement": [replace(p, snapshot=None) for p in lg.statement_pages("bank", month, today, limit=2)],
+        "trial_balance_as_of": replace(lg.trial_balance_as_of(today), snapshot=None),
+        "month_end": replace(lg.month_end_report(month, today), snapshot=None),
+        "closed_through": lg.closed_through(),
     }
 
 
@@ -90,6 +108,12 @@ def test_every_read_method_on_the_replica_equals_the_primary(
         assert on_replica == on_primary
         assert on_replica["trial_balance"] == [("EUR", 7, 7, 0), ("USD", 1500, 1500, 0)]
         assert on_replica["books_check"] == []
+        assert on_replica["balance_as_of"].balance == 300 and on_replica["balance_before"].postings == 0
+        assert len(on_replica["statement"]) == 3  # 5 top-ups on bank, 2 lines a page
+        assert all(row.net == 0 for row in on_replica["trial_balance_as_of"].rows)
+        today = datetime.now(UTC).date()
+        assert replica.month_end_report(today.replace(day=1), today).snapshot.source == "replica"  # type: ignore[union-attr]
+        assert primary.trial_balance_as_of(today).snapshot.source == "primary"  # type: ignore[union-attr]
         assert replica.read(WHO_AM_I)[0] == ("repeatable read", "on", True, role)
         assert primary.read(WHO_AM_I)[0] == ("serializable", "on", False, role)
         _, snap = replica.read(calls.trial_balance())
