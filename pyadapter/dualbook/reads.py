@@ -270,8 +270,14 @@ def read_replica(
         except PoolTimeout as exc:
             raise unavailable(exc) from exc
         except psycopg.Error as exc:
-            if is_unreachable(exc) and time.monotonic() >= deadline:
-                raise unavailable(exc) from exc
+            if is_unreachable(exc):
+                # the replica went away (shut down, restarted, network): try again until the policy's timeout,
+                # then say so -- whichever way the loss showed itself (a closed socket, 57P01, ...)
+                now = time.monotonic()
+                if now >= deadline:
+                    raise unavailable(exc) from exc
+                time.sleep(min(0.05, deadline - now))
+                continue
             time.sleep(attempts.backoff_or_raise(exc))
 
 
@@ -334,6 +340,12 @@ async def aread_replica(
         except PoolTimeout as exc:
             raise unavailable(exc) from exc
         except psycopg.Error as exc:
-            if is_unreachable(exc) and time.monotonic() >= deadline:
-                raise unavailable(exc) from exc
+            if is_unreachable(exc):
+                # the replica went away (shut down, restarted, network): try again until the policy's timeout,
+                # then say so -- whichever way the loss showed itself (a closed socket, 57P01, ...)
+                now = time.monotonic()
+                if now >= deadline:
+                    raise unavailable(exc) from exc
+                await asyncio.sleep(min(0.05, deadline - now))
+                continue
             await asyncio.sleep(attempts.backoff_or_raise(exc))

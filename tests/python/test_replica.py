@@ -24,6 +24,7 @@ from dualbook.calls import Call
 from dualbook.cli import main
 from dualbook.db import roles
 from dualbook.reads import ReadPolicy
+from dualbook.retry import RetryPolicy
 from dualbook.testing import ReplicaPair
 
 WHO_AM_I = Call(
@@ -214,9 +215,12 @@ def test_trial_balances_on_the_replica_net_to_zero_while_the_primary_takes_write
     failures: list[BaseException] = []
 
     def write(k: int) -> None:
-        # each writer its own accounts: the test is about the reads, not about write conflicts
+        # each writer its own accounts: the test is about the reads, not about write conflicts (their account
+        # rows can still share a heap or index page, whose SSI conflicts a loaded machine can make persistent:
+        # the writers retry longer than the default ten attempts)
         try:
-            with Ledger.connect(roles.url_as(url, roles.APP), max_size=1) as w:
+            retry = RetryPolicy(max_attempts=100)
+            with Ledger.connect(roles.url_as(url, roles.APP), max_size=1, retry=retry) as w:
                 w.create_account(f"load:bank:{k}", "USD", "asset")
                 w.create_account(f"load:wallet:{k}", "USD", "liability")
                 i = 0
