@@ -85,9 +85,9 @@ class ReportLoop(threading.Thread):
     """Runs the heavy report back to back on the read target (a replica, or the primary when ``read_url`` is
     None) until halted; counts the reports, their durations and whether each found the books balanced."""
 
-    def __init__(self, conninfo: str, read_url: str | None) -> None:
+    def __init__(self, conninfo: str, read_url: str | None, cpus: set[int] | None = None) -> None:
         super().__init__(daemon=True, name="dualbook-bench-report")
-        self.conninfo, self.read_url = conninfo, read_url
+        self.conninfo, self.read_url, self.cpus = conninfo, read_url, cpus
         self.halt = threading.Event()
         self.durations: list[float] = []
         self.violations = 0
@@ -96,6 +96,10 @@ class ReportLoop(threading.Thread):
 
     def run(self) -> None:
         policy = ReadPolicy(read_your_writes=False)  # no query on the primary from a replica loop
+        if self.cpus:
+            # the report's client (it parses every row in Python) is not the system under test: on its own CPUs,
+            # as on a reporting host of its own (on Linux this pins this thread only)
+            os.sched_setaffinity(0, self.cpus)
         try:
             with Ledger.connect(self.conninfo, max_size=1, read_url=self.read_url, read_policy=policy) as lg:
                 while not self.halt.is_set():
@@ -163,12 +167,15 @@ def _parse_cpus(text: str) -> set[int]:
 
 
 @contextlib.contextmanager
-def split_machine(runner: IsolationRunner, replica_pid: int | None, replica_cpus: str | None) -> Iterator[str]:
+def split_machine(
+    runner: IsolationRunner, replica_pid: int | None, replica_cpus: str | None
+) -> Iterator[tuple[str, set[int] | None]]:
     """Pin the replica to ``replica_cpus`` and the primary and this process (pgbench inherits it) to the other CPUs,
-    for the point; all CPUs again afterwards. Yields a description of the placement."""
+    for the point; all CPUs again afterwards. Yields a description of the placement and the CPUs for the report
+    loops' client threads (the replica's; None when not pinned)."""
     everything = os.sched_getaffinity(0)
     if not replica_cpus:
-        yield "not pinned: primary, replica and pgbench share every CPU"
+        yield "not pinned: primary, replica, pgbench and the report client share every CPU", None
         return
     theirs = _parse_cpus(replica_cpus) & everything
     ours = everything - theirs
@@ -178,7 +185,10 @@ def split_machine(runner: IsolationRunner, replica_pid: int | None, replica_cpus
     _pin(runner.postmaster, _cpu_list(ours), runner.progress)
     os.sched_setaffinity(0, ours)
     try:
-        yield f"replica on CPUs {_cpu_list(theirs)}, primary and pgbench on CPUs {_cpu_list(ours)}"
+        yield (
+            f"replica and the report client on CPUs {_cpu_list(theirs)}, primary and pgbench on CPUs {_cpu_list(ours)}",
+            theirs,
+        )
     finally:
         os.sched_setaffinity(0, everything)
         _pin(runner.postmaster, _cpu_list(everything), runner.progress)
@@ -279,23 +289,25 @@ def isolation_points(
             runner.progress("[I] skipped: no replica (set DUALBOOK_READ_URL next to DATABASE_URL)")
             return []
         read_url, replica_pid = target
-        with split_machine(runner, replica_pid, replica_cpus) as placement:
+        with split_machine(runner, replica_pid, replica_cpus) as (placement, client_cpus):
             runner.progress(f"[I] {placement}")
-            results = _three_phases(runner, read_url, replica_pid, clients)
+            results = _three_phases(runner, read_url, replica_pid, clients, client_cpus)
         for r in results:
             r.extras["placement"] = placement
             r.extras["note"] += f"; {placement}"
         return results
 
 
-def _three_phases(runner: IsolationRunner, read_url: str, replica_pid: int | None, clients: int) -> list[Result]:
+def _three_phases(
+    runner: IsolationRunner, read_url: str, replica_pid: int | None, clients: int, client_cpus: set[int] | None
+) -> list[Result]:
     report = HEAVY_REPORT.__name__
     runner.progress(f"[I0] writes alone, {clients} clients ...")
     alone = _phase(runner, I0, "writes alone (isolation baseline)", clients, None, replica_pid, read_url)
     runner.progress(f"[I1] the same writes, {report}() in a loop on the replica ...")
-    replica_loop = ReportLoop(runner.conninfo, read_url)
+    replica_loop = ReportLoop(runner.conninfo, read_url, client_cpus)
     on_replica = _phase(runner, I1, f"writes + {report} loop on replica", clients, replica_loop, replica_pid, read_url)
     runner.progress(f"[I2] the same writes, {report}() in a loop on the primary ...")
-    primary_loop = ReportLoop(runner.conninfo, None)
+    primary_loop = ReportLoop(runner.conninfo, None, client_cpus)
     on_primary = _phase(runner, I2, f"writes + {report} loop on primary", clients, primary_loop, replica_pid, read_url)
     return [alone, on_replica, on_primary]
