@@ -103,12 +103,13 @@ def local_postmaster_pid(conninfo: str) -> int | None:
     """The postmaster's pid when the server runs on this machine and we can see it in /proc, else None."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         row = conn.execute("SELECT pg_backend_pid(), inet_server_addr()::text").fetchone()
-    if row is None:
-        return None
-    backend, addr = int(row[0]), row[1]
-    if addr is not None and str(addr).split("/")[0] not in ("127.0.0.1", "::1"):
-        return None
-    st = proc_stat(backend)
+        if row is None:
+            return None
+        backend, addr = int(row[0]), row[1]
+        if addr is not None and str(addr).split("/")[0] not in ("127.0.0.1", "::1"):
+            return None
+        # while the connection is open: a closed connection's backend may already have exited
+        st = proc_stat(backend)
     if st is None:
         return None
     try:
