@@ -86,8 +86,9 @@ def from_ledger_error(exc: errors.LedgerError, not_found: frozenset[str] = froze
         if code in not_found:
             return Problem(404, code, "Not found", detail, extra=extra)
         return Problem(409, code, "The request conflicts with the ledger's state", detail, extra=extra)
-    if isinstance(exc, errors.InfrastructureError) and exc.code is None:
-        # the client's own (retries exhausted, the group queue full, the client closing): try again shortly
+    if isinstance(exc, errors.RetriesExhausted) or (isinstance(exc, errors.InfrastructureError) and exc.code is None):
+        # transient, the client's own (retries exhausted -- it carries the last SQLSTATE, 40001 --, the group queue
+        # full, the client closing): try again shortly, with the same key
         problem = unavailable(exc.name, detail)
         problem.extra.update(extra)
         return problem
