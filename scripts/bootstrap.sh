@@ -37,8 +37,9 @@ detect_major() {
 need_apt=()
 detect_major
 # wrk: the HTTP load generator of the service's benchmark (dualbook bench, point P6)
+# pgbackrest: WAL archiving, base backups and point-in-time restore (dualbook db backup|restore)
 pkgs=("postgresql-$MAJOR" "postgresql-$MAJOR-pgtap" "postgresql-$MAJOR-plpgsql-check"
-      sqitch libdbd-pg-perl libtap-parser-sourcehandler-pgtap-perl wrk)
+      sqitch libdbd-pg-perl libtap-parser-sourcehandler-pgtap-perl wrk pgbackrest)
 if [ -n "${DATABASE_URL:-}" ] && [ "${DUALBOOK_SKIP_SERVER_PKGS:-}" = 1 ]; then
   pkgs=(sqitch libdbd-pg-perl libtap-parser-sourcehandler-pgtap-perl wrk)
 fi
