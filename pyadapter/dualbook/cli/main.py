@@ -23,7 +23,7 @@ class RootGroup(click.Group):
     `dualbook --version` or one command does not import the others (nor the tools behind demo and bench)."""
 
     lazy: ClassVar[dict[str, tuple[str, str]]] = {
-        "db": ("dualbook.cli.db", "db"),
+        "db": ("dualbook.cli.backup", "db"),  # the db group, with the backup commands added
         "deploy": ("dualbook.cli.db", "deploy"),
         "revert": ("dualbook.cli.db", "revert"),
         "status": ("dualbook.cli.db", "status"),

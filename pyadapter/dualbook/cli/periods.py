@@ -11,10 +11,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import psycopg
 
 from dualbook import reports
 from dualbook.cli.common import ENTRY_ID, book_option, datadir_option, handle_errors, ledger_options, open_ledger
 from dualbook.cli.output import Col, amount, amount_fields, echo, echo_json, print_fields, print_table
+from dualbook.db import backup
+from dualbook.db.backup import RestorePoint, backup_dir
+from dualbook.db.config import resolve
 from dualbook.ledger import Ledger
 from dualbook.results import Snapshot
 
@@ -395,14 +399,25 @@ def period() -> None:
 
 @period.command("close")
 @click.argument("through", type=DATE, metavar="DATE")
+@click.option(
+    "--restore-point/--no-restore-point",
+    default=True,
+    show_default=True,
+    help="After the close commits, create the named restore point dualbook-close-<book>-<DATE> (as the migrator).",
+)
 @ledger_options
 @handle_errors
-def period_close(through: datetime, book: str, datadir: Path | None, as_json: bool) -> None:
+def period_close(through: datetime, restore_point: bool, book: str, datadir: Path | None, as_json: bool) -> None:
     """Close the book through DATE (YYYY-MM-DD, before today UTC).
 
     Entries and reversals dated on or before DATE are refused from now on; a reversal of an entry in the closed
     period is dated in the first open day. Closing through the current close date again changes nothing;
     an earlier date is refused. Runs as the application role (an administrator's operation).
+
+    Once the close has committed, it creates a named restore point, dualbook-close-<book>-<DATE>, so that
+    `dualbook db restore --to <that name>` brings back the books exactly as closed (docs/operations.md). That
+    runs as the migrator (DUALBOOK_MIGRATOR_URL; the embedded cluster's superuser), which needs EXECUTE on
+    pg_create_restore_point; when it cannot, the close stands and a warning says why.
 
     \b
     Example:
@@ -410,6 +425,7 @@ def period_close(through: datetime, book: str, datadir: Path | None, as_json: bo
     """
     with open_ledger(datadir, book, "app") as ledger:
         r = ledger.close_period(through.date())
+    point = _restore_point(datadir, r.book, r.through_date) if restore_point and r.created else None
     if as_json:
         echo_json(
             {
@@ -418,12 +434,36 @@ def period_close(through: datetime, book: str, datadir: Path | None, as_json: bo
                 "closed_at": r.closed_at.isoformat(),
                 "accounts": r.accounts,
                 "created": r.created,
+                "restore_point": point.as_json() if point is not None else None,
             }
         )
     elif r.created:
         echo(f"book {r.book} closed through {r.through_date} ({r.accounts} account checkpoints)")
     else:
         echo(f"book {r.book} was already closed through {r.through_date}")
+
+
+def _restore_point(datadir: Path | None, book: str, through: date) -> RestorePoint | None:
+    """The close's restore point, after its commit (a restore point is written to WAL at once, so one made
+    inside the closing transaction would come before the close's own commit); None, with a warning, when the
+    migrator may not create one."""
+    target = resolve(datadir)
+    name = backup.restore_point_name(book, through)
+    try:
+        if target.embedded is not None:
+            point = backup.Backups.of(target.embedded, backup_dir()).create_restore_point(name)
+        else:
+            point = backup.create_restore_point(target.url_for("migrator"), name)
+    except psycopg.Error as exc:
+        reason = " ".join((exc.diag.message_primary or str(exc)).split())
+        click.echo(
+            f"dualbook: warning: the period is closed, but no restore point was created: {reason} (hint: GRANT "
+            "EXECUTE ON FUNCTION pg_create_restore_point(text) TO the migrator role, see docs/operations.md)",
+            err=True,
+        )
+        return None
+    click.echo(f"restore point {point.name} at WAL {backup.format_lsn(point.lsn)}", err=True)
+    return point
 
 
 @period.command("status")
