@@ -25,7 +25,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -419,7 +419,8 @@ class Backups:
                 )
             if check_end:
                 self._check_not_future_time(when)
-            candidates = [b for b in info.backups if b.stopped <= when] or [first]
+            # pgBackRest keeps whole seconds: a backup that stopped in the target's second may have ended after it
+            candidates = [b for b in info.backups if b.stopped + timedelta(seconds=1) <= when] or [first]
             return candidates[-1], None
         assert position is not None
         if position < first.lsn_stop:
