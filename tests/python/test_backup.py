@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from dualbook.cli import main
-from dualbook.cli.common import EXIT_CLUSTER
+from dualbook.cli.common import EXIT_CLUSTER, EXIT_CONFIG
 from dualbook.db import roles
 from dualbook.db.backup import (
     MAX_RESTORE_POINT_NAME,
@@ -179,6 +179,8 @@ def test_cli_refusals_exit_4_with_one_line(backed_up: Backups) -> None:
     fails(cli(cluster, "db", "restore", "--to", "FF/0", "--into", into), EXIT_CLUSTER, "after the last archived")
     fails(cli(cluster, "db", "restore", "--to", "2000-01-01", "--into", into), EXIT_CLUSTER, "before the end")
     assert not Path(into).exists()
+    own = cli(cluster, "db", "backup", DATABASE_URL=cluster.url(TEMPLATE_DB))
+    fails(own, EXIT_CONFIG, "DATABASE_URL is set")
 
 
 def test_period_close_without_the_privilege_warns_and_stands(backed_up: Backups) -> None:

@@ -4,6 +4,7 @@ cluster, and point-in-time restore into a new data directory (docs/operations.md
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -59,6 +60,11 @@ def db_backup(datadir: Path | None, repo: Path | None, type_: str) -> None:
         dualbook db backup                  # weekly
         dualbook db backup --type diff      # daily
     """
+    if os.environ.get("DATABASE_URL"):
+        raise ConfigError(
+            "db backup backs up the embedded cluster, but DATABASE_URL is set (a server of your own): back that "
+            "up with pgBackRest directly (docs/operations.md), or unset DATABASE_URL"
+        )
     backups = _backups(datadir, repo)
     if not backups.cluster.running():
         raise ConfigError(f"the embedded cluster at {backups.cluster.datadir} is not running: start it first")
