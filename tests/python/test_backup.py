@@ -155,6 +155,8 @@ def test_cli_backup_close_restore_point_and_restore(backed_up: Backups) -> None:
     month = CLOSE.strftime("%Y-%m")
     live_report = ok(cli(cluster, "report", "month-end", month)).stdout
     into = cluster.datadir.parent / "r-cli"
+    into.mkdir()  # an existing empty directory will do
+    into.chmod(0o755)
     restored = cli(cluster, "db", "restore", "--to", name, "--into", str(into))
     url = ok(restored).stdout.strip()
     copy = Cluster(into)

@@ -479,6 +479,7 @@ class Backups:
         created = not into.exists()
         copy = Cluster(into, port=port or free_port())
         copy._prepare_dirs()
+        into.chmod(0o700)  # PostgreSQL refuses a data directory others can read (an existing empty one may be 0755)
         options = [
             f"--type={target.type}",
             f"--target={target.value}",
