@@ -57,7 +57,7 @@ from dualbook.db.cluster import Cluster
 from dualbook.db.config import mask_url
 from dualbook.testing import deploy_template, throwaway_cluster
 from dualbook.tools import certify
-from dualbook.tools.bench import callers, contention, http, isolation, procstat
+from dualbook.tools.bench import callers, contention, http, isolation, procstat, syncstandby
 from dualbook.tools.bench import pgbench as benchsql
 from dualbook.tools.bench.loader import load_journal
 from dualbook.tools.bench.pgbench import BenchError
@@ -73,6 +73,7 @@ from dualbook.tools.bench.results import (
     P1,
     P1ADJ,
     P1G,
+    P1GS,
     P2,
     P2B,
     P2BG,
@@ -374,6 +375,7 @@ def run_points(
         P1: lambda: [runner.uniform()],
         P1G: lambda: [runner.grouped(P1G, "uniform")],
         CURVE: lambda: runner.curve(results),
+        P1GS: lambda: syncstandby.sync_standby_points(runner, cluster),
         P2: lambda: [runner.hot_account()],
         P2G: lambda: [runner.grouped(P2G, "hot")],
         P2B: lambda: [runner.hot_limited()],
