@@ -7,6 +7,8 @@ ratios measured side by side):
   transaction, READ COMMITTED, ``--clients`` clients;
 * ``P1`` uniform -- ``sql/bench/post_entry.sql``: one 2-leg ``ledger.post_entry()`` per transaction between two
   random accounts among ``--accounts``, SERIALIZABLE; ratio of the ceiling;
+* ``P1gs`` -- P1g again with a synchronous standby made for the point (:mod:`dualbook.tools.bench.syncstandby`);
+  ratio of P1g (throwaway cluster only);
 * ``P2`` hot account -- ``sql/bench/hot_account.sql``: a 3-leg payment whose fee leg credits ONE house account
   (an income account created deferred, no limits) while a sequencer thread calls ``ledger.sequence_deferred()``
   as ``dualbook sequencer --every 0.2`` does; afterwards the queue is drained and the certification invariants
