@@ -20,8 +20,8 @@ from dualbook.db.cluster import Cluster
 from dualbook.db.pair import FailoverRefused, Pair, check_failover, pair_file
 from dualbook.db.replica import Replica
 from dualbook.testing import _tmp_base
-
-from .test_replica_cli import dualbook
+from tests.python.servicekit import running_service
+from tests.python.test_replica_cli import dualbook
 
 
 @pytest.fixture
@@ -158,3 +158,26 @@ def test_failover_refusals_change_nothing(env: dict[str, str]) -> None:
 def test_failover_of_an_external_server_is_refused(env: dict[str, str]) -> None:
     r = dualbook({**env, "DATABASE_URL": "postgresql://app@db.invalid/ledger"}, "db", "failover")
     assert r.returncode == 3 and "DATABASE_URL is set" in r.stderr
+
+
+def test_the_service_carries_on_after_a_failover(env: dict[str, str], tmp_path: Path) -> None:
+    """`dualbook serve` on the multi-host URL: after kill -9 of the primary and `db failover` it posts on the new
+    primary by itself, and a request resent with its Idempotency-Key gets the original entry."""
+    assert dualbook(env, "db", "start", "--replica", "--sync").returncode == 0
+    assert dualbook(env, "deploy").returncode == 0
+    url = dualbook(env, "db", "url", "--as", "app").stdout.strip()
+    base = Path(env["DUALBOOK_DATADIR"])
+    with running_service(url, tmp_path, env=env) as svc, svc.client("admin") as c:
+        for code, kind in (("bank", "asset"), ("w", "liability")):
+            assert c.post("/v1/accounts", json={"code": code, "currency": "USD", "type": kind}).status_code == 201
+        body = {"legs": legs(40)}
+        first = c.post("/v1/entries", json=body, headers={"Idempotency-Key": "s1"})
+        assert first.status_code == 201, first.text
+        kill_primary(Pair.load(base))
+        assert dualbook(env, "db", "failover").returncode == 0
+        second = c.post("/v1/entries", json=body, headers={"Idempotency-Key": "s2"})
+        assert second.status_code == 201, second.text
+        again = c.post("/v1/entries", json=body, headers={"Idempotency-Key": "s1"})
+        assert again.status_code == 200 and again.json()["entry_id"] == first.json()["entry_id"], again.text
+    assert Pair.load(base).primary_node == "b"
+    assert dualbook(env, "balance", "w").stdout == "w: 0.80 USD\n"
