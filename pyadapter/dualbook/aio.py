@@ -6,6 +6,7 @@ The SQL calls and result types are the shared ones in :mod:`dualbook.calls`; onl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -37,7 +38,7 @@ from dualbook.calls import (
 from dualbook.group import GroupPolicy, resolve_policy
 from dualbook.reads import ReadPolicy
 from dualbook.results import Snapshot
-from dualbook.retry import Attempts, RetryPolicy, RetryStats
+from dualbook.retry import Attempts, RetryPolicy, RetryStats, is_connection_loss
 
 T = TypeVar("T")
 AConn = psycopg.AsyncConnection[Any]
@@ -160,7 +161,11 @@ class AsyncLedger:
                 attempts.done()
                 return Executed(call.parse(rows), attempts.n, attempts.lost > 0)
             except psycopg.Error as exc:
-                await asyncio.sleep(attempts.backoff_or_raise(exc))
+                delay = attempts.backoff_or_raise(exc)
+                if is_connection_loss(exc):  # as Ledger.execute: drop the idle connections to a server now gone
+                    with contextlib.suppress(psycopg.Error):
+                        await self.pool.check()
+                await asyncio.sleep(delay)
 
     async def report(self, call: Call[T]) -> T:
         """Run a report on the read target: ``(await read(call))[0]`` (see :meth:`Ledger.report`)."""

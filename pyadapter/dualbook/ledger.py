@@ -9,6 +9,7 @@ retrying; :meth:`Ledger.transaction` / :func:`run_serializable` retry the caller
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -40,7 +41,7 @@ from dualbook.group import GroupPolicy, GroupPoster, resolve_policy
 from dualbook.money import Money, format_amount, parse_amount, split_money
 from dualbook.reads import ReadPolicy
 from dualbook.results import Snapshot
-from dualbook.retry import Attempts, RetryPolicy, RetryStats
+from dualbook.retry import Attempts, RetryPolicy, RetryStats, is_connection_loss
 
 T = TypeVar("T")
 
@@ -214,7 +215,14 @@ class Ledger:
                 attempts.done()
                 return Executed(call.parse(rows), attempts.n, attempts.lost > 0)
             except psycopg.Error as exc:
-                time.sleep(attempts.backoff_or_raise(exc))
+                delay = attempts.backoff_or_raise(exc)
+                if is_connection_loss(exc):
+                    # The server went away (a crash, a failover): drop every idle connection to it at once rather
+                    # than meeting them one retry at a time; the pool reconnects, through a multi-host URL to
+                    # whichever server accepts writes now.
+                    with contextlib.suppress(psycopg.Error):
+                        self.pool.check()
+                time.sleep(delay)
 
     def report(self, call: Call[T]) -> T:
         """Run a read of many rows (a report) on the read target: ``read(call)[0]``."""

@@ -13,7 +13,8 @@ from dualbook.cli.common import EXIT_FAILED, datadir_option, handle_errors
 from dualbook.db import migrate
 from dualbook.db.cluster import Cluster, default_datadir
 from dualbook.db.config import check_connect, embedded_urls, resolve
-from dualbook.db.replica import Replica, describe, replication_status
+from dualbook.db.pair import Pair, failover
+from dualbook.db.replica import describe, replication_status
 from dualbook.db.roles import PURPOSES, Purpose
 from dualbook.errors import ConfigError
 
@@ -29,16 +30,12 @@ def db() -> None:
     """
 
 
-def _cluster(datadir: Path | None) -> Cluster:
-    return Cluster(datadir or default_datadir())
+def _pair(datadir: Path | None) -> Pair:
+    return Pair.load(datadir or default_datadir())
 
 
 def _running_line(cluster: Cluster) -> str:
     return f"running: {cluster.datadir} -> {cluster.url()} (pid {cluster.postmaster_pid()})"
-
-
-def _replica(cluster: Cluster) -> Replica:
-    return Replica.of(cluster)
 
 
 replica_option = click.option(
@@ -49,8 +46,9 @@ replica_option = click.option(
 )
 
 
-def _status_lines(cluster: Cluster, replica: Replica) -> tuple[list[str], bool]:
+def _status_lines(pair: Pair) -> tuple[list[str], bool]:
     """The lines of `db status` and whether everything that exists runs."""
+    cluster, replica = pair.primary(), pair.standby()
     if not cluster.running():
         lines = [f"not running: {cluster.datadir}"]
         ok = False
@@ -64,38 +62,57 @@ def _status_lines(cluster: Cluster, replica: Replica) -> tuple[list[str], bool]:
         else:
             lines.append(f"replica not running: {replica.datadir}")
             ok = False
+        mode = "synchronous" if pair.sync else "asynchronous"
+        lines.append(f"primary: node {pair.primary_node}; standby: node {pair.standby_node}, {mode}")
     return lines, ok
 
 
 @db.command("start")
 @datadir_option
 @replica_option
+@click.option(
+    "--sync/--no-sync",
+    default=None,
+    help="Make the replica a synchronous standby (a COMMIT returns once it is on both servers), or an asynchronous "
+    "one again; remembered for the next starts. Default: as before (asynchronous for a new replica).",
+)
 @handle_errors
-def db_start(datadir: Path | None, replica: bool) -> None:
+def db_start(datadir: Path | None, replica: bool, sync: bool | None) -> None:
     """Create (if needed) and start the embedded cluster; prints what `db status` prints.
 
     After a crash (the server killed with kill -9) it first waits, up to 60 s and saying so on stderr, for the
     old server's processes to exit. With --replica it also creates (pg_basebackup from the running cluster,
     once) and starts a streaming replica: a hot standby that serves reads (DUALBOOK_READ_URL, see
-    `dualbook db url --replica`). Running it again starts what is stopped and changes nothing else.
+    `dualbook db url --replica`) and can take over (`dualbook db failover`). With --sync the replica is
+    synchronous: no posting is acknowledged before it is on both servers (docs/operations.md). Running it again
+    starts what is stopped and changes nothing else.
 
     \b
     Example:
         dualbook db start --datadir /var/lib/dualbook/pgdata
         dualbook db start --replica && export DUALBOOK_READ_URL="$(dualbook db url --replica --as reader)"
+        dualbook db start --replica --sync
     """
     if replica and os.environ.get("DATABASE_URL"):
         raise ConfigError(
             "--replica makes a replica of the embedded cluster, but DATABASE_URL is set (an external server): "
             "unset it, or give the external server's replica to the clients as DUALBOOK_READ_URL"
         )
+    pair = _pair(datadir)
+    if sync and not (replica or pair.has_standby()):
+        raise ConfigError("--sync needs a standby to wait for: add --replica")
     target = resolve(datadir, start=True)
-    cluster = target.embedded
-    assert cluster is not None
-    standby = _replica(cluster)
+    assert target.embedded is not None
+    standby = pair.standby()
     if replica or standby.initialized():
         standby.start()
-    lines, _ = _status_lines(cluster, standby)
+    if sync is not None:
+        pair.sync = sync
+        pair.save()
+        if sync:
+            pair.wait_streaming()
+        pair.apply_sync()
+    lines, _ = _status_lines(pair)
     click.echo("\n".join(lines))
 
 
@@ -109,8 +126,8 @@ def db_stop(datadir: Path | None) -> None:
     Example:
         dualbook db stop
     """
-    cluster = _cluster(datadir)
-    standby = _replica(cluster)
+    pair = _pair(datadir)
+    cluster, standby = pair.primary(), pair.standby()
     if standby.initialized():
         click.echo("replica stopped" if standby.stop() else f"replica not running: {standby.datadir}")
     click.echo("stopped" if cluster.stop() else f"not running: {cluster.datadir}")
@@ -122,22 +139,25 @@ def db_stop(datadir: Path | None) -> None:
 @handle_errors
 def db_status(datadir: Path | None, as_json: bool) -> None:
     """Say whether the embedded cluster (and its replica, when it has one) runs (exit 0) or not (exit 1); with a
-    replica, its replay lag in bytes of WAL and seconds (0 when it has replayed everything the primary flushed).
+    replica, its replay lag in bytes of WAL and seconds (0 when it has replayed everything the primary flushed),
+    which node is the primary and whether the standby is synchronous.
 
     \b
     Example:
         dualbook db status || dualbook db start
     """
-    cluster = _cluster(datadir)
-    standby = _replica(cluster)
-    lines, ok = _status_lines(cluster, standby)
+    pair = _pair(datadir)
+    cluster, standby = pair.primary(), pair.standby()
+    lines, ok = _status_lines(pair)
     if as_json:
         doc: dict[str, object] = {"primary": _server_json(cluster), "replica": None}
         if standby.initialized():
             replica_doc = _server_json(standby)
             if cluster.running() and standby.running():
                 replica_doc.update(replication_status(cluster, standby).as_json())
+            replica_doc["synchronous"] = pair.sync
             doc["replica"] = replica_doc
+            doc["primary_node"] = pair.primary_node
         click.echo(json.dumps(doc, indent=2))
     else:
         click.echo("\n".join(lines))
@@ -170,7 +190,9 @@ def _server_json(cluster: Cluster) -> dict[str, object]:
 @handle_errors
 def db_url(datadir: Path | None, purpose: Purpose, replica: bool) -> None:
     """Print a database URL: the running embedded cluster's for that role, else (DATABASE_URL set) the
-    role's variable (DUALBOOK_MIGRATOR_URL, ...) or DATABASE_URL.
+    role's variable (DUALBOOK_MIGRATOR_URL, ...) or DATABASE_URL. With a replica it names both servers, the
+    primary first, with target_session_attrs=primary: a client reconnects to the new primary after a
+    failover by itself.
 
     \b
     Example:
@@ -184,12 +206,40 @@ def db_url(datadir: Path | None, purpose: Purpose, replica: bool) -> None:
         return
     if target.embedded is None:
         raise ConfigError("--replica names the embedded cluster's replica, but DATABASE_URL is set")
-    standby = _replica(target.embedded)
+    standby = _pair(datadir).standby()
     if not standby.running():
         raise ConfigError(
             f"the embedded replica at {standby.datadir} is not running: start it with 'dualbook db start --replica'"
         )
     click.echo(embedded_urls(standby)[purpose])
+
+
+@db.command("failover")
+@datadir_option
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON (seconds per step).")
+@handle_errors
+def db_failover(datadir: Path | None, as_json: bool) -> None:
+    """Make the replica the primary: promote it (pg_promote), then re-attach the old primary as its standby
+    (pg_rewind), and swap the roles; progress on stderr. A running primary is stopped first (a planned
+    switchover); a dead one (crashed, killed) is rewound as it is.
+
+    Refused (exit 4), with nothing changed: no replica, a replica that is not running or not streaming from a
+    running primary, a replica of another PostgreSQL major version, an old primary pg_rewind cannot re-attach
+    (the message says what to do instead). Clients with the URL of `dualbook db url` reconnect by themselves.
+
+    \b
+    Example:
+        dualbook db failover && dualbook db status
+    """
+    if os.environ.get("DATABASE_URL"):
+        raise ConfigError("db failover acts on the embedded pair, but DATABASE_URL is set (an external server)")
+    pair = _pair(datadir)
+    report = failover(pair, progress=lambda m: click.echo(f"dualbook: {m}", err=True))
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+        return
+    lines, _ = _status_lines(pair)
+    click.echo("\n".join(lines))
 
 
 # --- migrations ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (1, "no: `check` or `audit verify` found a problem, `db status` not running, `revert` kept the data"),
     (2, "usage error (bad options, arguments or documents)"),
     (3, "configuration or connection error"),
-    (4, "embedded cluster error"),
+    (4, "embedded cluster error (also `db failover` or `db restore` refused: nothing changed)"),
     (5, "validation error: the request itself is wrong (LD1xx)"),
     (6, "conflict with the ledger's state (LD2xx)"),
     (7, "infrastructure or unexpected database error (LD3xx, retries exhausted, other SQLSTATEs)"),

@@ -35,6 +35,8 @@ SERVER_SETTINGS: dict[str, str] = {
     "synchronous_commit": "on",
     "full_page_writes": "on",
     "wal_level": "replica",
+    # pg_rewind needs it to re-attach a failed primary as the new standby after a failover (db failover)
+    "wal_log_hints": "on",
     "max_wal_senders": "10",
     "max_replication_slots": "10",
     "max_connections": "200",
@@ -111,9 +113,8 @@ class Cluster:
 
     @property
     def socket_dir(self) -> Path:
-        # Unix socket paths are limited to ~107 bytes: fall back to a short directory under /tmp.
-        if len(str(self.datadir)) + len("/.s.PGSQL.65535.lock") < 100:
-            return self.datadir
+        # Outside the data directory: pg_rewind, re-attaching a failed primary, copies the new primary's data
+        # directory file by file and cannot read a socket. Short (unix socket paths are limited to ~107 bytes).
         digest = hashlib.sha256(str(self.datadir).encode()).hexdigest()[:12]
         return Path("/tmp") / f"dualbook-{digest}"
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 
 from dualbook.db.cluster import DEFAULT_DBNAME, SUPERUSER, Cluster, default_datadir
+from dualbook.db.pair import Pair
 from dualbook.db.roles import EMBEDDED_ROLE, PURPOSES, URL_VARIABLE, Purpose
 from dualbook.errors import ConfigError
 
@@ -52,17 +53,30 @@ def embedded_urls(cluster: Cluster, dbname: str = DEFAULT_DBNAME) -> dict[Purpos
     return {p: cluster.url(dbname, user=EMBEDDED_ROLE[p] or SUPERUSER) for p in PURPOSES}
 
 
+def pair_urls(pair: Pair, dbname: str = DEFAULT_DBNAME) -> dict[Purpose, str]:
+    """Each purpose's URL on an embedded pair: both nodes, the primary first, ``target_session_attrs=primary``
+    (a client that loses its connection finds the new primary after a failover by itself); the migrator's names
+    the primary alone (Sqitch takes one host)."""
+    urls = {p: pair.multihost_url(dbname, user=EMBEDDED_ROLE[p] or SUPERUSER) for p in PURPOSES}
+    urls["migrator"] = pair.primary().url(dbname, user=EMBEDDED_ROLE["migrator"] or SUPERUSER)  # Sqitch: one host
+    return urls
+
+
 def environment_urls(database_url: str) -> dict[Purpose, str]:
     """Each purpose's URL with DATABASE_URL set: its own variable, else DATABASE_URL."""
     return {p: os.environ.get(URL_VARIABLE[p]) or database_url for p in PURPOSES}
 
 
 def resolve(datadir: Path | None = None, start: bool = False) -> Target:
-    """DATABASE_URL if set; otherwise the embedded cluster (started and its database created when start=True)."""
+    """DATABASE_URL if set; otherwise the embedded cluster (started and its database created when start=True).
+
+    The embedded cluster is the pair's primary (node a unless a failover swapped the roles); when it has a
+    standby, every URL names both nodes (:func:`pair_urls`)."""
     url = os.environ.get("DATABASE_URL")
     if url:
         return Target(urls=environment_urls(url), embedded=None)
-    cluster = Cluster(datadir or default_datadir())
+    pair = Pair.load(datadir or default_datadir())
+    cluster = pair.primary()
     if start:
         cluster.start()
         cluster.create_database(DEFAULT_DBNAME)
@@ -71,6 +85,9 @@ def resolve(datadir: Path | None = None, start: bool = False) -> Target:
             f"the embedded cluster at {cluster.datadir} is not running: start it with "
             "'dualbook db start', or set DATABASE_URL"
         )
+    standby = pair.standby()
+    if standby.initialized() and standby._load_port() is not None:
+        return Target(urls=pair_urls(pair), embedded=cluster)
     return Target(urls=embedded_urls(cluster), embedded=cluster)
 
 

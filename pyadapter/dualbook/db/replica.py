@@ -15,19 +15,49 @@ the seconds since the last commit the replica replayed (0 when it has replayed e
 from __future__ import annotations
 
 import contextlib
+import os
+import pwd
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import psycopg
 
-from dualbook.db.cluster import Cluster, pg_bindir
+from dualbook.db.cluster import Cluster, _run_as, pg_bindir
 from dualbook.errors import ClusterError
 from dualbook.reads import Lag, primary_position, replay_lag, replica_position
 
 REPLICATOR = "dualbook_replicator"
 SLOT = "dualbook_replica"
 _HBA_LINE = f"host replication {REPLICATOR} 127.0.0.1/32 trust"
+#: the application_name every standby of the embedded pair streams under, whichever node it is: the name a
+#: synchronous primary's ``synchronous_standby_names`` waits for
+STANDBY_NAME = "dualbook_standby"
+
+
+def _write_server_file(path: Path, text: str) -> None:
+    """Write a file in a data directory, owned by the server's user (PostgreSQL runs as 'postgres' when we are root)."""
+    path.write_text(text)
+    user = _run_as()
+    if user is not None:
+        pw = pwd.getpwnam(user)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
+def attach_as_standby(standby: Cluster, primary_port: int, slot: str = SLOT) -> None:
+    """Make the (stopped) data directory ``standby`` a streaming standby of the primary on ``primary_port``:
+    ``standby.signal``, and ``primary_conninfo`` (as the replication role, application_name
+    :data:`STANDBY_NAME`) and ``primary_slot_name`` in ``postgresql.auto.conf`` replacing any earlier ones."""
+    auto = standby.datadir / "postgresql.auto.conf"
+    kept = [
+        line
+        for line in (auto.read_text().splitlines() if auto.exists() else [])
+        if not line.strip().startswith(("primary_conninfo", "primary_slot_name"))
+    ]
+    conninfo = f"host=127.0.0.1 port={primary_port} user={REPLICATOR} application_name={STANDBY_NAME}"
+    kept += [f"primary_conninfo = '{conninfo}'", f"primary_slot_name = '{slot}'"]
+    _write_server_file(auto, "\n".join(kept) + "\n")
+    _write_server_file(standby.datadir / "standby.signal", "")
 
 
 def replica_datadir(primary: Cluster) -> Path:
@@ -83,6 +113,8 @@ class Replica(Cluster):
         if any(self.datadir.iterdir()):
             raise ClusterError(f"{self.datadir} exists, is not empty and is not a PostgreSQL data directory")
         port = primary.port or primary._load_port()
+        if port is None:
+            raise ClusterError(f"the primary at {primary.datadir} has never been started")
         self._run(
             [
                 str(pg_bindir() / "pg_basebackup"),
@@ -111,6 +143,7 @@ class Replica(Cluster):
                 (self.datadir / name).unlink()
         with (self.datadir / "postgresql.conf").open("a") as f:
             f.write("\n# --- dualbook replica ---\nhot_standby = on\nhot_standby_feedback = off\n")
+        attach_as_standby(self, port, self.slot)
 
     def start(self, wait_seconds: float = 60) -> None:
         """Create the replica if needed (the primary must run), start it, and wait until it accepts reads."""

@@ -23,6 +23,9 @@ class Profile:
     torn_commits: int
     grouped_cycles: int
     grouped_callers: int
+    #: the failover drill: primary killed and the standby promoted this many times, alternating the two nodes
+    failover_cycles: int
+    failover_callers: int
 
 
 CI = Profile(
@@ -38,6 +41,8 @@ CI = Profile(
     torn_commits=20,
     grouped_cycles=4,
     grouped_callers=16,
+    failover_cycles=2,
+    failover_callers=6,
 )
 
 CERTIFY = Profile(
@@ -53,6 +58,8 @@ CERTIFY = Profile(
     torn_commits=200,
     grouped_cycles=20,
     grouped_callers=32,
+    failover_cycles=20,
+    failover_callers=16,
 )
 
 PROFILE = CERTIFY if os.environ.get("DUALBOOK_CERTIFY", "") not in ("", "0") else CI

@@ -52,7 +52,9 @@ ISOLATION = "I"
 P6 = "P6"
 #: the reports by effective date on P5's journal (dualbook.tools.bench.reports)
 REPORTS = "R"
-POINTS = (CEILING, P1, P1G, CURVE, P2, P2G, P2B, P2BG, P3, P6, P1ADJ, "P4", ISOLATION, P5, REPORTS)
+#: P1g again with a synchronous standby on the same machine (dualbook.tools.bench.syncstandby)
+P1GS = "P1gs"
+POINTS = (CEILING, P1, P1G, CURVE, P1GS, P2, P2G, P2B, P2BG, P3, P6, P1ADJ, "P4", ISOLATION, P5, REPORTS)
 
 Progress = Callable[[str], None]
 

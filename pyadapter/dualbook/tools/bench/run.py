@@ -7,6 +7,8 @@ ratios measured side by side):
   transaction, READ COMMITTED, ``--clients`` clients;
 * ``P1`` uniform -- ``sql/bench/post_entry.sql``: one 2-leg ``ledger.post_entry()`` per transaction between two
   random accounts among ``--accounts``, SERIALIZABLE; ratio of the ceiling;
+* ``P1gs`` -- P1g again with a synchronous standby made for the point (:mod:`dualbook.tools.bench.syncstandby`);
+  ratio of P1g (throwaway cluster only);
 * ``P2`` hot account -- ``sql/bench/hot_account.sql``: a 3-leg payment whose fee leg credits ONE house account
   (an income account created deferred, no limits) while a sequencer thread calls ``ledger.sequence_deferred()``
   as ``dualbook sequencer --every 0.2`` does; afterwards the queue is drained and the certification invariants
@@ -57,7 +59,7 @@ from dualbook.db.cluster import Cluster
 from dualbook.db.config import mask_url
 from dualbook.testing import deploy_template, throwaway_cluster
 from dualbook.tools import certify
-from dualbook.tools.bench import callers, contention, http, isolation, procstat
+from dualbook.tools.bench import callers, contention, http, isolation, procstat, syncstandby
 from dualbook.tools.bench import pgbench as benchsql
 from dualbook.tools.bench.loader import load_journal
 from dualbook.tools.bench.pgbench import BenchError
@@ -73,6 +75,7 @@ from dualbook.tools.bench.results import (
     P1,
     P1ADJ,
     P1G,
+    P1GS,
     P2,
     P2B,
     P2BG,
@@ -374,6 +377,7 @@ def run_points(
         P1: lambda: [runner.uniform()],
         P1G: lambda: [runner.grouped(P1G, "uniform")],
         CURVE: lambda: runner.curve(results),
+        P1GS: lambda: syncstandby.sync_standby_points(runner, cluster),
         P2: lambda: [runner.hot_account()],
         P2G: lambda: [runner.grouped(P2G, "hot")],
         P2B: lambda: [runner.hot_limited()],
