@@ -25,11 +25,18 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, message and the record's ``fields``."""
+    """One JSON object per line: time (UTC), level, message and the record's ``fields``."""
+
+    _second = -1
+    _stamp = ""
 
     def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:  # one line per request: the formatted second is reused within it
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
         out: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "ts": f"{self._stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -50,6 +57,10 @@ def configure_logging(level: str = "info") -> None:
         logger.setLevel("WARNING" if name == "psycopg" and level.lower() in ("debug", "info") else level.upper())
         logger.propagate = False
     logging.Formatter.converter = time.gmtime
+    # the lines carry none of the thread, process and process-name attributes: no record looks them up
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 #: a route the middleware answers itself: ``(scope, body) -> (status, headers, body)``, raising
@@ -153,7 +164,9 @@ class ServiceMiddleware:
                 "ms": round(elapsed * 1000, 3),
                 "client": state.get("client"),
             }
-            log.info("request", extra={"fields": fields})
+            # the record made directly: log.info() would also look up the caller's frame, file and line
+            record = log.makeRecord(log.name, logging.INFO, __file__, 0, "request", (), None, extra={"fields": fields})
+            log.handle(record)
 
     def _too_large(self, length: bytes | None) -> Problem | None:
         """413 before the body is read when its announced length is beyond the limit (or unreadable)."""

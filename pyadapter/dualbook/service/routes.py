@@ -189,7 +189,7 @@ async def post_entry_fast(ledger: AsyncLedger, book: str, scope: Scope, body: by
     result = await call(
         ledger.post_entry(
             key,
-            [leg.model_dump() for leg in entry.legs],
+            [{"account": leg.account, "amount": leg.amount, "currency": leg.currency} for leg in entry.legs],
             description=entry.description,
             metadata=entry.metadata,
             effective_date=entry.effective_date,
