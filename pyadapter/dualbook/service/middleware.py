@@ -1,6 +1,7 @@
-"""The one ASGI middleware in front of the routes (plain ASGI, no per-request task or buffering beyond the
-body): a request id, the body size limit, the per-request timeout, one structured JSON log line and the request
-metrics per request."""
+"""The service's front: the one ASGI layer in front of the routes (plain ASGI, no per-request task or buffering
+beyond the body): a request id, authentication, the body size limit, the per-request timeout, one structured JSON
+log line and the request metrics per request. It answers the busiest route (``POST /v1/entries``) itself, with the
+route's own handler, and hands every other request to the framework."""
 
 from __future__ import annotations
 
