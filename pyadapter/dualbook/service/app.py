@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from dualbook import __version__
 from dualbook.aio import AsyncLedger
@@ -23,10 +24,10 @@ from dualbook.group import GroupPolicy
 from dualbook.service import metrics, replica
 from dualbook.service.middleware import ServiceMiddleware, configure_logging, log
 from dualbook.service.models import HealthOut, ProblemOut, ReadyOut
-from dualbook.service.problems import MEDIA_TYPE, Problem, from_database_error, unavailable
+from dualbook.service.problems import MEDIA_TYPE, Problem, from_database_error, invalid_request, unavailable
 from dualbook.service.readiness import PROJECT, READY_SQL, expected_change
 from dualbook.service.reporting import router as report_router
-from dualbook.service.routes import declared, router
+from dualbook.service.routes import Answer, declared, post_entry_fast, router
 from dualbook.service.settings import Settings, from_environment
 
 TITLE = "dualbook ledger service"
@@ -45,14 +46,8 @@ async def _problem(request: Request, exc: Exception) -> Response:
 
 async def _invalid(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    found = [
-        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-        for e in exc.errors()[:20]
-    ]
-    first = found[0] if found else {"loc": [], "msg": "invalid request"}
-    detail = f"{'.'.join(first['loc'])}: {first['msg']}"
-    problem = Problem(422, "invalid_request", "The request is not valid", detail, extra={"errors": found})
-    metrics.REFUSALS.labels("invalid_request").inc()
+    problem = invalid_request(exc.errors())
+    metrics.refused("invalid_request")
     return problem.response(_request_id(request), request.url.path)
 
 
@@ -109,7 +104,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await ledger.pool.close(timeout=1.0)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+class ServiceApp(FastAPI):
+    """The FastAPI application behind the service's front (:class:`ServiceMiddleware`): every HTTP request
+    enters through the front, which answers ``POST /v1/entries`` itself and hands everything else to FastAPI."""
+
+    front: ServiceMiddleware | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.front is not None and scope["type"] == "http":
+            await self.front(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def framework(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI's own handling (its middleware, routing and exception handlers)."""
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> ServiceApp:
     """The application; without ``settings`` they are read from the environment (DATABASE_URL and the
     ``DUALBOOK_SERVICE_*`` variables, docs/deploy.md)."""
     if settings is None:
@@ -118,7 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         url = os.environ.get("DUALBOOK_SERVICE_DATABASE_URL") or resolve().url
         settings = from_environment(url)
     configure_logging(os.environ.get("DUALBOOK_LOG_LEVEL", "info"))
-    app = FastAPI(
+    app = ServiceApp(
         title=TITLE,
         version=__version__,
         description="The double-entry ledger over HTTP: amounts are integers of minor units; errors are "
@@ -136,7 +148,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(psycopg.Error, _database)
     clients = settings.clients if settings.auth else None
-    app.add_middleware(ServiceMiddleware, max_body=settings.max_body, timeout=settings.timeout, clients=clients)
+
+    async def post_entry(scope: Scope, body: bytes) -> Answer:
+        return await post_entry_fast(app.state.ledger, settings.book, scope, body)
+
+    app.front = ServiceMiddleware(
+        app.framework,
+        max_body=settings.max_body,
+        timeout=settings.timeout,
+        clients=clients,
+        fast={("POST", "/v1/entries"): post_entry},
+    )
 
     @app.get("/healthz", response_model=HealthOut, tags=["operations"])
     async def healthz() -> HealthOut:

@@ -9,6 +9,7 @@ With several worker processes each process counts its own; ``dualbook serve --wo
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -57,6 +58,45 @@ REPLICA_LAG_SECONDS = Gauge(
     ["target"],
     multiprocess_mode="mostrecent",
 )
+
+
+# Each request counts itself through a labelled child; `labels()` is a lock and a dict lookup per call, so the
+# children are kept here by their label values (few: routes are templates, statuses and codes a short list).
+_requests: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+_postings: dict[str, Any] = {}
+_replays: dict[str, Any] = {}
+_refusals: dict[str, Any] = {}
+
+
+def observe_request(method: str, route: str, status: int, elapsed: float) -> None:
+    """A request answered: its count by method, route and status, and its latency by route."""
+    children = _requests.get((method, route, status))
+    if children is None:
+        children = _requests[(method, route, status)] = (
+            REQUESTS.labels(method, route, str(status)),
+            LATENCY.labels(route),
+        )
+    children[0].inc()
+    children[1].observe(elapsed)
+
+
+def _child(cache: dict[str, Any], metric: Counter, label: str) -> Any:
+    child = cache.get(label)
+    if child is None:
+        child = cache[label] = metric.labels(label)
+    return child
+
+
+def posted(kind: str) -> None:
+    _child(_postings, POSTINGS, kind).inc()
+
+
+def replayed(kind: str) -> None:
+    _child(_replays, REPLAYS, kind).inc()
+
+
+def refused(code: str) -> None:
+    _child(_refusals, REFUSALS, code).inc()
 
 
 class ObservedRetryStats(RetryStats):

@@ -13,6 +13,7 @@ request id. The status follows the ledger's own classes (docs/service.md):
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -65,6 +66,18 @@ class Problem(Exception):
         content = json.dumps(self.body(request_id, instance), ensure_ascii=False, default=str).encode()
         # the middleware adds X-Request-Id to every response, this one included
         return Response(content, status_code=self.status, headers=dict(self.headers), media_type=MEDIA_TYPE)
+
+
+def invalid_request(found: Sequence[Mapping[str, Any]]) -> Problem:
+    """The 422 for a request that cannot be read (pydantic's errors, each with the location of the bad part:
+    ``("body", ...)``, ``("header", name)``, ``("query", name)``); the first one is the detail."""
+    listed = [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in found[:20]
+    ]
+    first = listed[0] if listed else {"loc": [], "msg": "invalid request"}
+    detail = f"{'.'.join(first['loc'])}: {first['msg']}"
+    return Problem(422, "invalid_request", "The request is not valid", detail, extra={"errors": listed})
 
 
 def unavailable(code: str, detail: str) -> Problem:
