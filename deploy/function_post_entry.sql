@@ -357,6 +357,16 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF p_error ->> 'available' IS NOT NULL THEN
+        -- the balance is within the limits, the available balance (what outstanding holds leave) is not
+        RAISE EXCEPTION 'account % would have balance % and available balance % (holds reserve % down, % up), '
+                        'outside its limits [%, %]',
+            quote_literal(p_error ->> 'account'), p_error ->> 'balance', p_error ->> 'available',
+            p_error ->> 'held_down', p_error ->> 'held_up',
+            coalesce(p_error ->> 'lower_limit', '-inf'), coalesce(p_error ->> 'upper_limit', 'inf')
+            USING ERRCODE = 'LD203', DETAIL = p_error::text,
+                  HINT = 'Outstanding holds reserve part of the limits; the refusal is recorded with its key.';
+    END IF;
     RAISE EXCEPTION 'account % would have balance %, outside its limits [%, %]',
         quote_literal(p_error ->> 'account'), p_error ->> 'balance',
         coalesce(p_error ->> 'lower_limit', '-inf'), coalesce(p_error ->> 'upper_limit', 'inf')
@@ -371,6 +381,39 @@ CREATE FUNCTION ledger_private.within_limits(p_normal bigint, p_lower bigint, p_
 RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN (p_lower IS NULL OR p_normal >= p_lower) AND (p_upper IS NULL OR p_normal <= p_upper);
+
+-- The limit rule with holds (ledger.hold_entry()), one home for postings, holds and captures: an account with
+-- outstanding holds keeps, whichever of them are captured, its normal balance within its limits. Its available
+-- balance (the normal balance minus what its holds would take away) must be >= lower, and the normal balance
+-- plus what they would add <= upper. p_row is the account row as JSON (after the update), so this function and
+-- post() keep working in a schema reverted to before holds: such a row has no held_* fields and never gets here.
+-- ledger_private.held_amounts() (the holds change) treats an expired hold as released, whether or not
+-- ledger.expire_holds() has recorded its expiry yet. Returns LD203's DETAIL, or NULL when within.
+CREATE FUNCTION ledger_private.held_limit_error(p_book_id integer, p_row jsonb, p_normal bigint, p_leg integer)
+RETURNS json
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET standard_conforming_strings = on
+AS $$
+DECLARE
+    v_held record;
+    v_lower numeric := (p_row ->> 'lower_limit')::numeric;
+    v_upper numeric := (p_row ->> 'upper_limit')::numeric;
+BEGIN
+    -- what the account's unexpired, unresolved holds take away from and add to its normal balance
+    SELECT h.down, h.up INTO v_held FROM ledger_private.held_amounts(p_book_id, p_row) AS h;
+    IF (v_lower IS NULL OR p_normal - v_held.down >= v_lower) AND (v_upper IS NULL OR p_normal + v_held.up <= v_upper) THEN
+        RETURN NULL;
+    END IF;
+    RETURN json_build_object('account', p_row ->> 'code', 'balance', p_normal::text,
+                             'available', (p_normal - v_held.down)::text, 'held_down', v_held.down::text,
+                             'held_up', v_held.up::text, 'lower_limit', v_lower::text, 'upper_limit', v_upper::text,
+                             'leg', p_leg);
+END
+$$;
+COMMENT ON FUNCTION ledger_private.held_limit_error(integer, jsonb, bigint, integer) IS
+    'The limit rule with outstanding holds: LD203''s DETAIL (with available, held_down, held_up) when the '
+    'account''s available balance or its balance plus incoming holds leaves its limits, else NULL.';
 
 -- The step "assertions" of post(), for an entry with assertions: each against the balance this entry produced
 -- (p_acc_*: the touched accounts, in code order), or the stored one (plus the queue of a deferred account) for an
@@ -695,14 +738,16 @@ BEGIN
                seq = a.seq + v_count
          WHERE a.book_id = v_book_id AND a.code = v_code AND NOT a.deferred
         RETURNING a.account_id, a.type, a.currency, a.status, a.lower_limit, a.upper_limit, a.balance, a.seq,
-                  false AS deferred
+                  false AS deferred,
+                  -- a limited account's row, for its holds (ledger_private.held_limit_error())
+                  CASE WHEN a.lower_limit IS NOT NULL OR a.upper_limit IS NOT NULL THEN to_jsonb(a) END AS acc_row
              INTO v_acc;
         IF NOT FOUND THEN
             -- A deferred account is only read (its row is written by the sequencer alone): its leg is queued.
             -- balance is the stored one, without queued legs: only the range check below uses it (summing the
             -- queue would make concurrent postings to the account conflict, which deferred accounts avoid)
             SELECT a.account_id, a.type, a.currency, a.status, a.lower_limit, a.upper_limit,
-                   a.balance, NULL::bigint AS seq, true AS deferred
+                   a.balance, NULL::bigint AS seq, true AS deferred, NULL::jsonb AS acc_row
               INTO v_acc
               FROM ledger_private.account AS a
              WHERE a.book_id = v_book_id AND a.code = v_code AND a.deferred;
@@ -723,6 +768,10 @@ BEGIN
                                                'lower_limit', v_acc.lower_limit::text,
                                                'upper_limit', v_acc.upper_limit::text,
                                                'leg', v_acc_legs[v_i]);
+        ELSIF v_limit_error IS NULL AND v_acc.acc_row IS NOT NULL
+              AND (v_acc.acc_row ->> 'held_debit' <> '0' OR v_acc.acc_row ->> 'held_credit' <> '0') THEN
+            -- a limited account with outstanding holds: its available balance must be within the limits too
+            v_limit_error := ledger_private.held_limit_error(v_book_id, v_acc.acc_row, v_normal, v_acc_legs[v_i]);
         END IF;
         v_acc_ids := v_acc_ids || v_acc.account_id;
         v_acc_types := v_acc_types || v_acc.type;
@@ -869,6 +918,7 @@ REVOKE ALL ON FUNCTION ledger_private.replayed_entry(integer, text, bytea, bigin
 REVOKE ALL ON FUNCTION ledger_private.raise_account_error(text, text, integer, boolean, text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.raise_limit_exceeded(json) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.within_limits(bigint, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.held_limit_error(integer, jsonb, bigint, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.raise_period_closed(integer, date, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.range_hint(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.check_assertions(integer, text[], text[], bigint[], text[], text[], bigint[], boolean[]) FROM PUBLIC;

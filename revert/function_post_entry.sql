@@ -16,6 +16,7 @@ DROP FUNCTION ledger_private.replayed_entry(integer, text, bytea, bigint);
 DROP FUNCTION ledger_private.raise_account_error(text, text, integer, boolean, text, text, text, text);
 DROP FUNCTION ledger_private.raise_limit_exceeded(json);
 DROP FUNCTION ledger_private.within_limits(bigint, bigint, bigint);
+DROP FUNCTION ledger_private.held_limit_error(integer, jsonb, bigint, integer);
 DROP FUNCTION ledger_private.raise_period_closed(integer, date, date);
 DROP FUNCTION ledger_private.range_hint(text);
 DROP FUNCTION ledger_private.check_assertions(integer, text[], text[], bigint[], text[], text[], bigint[], boolean[]);
