@@ -179,9 +179,8 @@ BEGIN
         RETURNING a.account_id, a.code, a.type, a.currency, a.status, a.lower_limit, a.upper_limit,
                   a.balance, a.seq, false AS deferred,
                   -- a limited account with outstanding holds (ledger.hold_entry()): left to post()'s rule on
-                  -- available balances (to_jsonb: a schema reverted to before holds has no held_* columns)
-                  (a.lower_limit IS NOT NULL OR a.upper_limit IS NOT NULL)
-                  AND coalesce(to_jsonb(a) ->> 'held_debit' <> '0' OR to_jsonb(a) ->> 'held_credit' <> '0', false)
+                  -- available balances
+                  (a.lower_limit IS NOT NULL OR a.upper_limit IS NOT NULL) AND (a.held_debit <> 0 OR a.held_credit <> 0)
                   AS held
     ), acc AS (
         SELECT * FROM u

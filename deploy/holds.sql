@@ -4,6 +4,7 @@
 -- requires: function_close_period
 -- requires: function_settings_pinned
 -- requires: error_catalog
+-- requires: function_reports
 -- Two-phase postings. ledger.hold_entry() takes the request of post_entry (legs, key, description, metadata,
 -- effective date) plus an optional expiry and reserves the amounts without posting them; ledger.capture_hold()
 -- posts the hold (all of it, or for a two-leg hold a smaller amount: the rest is released) as an ordinary entry
@@ -18,10 +19,9 @@
 -- one resolution per hold, whatever the races); all three append-only, so a hold never carries a status flag
 -- that could go stale: its state is derived (a resolution row, else expired when expires_at <= now(), else
 -- pending). The account row keeps the outstanding totals (held_debit, held_credit: unresolved holds, expired
--- or not) and held_until (no later than the earliest expiry among them), so a posting reads the totals in the
--- RETURNING of the UPDATE it does anyway; only when held_until has passed are the totals summed from the holds,
--- leaving out the expired ones. No CHECK constraints on the new columns: PostgreSQL evaluates every CHECK of
--- account on every balance update (see table_account_checks_to_triggers); the functions here keep them >= 0.
+-- or not; columns added by function_post_entry, whose post() reads them) and held_until (no later than the
+-- earliest expiry among them), so a posting reads the totals in the RETURNING of the UPDATE it does anyway; only
+-- when held_until has passed are the expired holds' legs taken out of the totals.
 --
 -- Deferred (hot) accounts take no holds (LD225): their balance is not read on the write path, so nothing could
 -- be reserved against it. Resolution errors raise and leave the key unused (a resolved hold stays resolved, so
@@ -30,17 +30,6 @@
 BEGIN;
 
 SET LOCAL ROLE dualbook_owner;
-
-ALTER TABLE ledger_private.account
-    ADD COLUMN held_debit bigint NOT NULL DEFAULT 0,
-    ADD COLUMN held_credit bigint NOT NULL DEFAULT 0,
-    ADD COLUMN held_until timestamptz;
-COMMENT ON COLUMN ledger_private.account.held_debit IS
-    'Sum of the debit (positive) legs of the account''s unresolved holds, expired or not (maintained by the hold functions).';
-COMMENT ON COLUMN ledger_private.account.held_credit IS
-    'Sum of the absolute credit (negative) legs of the account''s unresolved holds, expired or not.';
-COMMENT ON COLUMN ledger_private.account.held_until IS
-    'No later than the earliest expiry of the holds counted in held_debit/held_credit (NULL: none expires).';
 
 CREATE TABLE ledger_private.hold (
     hold_id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -114,30 +103,32 @@ END;
 COMMENT ON FUNCTION ledger_private.outstanding_hold_legs(integer, bigint, timestamptz) IS
     'The legs of the holds outstanding at a time (recorded, neither resolved nor expired by then).';
 
--- What an account's outstanding holds take away from (down) and add to (up) its normal balance, now. p_row:
--- the account row as JSON. The counters of the row when no counted hold can have expired yet, else a sum over
--- the holds: an expired hold is released here whether or not its expiry has been recorded.
-CREATE FUNCTION ledger_private.held_amounts(p_book_id integer, p_row jsonb, OUT down numeric, OUT up numeric)
+-- What an account's outstanding holds take away from (down) and add to (up) its normal balance, now, from its
+-- counters (p_debit, p_credit, p_until: the account row's held_*). When no counted hold can have expired yet
+-- (p_until in the future) the counters are exact; else the legs of the expired, unrecorded holds are taken out:
+-- an expired hold is released here whether or not ledger.expire_holds() has recorded its expiry. (A hold being
+-- captured in this transaction is already out of the counters, and not expired.)
+CREATE FUNCTION ledger_private.held_amounts(
+    p_book_id integer, p_account_id bigint, p_type text, p_debit bigint, p_credit bigint, p_until timestamptz,
+    OUT down numeric, OUT up numeric)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 SET standard_conforming_strings = on
 AS $$
 DECLARE
-    v_debit numeric := coalesce((p_row ->> 'held_debit')::numeric, 0);
-    v_credit numeric := coalesce((p_row ->> 'held_credit')::numeric, 0);
+    v_debit numeric := p_debit;
+    v_credit numeric := p_credit;
 BEGIN
-    IF (v_debit <> 0 OR v_credit <> 0) AND (p_row ->> 'held_until')::timestamptz <= now() THEN
-        -- the counters hold every hold without a resolution: take the expired ones out (a hold being captured
-        -- in this transaction is already out of the counters, and not expired)
+    IF (v_debit <> 0 OR v_credit <> 0) AND p_until <= now() THEN
         SELECT v_debit - coalesce(sum(greatest(l.amount, 0)), 0), v_credit - coalesce(sum(greatest(-l.amount, 0)), 0)
           INTO v_debit, v_credit
           FROM ledger_private.hold_leg AS l
           JOIN ledger_private.hold AS h ON h.hold_id = l.hold_id
-         WHERE l.book_id = p_book_id AND l.account_id = (p_row ->> 'account_id')::bigint
+         WHERE l.book_id = p_book_id AND l.account_id = p_account_id
            AND h.expires_at <= now()
            AND NOT EXISTS (SELECT FROM ledger_private.hold_resolution AS r WHERE r.hold_id = l.hold_id);
     END IF;
-    IF p_row ->> 'type' IN ('asset', 'expense') THEN
+    IF p_type IN ('asset', 'expense') THEN
         down := v_credit;
         up := v_debit;
     ELSE
@@ -146,7 +137,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION ledger_private.held_amounts(integer, jsonb) IS
+COMMENT ON FUNCTION ledger_private.held_amounts(integer, bigint, text, bigint, bigint, timestamptz) IS
     'What an account''s unresolved, unexpired holds take from (down) and add to (up) its normal balance, now.';
 
 -- Reserve (p_sign 1) or release (p_sign -1) a hold's legs on its accounts' counters, accounts in code order
@@ -373,7 +364,7 @@ BEGIN
                                      ELSE least(a.held_until, p_expires_at) END
              WHERE a.book_id = v_book_id AND a.code = v_g.code AND NOT a.deferred
             RETURNING a.account_id, a.type, a.currency, a.status, a.lower_limit, a.upper_limit, a.balance,
-                      to_jsonb(a) AS acc_row
+                      a.held_debit, a.held_credit, a.held_until
                  INTO v_acc;
             IF NOT FOUND THEN
                 IF EXISTS (SELECT FROM ledger_private.account AS a
@@ -391,9 +382,14 @@ BEGIN
             END IF;
             v_normal := ledger_private.normal_balance(v_acc.type, v_acc.balance);
             IF v_limit_error IS NULL AND (v_acc.lower_limit IS NOT NULL OR v_acc.upper_limit IS NOT NULL) THEN
-                v_limit_error := ledger_private.held_limit_error(v_book_id, v_acc.acc_row, v_normal, v_g.leg);
+                v_limit_error := ledger_private.held_limit_error(v_book_id, v_acc.account_id, v_g.code, v_acc.type,
+                                                                 v_acc.lower_limit, v_acc.upper_limit,
+                                                                 v_acc.held_debit, v_acc.held_credit,
+                                                                 v_acc.held_until, v_normal, v_g.leg);
             END IF;
-            SELECT h.down, h.up INTO v_held FROM ledger_private.held_amounts(v_book_id, v_acc.acc_row) AS h;
+            SELECT h.down, h.up INTO v_held
+              FROM ledger_private.held_amounts(v_book_id, v_acc.account_id, v_acc.type, v_acc.held_debit,
+                                               v_acc.held_credit, v_acc.held_until) AS h;
             available := available || jsonb_build_object(v_g.code, v_normal - v_held.down);
             v_ids := v_ids || v_acc.account_id;
             v_gcodes := v_gcodes || v_g.code;
@@ -803,8 +799,65 @@ COMMENT ON FUNCTION ledger.pending_as_of(timestamptz, text) IS
     'Per account with holds outstanding at p_at (recorded by then, neither resolved nor expired by then): pending '
     'debits, pending credits and the number of holds. Errors: LD101, LD210.';
 
+-- The month-end report gains the pending amounts at the period's end (its other columns unchanged).
+DROP FUNCTION ledger.month_end_report(date, date, text);
+CREATE FUNCTION ledger.month_end_report(
+    p_from date,
+    p_through date,
+    p_book text DEFAULT 'default'
+)
+RETURNS TABLE (account text, currency text, type text, opening numeric, debits numeric, credits numeric,
+               closing numeric, final boolean, pending_debit numeric, pending_credit numeric)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET standard_conforming_strings = on
+AS $$
+DECLARE
+    v_book_id integer := ledger_private.book_id(p_book);
+    v_final boolean;
+    -- the period's end (midnight UTC after p_through), or now for a period that has not ended
+    v_end timestamptz := least(now(), (p_through + 1)::timestamp AT TIME ZONE 'UTC');
+BEGIN
+    PERFORM ledger_private.raise_if_bad_range(p_from, p_through);
+    v_final := coalesce(p_through <= ledger_private.closed_through(v_book_id), false);
+    RETURN QUERY
+    SELECT a.code, a.currency, a.type,
+           CASE WHEN a.type IN ('asset', 'expense') THEN 1 ELSE -1 END * sum(x.opening),
+           sum(x.debits), sum(x.credits),
+           CASE WHEN a.type IN ('asset', 'expense') THEN 1 ELSE -1 END
+               * (sum(x.opening) + sum(x.debits) - sum(x.credits)),
+           v_final,
+           coalesce(max(h.debit), 0), coalesce(max(h.credit), 0)
+      FROM (SELECT o.account_id, o.balance AS opening, 0::numeric AS debits, 0::numeric AS credits
+              FROM ledger_private.balances_as_of(v_book_id, p_from - 1) AS o
+            UNION ALL
+            SELECT p.account_id, 0, coalesce(sum(p.amount) FILTER (WHERE p.amount > 0), 0),
+                   coalesce(-sum(p.amount) FILTER (WHERE p.amount < 0), 0)
+              FROM ledger_private.entry AS e
+              JOIN ledger_private.posting AS p ON p.book_id = e.book_id AND p.entry_id = e.entry_id
+             WHERE e.book_id = v_book_id AND e.effective_date BETWEEN p_from AND p_through
+             GROUP BY p.account_id) AS x
+      JOIN ledger_private.account AS a ON a.book_id = v_book_id AND a.account_id = x.account_id
+      -- the account's holds outstanding at the period's end, per side
+      LEFT JOIN (SELECT l.account_id, sum(greatest(l.amount, 0)) AS debit, sum(greatest(-l.amount, 0)) AS credit
+                   FROM ledger_private.outstanding_hold_legs(v_book_id, NULL, v_end) AS l
+                  GROUP BY l.account_id) AS h ON h.account_id = a.account_id
+     GROUP BY a.account_id, a.code, a.currency, a.type
+     ORDER BY a.currency, a.code;
+END
+$$;
+COMMENT ON FUNCTION ledger.month_end_report(date, date, text) IS
+    'Per account with postings dated up to p_through: opening normal balance (dated before p_from), debits and '
+    'credits dated in the period, closing normal balance; final = the period is closed (the report can no longer '
+    'change); pending_debit and pending_credit: the legs of its holds outstanding at the period''s end (midnight '
+    'UTC after p_through, or now if earlier). Errors: LD101, LD115 invalid_date_range, LD210.';
+
+REVOKE ALL ON FUNCTION ledger.month_end_report(date, date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ledger.month_end_report(date, date, text) TO dualbook_app, dualbook_reader;
+
 REVOKE ALL ON FUNCTION ledger_private.outstanding_hold_legs(integer, bigint, timestamptz) FROM PUBLIC;
-REVOKE ALL ON FUNCTION ledger_private.held_amounts(integer, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.held_amounts(integer, bigint, text, bigint, bigint, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.adjust_held(bigint, integer, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.raise_unknown_hold(bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.raise_hold_resolved(bigint, text, text, timestamptz) FROM PUBLIC;

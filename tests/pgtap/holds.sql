@@ -5,7 +5,7 @@
 -- be captured, capturing more than held, re-opening a voided hold, a stale "pending" after resolution.
 BEGIN;
 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
-SELECT plan(74);
+SELECT plan(78);
 
 SELECT ok((ledger.create_account('cash', 'USD', 'asset')).created, 'setup: cash');
 SELECT ok((ledger.create_account('wallet', 'USD', 'liability', 0)).created, 'setup: wallet (no overdraft)');
@@ -227,6 +227,19 @@ SELECT is((ledger.capture_hold((SELECT hold_id FROM ledger_private.hold WHERE id
 SELECT is((SELECT status FROM ledger.get_hold((SELECT hold_id FROM ledger_private.hold WHERE idempotency_key = 'auth:9'))),
           'pending', 'the hold stays pending');
 SELECT is((ledger.get_available('cash')).pending_debit, 805::bigint, 'and reserved');
+
+-- Reports: pending at a time, and the month-end report's pending at the period's end.
+SELECT results_eq($$SELECT code, pending_debit, pending_credit, holds FROM ledger.pending_as_of(now()) WHERE code = 'cash'$$,
+                  $$VALUES ('cash'::text, 805::bigint, 0::bigint, 2::bigint)$$, 'pending_as_of(now): cash has 805 pending debits');
+SELECT results_eq($$SELECT code, pending_debit, pending_credit, holds FROM ledger.pending_as_of(now() - interval '30 minutes')$$,
+                  $$VALUES ('merchant'::text, 0::bigint, 70::bigint, 1::bigint), ('wallet', 70, 0, 1)$$,
+                  'pending_as_of half an hour ago: only the hold that has since expired');
+SELECT results_eq($$SELECT pending_debit, pending_credit FROM ledger.month_end_report(date_trunc('month', current_date)::date, current_date)
+                     WHERE account = 'cash'$$,
+                  $$VALUES (805::numeric, 0::numeric)$$, 'the month-end report shows the pending amounts at the period''s end');
+SELECT results_eq($$SELECT pending_debit, pending_credit FROM ledger.month_end_report(date_trunc('month', current_date)::date, current_date)
+                     WHERE account = 'merchant'$$,
+                  $$VALUES (0::numeric, 0::numeric)$$, 'an account without holds: zero pending');
 
 SELECT * FROM finish();
 ROLLBACK;

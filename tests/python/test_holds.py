@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from dualbook import AsyncLedger, Ledger, Leg, credit, debit
+from dualbook import AsyncLedger, Ledger, Leg, RetryPolicy, credit, debit
 from dualbook import errors as E
 
 
@@ -30,8 +30,8 @@ def ledger(app_url: str) -> Iterator[Ledger]:
         yield lg
 
 
-def auth(wallet: str, amount: int) -> list[Leg]:
-    return [debit(wallet, amount, "USD"), credit("merchant", amount, "USD")]
+def auth(wallet: str, amount: int, merchant: str = "merchant") -> list[Leg]:
+    return [debit(wallet, amount, "USD"), credit(merchant, amount, "USD")]
 
 
 def test_hold_capture_void_and_their_errors(ledger: Ledger) -> None:
@@ -157,6 +157,11 @@ def snapshot_violations(db_url: str) -> list[str]:
 
 
 def test_holds_under_contention_never_overdraw(ledger: Ledger, db_url: str) -> None:
+    """Six callers hold, capture, void and post on three limited wallets (each its own merchant, so the
+    contention is on the wallets) while a checker reads snapshot after snapshot."""
+    for n in range(6):
+        ledger.create_account(f"merchant:{n}", "USD", "liability")
+    ledger.retry = RetryPolicy(max_attempts=100)
     stop = threading.Event()
     violations: list[str] = []
     outcomes: dict[str, int] = {}
@@ -196,13 +201,22 @@ def test_holds_under_contention_never_overdraw(ledger: Ledger, db_url: str) -> N
 
     check = threading.Thread(target=checker)
     check.start()
-    workers = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    crashed: list[BaseException] = []
+
+    def guarded(n: int) -> None:
+        try:
+            worker(n)
+        except BaseException as exc:  # any other error fails the test below, not just a warning
+            crashed.append(exc)
+
+    workers = [threading.Thread(target=guarded, args=(n,)) for n in range(6)]
     for t in workers:
         t.start()
     for t in workers:
         t.join()
     stop.set()
     check.join()
+    assert crashed == []
     assert violations == [], violations[:10]
     assert outcomes.get("held", 0) > 20 and outcomes.get("LimitExceeded", 0) > 0, outcomes
     time.sleep(1.1)
