@@ -47,10 +47,17 @@ COMMENT ON TABLE ledger_private.hold IS
     'Holds (ledger.hold_entry()): reserved, not posted; state derived from hold_resolution and expires_at.';
 
 CREATE TABLE ledger_private.hold_leg (
-    hold_id    bigint NOT NULL REFERENCES ledger_private.hold (hold_id),
+    -- no foreign keys (as on postings, docs/design.md §3): the check's read of hold's primary key would take an
+    -- SSI predicate lock on the index page every concurrent hold inserts into, and make concurrent holds and
+    -- captures fail with 40001; the hold functions write legs and resolutions only for a hold they inserted or
+    -- locked, and the tables are append-only
+    hold_id    bigint NOT NULL,
     leg        integer NOT NULL,
     book_id    integer NOT NULL,
     account_id bigint NOT NULL,
+    -- the account's code (it never changes): a capture builds its legs without reading account rows, which
+    -- under SSI would conflict with every posting to them
+    account    text NOT NULL,
     amount     bigint NOT NULL CHECK (amount <> 0),
     currency   text NOT NULL,
     -- no foreign key to account: a TRUNCATE of account must meet its append-only trigger, not a reference
@@ -60,23 +67,22 @@ CREATE INDEX hold_leg_account ON ledger_private.hold_leg (book_id, account_id, h
 COMMENT ON TABLE ledger_private.hold_leg IS 'The legs of a hold (debit positive), as requested.';
 
 CREATE TABLE ledger_private.hold_resolution (
-    hold_id         bigint PRIMARY KEY REFERENCES ledger_private.hold (hold_id),
+    hold_id         bigint PRIMARY KEY,
     book_id         integer NOT NULL,
     kind            text NOT NULL CHECK (kind IN ('captured', 'voided', 'expired')),
+    -- a capture's key is also the key of the entry it posted (ledger_private.entry.idempotency_key)
     idempotency_key text,
     amount          bigint,
-    entry_id        bigint,
     resolved_at     timestamptz NOT NULL,
     recorded_at     timestamptz NOT NULL DEFAULT now(),
     CHECK ((kind = 'expired') = (idempotency_key IS NULL)),
-    -- no foreign key to entry (the capture's entry), for the same reason
-    CHECK ((kind = 'captured') = (entry_id IS NOT NULL))
+    CHECK ((kind = 'captured') = (amount IS NOT NULL))
 );
 CREATE UNIQUE INDEX hold_resolution_key ON ledger_private.hold_resolution (book_id, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 COMMENT ON TABLE ledger_private.hold_resolution IS
-    'At most one per hold (the primary key): captured (with the entry posted and the amount), voided, or expired '
-    '(recorded by ledger.expire_holds(); resolved_at is the expiry).';
+    'At most one per hold (the primary key): captured (the amount; the entry posted has the same key), voided, or '
+    'expired (recorded by ledger.expire_holds(); resolved_at is the expiry).';
 
 CREATE TRIGGER hold_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON ledger_private.hold
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_private.forbid_change('holds are append-only');
@@ -152,13 +158,13 @@ DECLARE
     v_g record;
 BEGIN
     FOR v_g IN
-        SELECT l.book_id, l.account_id, sum(greatest(l.amount, 0)) AS debit, sum(greatest(-l.amount, 0)) AS credit
+        SELECT l.book_id, l.account, sum(greatest(l.amount, 0)) AS debit, sum(greatest(-l.amount, 0)) AS credit
           FROM ledger_private.hold_leg AS l
-          JOIN ledger_private.account AS a ON a.book_id = l.book_id AND a.account_id = l.account_id
          WHERE l.hold_id = p_hold_id
-         GROUP BY l.book_id, l.account_id, a.code
-         ORDER BY a.code
+         GROUP BY l.book_id, l.account
+         ORDER BY l.account
     LOOP
+        -- by code, as post() finds an account (its unique index: no scan of the table under SSI)
         UPDATE ledger_private.account AS a
            SET held_debit = ledger_private.add_checked(a.held_debit, p_sign * v_g.debit, a.code),
                held_credit = ledger_private.add_checked(a.held_credit, p_sign * v_g.credit, a.code),
@@ -166,7 +172,7 @@ BEGIN
                                  WHEN p_sign > 0 THEN least(a.held_until, p_expires_at)
                                  WHEN a.held_debit = v_g.debit AND a.held_credit = v_g.credit THEN NULL
                                  ELSE a.held_until END
-         WHERE a.book_id = v_g.book_id AND a.account_id = v_g.account_id;
+         WHERE a.book_id = v_g.book_id AND a.code = v_g.account;
     END LOOP;
 END
 $$;
@@ -293,7 +299,7 @@ BEGIN
     v_hash := sha256(convert_to(jsonb_build_array('hold', v_norm, p_description, v_metadata, p_effective_date,
                                                   extract(epoch FROM p_expires_at)::text)::text, 'UTF8'));
 
-    -- 2. Idempotency: a recorded refusal, else the hold's key.
+    -- 2. Idempotency: a recorded refusal (below: the hold key's unique index).
     SELECT r.* INTO v_refusal FROM ledger_private.recorded_refusals(v_book_id, ARRAY[p_idempotency_key]) AS r;
     IF v_refusal.book_id IS NOT NULL THEN
         IF v_refusal.request_hash <> v_hash THEN
@@ -312,38 +318,41 @@ BEGIN
         error_hint := v_refusal.hint;
         RETURN;
     END IF;
-    SELECT h.* INTO v_old FROM ledger_private.hold AS h
-     WHERE h.book_id = v_book_id AND h.idempotency_key = p_idempotency_key;
-    IF v_old.hold_id IS NOT NULL THEN
-        IF v_old.request_hash <> v_hash THEN
-            RAISE EXCEPTION 'idempotency key % was already used for hold % with a different request',
-                quote_literal(left(p_idempotency_key, 100)), v_old.hold_id
-                USING ERRCODE = 'LD205',
-                      DETAIL = json_build_object('idempotency_key', p_idempotency_key, 'hold_id', v_old.hold_id)::text,
-                      HINT = 'A replay must repeat the original request exactly; a new request needs a new key.';
-        END IF;
-        status := 'replayed';
-        hold_id := v_old.hold_id;
-        created := false;
-        recorded_at := v_old.recorded_at;
-        expires_at := v_old.expires_at;
-        RETURN;
-    END IF;
-    -- a new hold must expire in the future (checked after the replay, which an expiry since then must not break)
-    IF p_expires_at <= now() THEN
-        RAISE EXCEPTION 'expiry % is not in the future', p_expires_at
-            USING ERRCODE = 'LD120', DETAIL = json_build_object('argument', 'expires_at', 'now', now())::text,
-                  HINT = 'A hold expires after the transaction that places it.';
-    END IF;
-
     -- 3-5 in a subtransaction: a refusal rolls back what they wrote and is recorded instead.
     BEGIN
+        -- the key's unique index decides, as in post(): no read before the insert (it would take an SSI predicate
+        -- lock on the index page every concurrent hold inserts into); only a replay reads
         INSERT INTO ledger_private.hold AS h
                (book_id, idempotency_key, request_hash, description, metadata, effective_date, expires_at)
         VALUES (v_book_id, p_idempotency_key, v_hash, p_description, v_metadata,
                 coalesce(p_effective_date, (now() AT TIME ZONE 'UTC')::date), p_expires_at)
+        ON CONFLICT (book_id, idempotency_key) DO NOTHING
         RETURNING h.hold_id, h.recorded_at, h.expires_at, h.effective_date
              INTO hold_entry.hold_id, hold_entry.recorded_at, hold_entry.expires_at, v_date;
+        IF hold_entry.hold_id IS NULL THEN
+            SELECT h.* INTO v_old FROM ledger_private.hold AS h
+             WHERE h.book_id = v_book_id AND h.idempotency_key = p_idempotency_key;
+            IF v_old.request_hash <> v_hash THEN
+                RAISE EXCEPTION 'idempotency key % was already used for hold % with a different request',
+                    quote_literal(left(p_idempotency_key, 100)), v_old.hold_id
+                    USING ERRCODE = 'LD205',
+                          DETAIL = json_build_object('idempotency_key', p_idempotency_key, 'hold_id', v_old.hold_id)::text,
+                          HINT = 'A replay must repeat the original request exactly; a new request needs a new key.';
+            END IF;
+            status := 'replayed';
+            hold_id := v_old.hold_id;
+            created := false;
+            recorded_at := v_old.recorded_at;
+            expires_at := v_old.expires_at;
+            RETURN;
+        END IF;
+        -- a new hold must expire in the future (checked after the replay, which an expiry since then must not
+        -- break; LD120 raises and leaves the key unused)
+        IF p_expires_at <= now() THEN
+            RAISE EXCEPTION 'expiry % is not in the future', p_expires_at
+                USING ERRCODE = 'LD120', DETAIL = json_build_object('argument', 'expires_at', 'now', now())::text,
+                      HINT = 'A hold expires after the transaction that places it.';
+        END IF;
         created := true;
         IF v_date <= v_closed THEN
             PERFORM ledger_private.raise_period_closed(v_book_id, v_date, v_closed);
@@ -399,8 +408,8 @@ BEGIN
         END IF;
 
         -- 4. The legs, as requested.
-        INSERT INTO ledger_private.hold_leg (hold_id, leg, book_id, account_id, amount, currency)
-        SELECT hold_entry.hold_id, l.leg, v_book_id, a.account_id, l.amount, l.currency
+        INSERT INTO ledger_private.hold_leg (hold_id, leg, book_id, account_id, account, amount, currency)
+        SELECT hold_entry.hold_id, l.leg, v_book_id, a.account_id, l.code, l.amount, l.currency
           FROM unnest(v_codes, v_amounts, v_currencies) WITH ORDINALITY AS l(code, amount, currency, leg)
           JOIN unnest(v_gcodes, v_ids) AS a(code, account_id) ON a.code = l.code
          ORDER BY l.leg;
@@ -462,8 +471,9 @@ DECLARE
     v_legs jsonb;
     v_n integer;
     v_held bigint;
-    v_direct boolean;
+    v_metadata jsonb;
     v_r record;
+    v_hash bytea;
 BEGIN
     PERFORM ledger_private.require_serializable('ledger.capture_hold');
     v_book_id := ledger_private.book_id(p_book);
@@ -483,11 +493,11 @@ BEGIN
     IF v_hold.hold_id IS NULL THEN
         PERFORM ledger_private.raise_unknown_hold(p_hold, p_book);
     END IF;
-    SELECT jsonb_agg(jsonb_build_object('account', a.code, 'amount', l.amount, 'currency', l.currency) ORDER BY l.leg),
+    -- the legs, from the hold alone (no read of account rows)
+    SELECT jsonb_agg(jsonb_build_object('account', l.account, 'amount', l.amount, 'currency', l.currency) ORDER BY l.leg),
            count(*), sum(greatest(l.amount, 0))
       INTO v_legs, v_n, v_held
       FROM ledger_private.hold_leg AS l
-      JOIN ledger_private.account AS a ON a.book_id = l.book_id AND a.account_id = l.account_id
      WHERE l.hold_id = p_hold;
     IF p_amount IS NOT NULL AND p_amount <> v_held THEN
         IF v_n <> 2 THEN
@@ -505,37 +515,65 @@ BEGIN
                          ORDER BY x.i)
           INTO v_legs FROM jsonb_array_elements(v_legs) WITH ORDINALITY AS x(leg, i);
     END IF;
-    amount := coalesce(p_amount, v_held);
-    released := v_held - amount;
+    v_metadata := v_hold.metadata || jsonb_build_object('hold_id', p_hold);
     hold_id := p_hold;
 
-    SELECT r.* INTO v_res FROM ledger_private.hold_resolution AS r WHERE r.hold_id = p_hold;
-    -- A key already used (this hold's capture, a recorded refusal, any entry): the posting core replays it or
-    -- raises LD205, and the hold is not touched.
-    v_direct := coalesce(v_res.kind = 'captured' AND v_res.idempotency_key = p_idempotency_key, false)
-                OR EXISTS (SELECT FROM ledger_private.recorded_refusals(v_book_id, ARRAY[p_idempotency_key]))
-                OR EXISTS (SELECT FROM ledger_private.entry AS e
-                            WHERE e.book_id = v_book_id AND e.idempotency_key = p_idempotency_key);
-    IF NOT v_direct THEN
-        IF EXISTS (SELECT FROM ledger_private.hold_resolution AS r
-                    WHERE r.book_id = v_book_id AND r.idempotency_key = p_idempotency_key) THEN
-            RAISE EXCEPTION 'idempotency key % was already used to resolve another hold',
-                quote_literal(left(p_idempotency_key, 100))
-                USING ERRCODE = 'LD205', DETAIL = json_build_object('idempotency_key', p_idempotency_key)::text,
-                      HINT = 'A replay must repeat the original request exactly; a new request needs a new key.';
-        END IF;
-        IF v_res.hold_id IS NOT NULL THEN
-            PERFORM ledger_private.raise_hold_resolved(p_hold, v_res.kind, 'captured', v_res.resolved_at);
-        END IF;
-        IF v_hold.expires_at <= now() THEN
-            PERFORM ledger_private.raise_hold_resolved(p_hold, 'expired', 'captured', v_hold.expires_at);
-        END IF;
-        -- release the reservation, so the limit rule does not count the hold twice
-        PERFORM ledger_private.adjust_held(p_hold, -1, v_hold.expires_at);
+    -- A key with a recorded refusal: the posting core returns it (or LD205), whatever became of the hold since.
+    IF EXISTS (SELECT FROM ledger_private.recorded_refusals(v_book_id, ARRAY[p_idempotency_key])) THEN
+        v_r := ledger_private.post(p_book, p_idempotency_key, v_legs, v_hold.description, v_metadata, NULL, NULL, NULL);
+    ELSE
+        -- In a subtransaction: a refusal of the posting core undoes the resolution and the release (the hold
+        -- stays reserved, unresolved) and is recorded again after it, with the key.
+        BEGIN
+            -- The resolution first, as the key decides in post(): its primary key (the hold) and key index detect a
+            -- resolved hold or a used key without a read before the insert; only a conflict reads.
+            INSERT INTO ledger_private.hold_resolution AS r (hold_id, book_id, kind, idempotency_key, amount, resolved_at)
+            VALUES (p_hold, v_book_id, 'captured', p_idempotency_key, coalesce(p_amount, v_held), now())
+            ON CONFLICT DO NOTHING
+            RETURNING r.hold_id INTO v_res.hold_id;
+            IF v_res.hold_id IS NULL THEN
+                SELECT r.* INTO v_res FROM ledger_private.hold_resolution AS r WHERE r.hold_id = p_hold;
+                IF v_res.hold_id IS NULL THEN
+                    RAISE EXCEPTION 'idempotency key % was already used to resolve another hold',
+                        quote_literal(left(p_idempotency_key, 100))
+                        USING ERRCODE = 'LD205', DETAIL = json_build_object('idempotency_key', p_idempotency_key)::text,
+                              HINT = 'A replay must repeat the original request exactly; a new request needs a new key.';
+                END IF;
+                IF v_res.kind <> 'captured' OR v_res.idempotency_key <> p_idempotency_key THEN
+                    PERFORM ledger_private.raise_hold_resolved(p_hold, v_res.kind, 'captured', v_res.resolved_at);
+                END IF;
+                -- a replay of this capture: the posting core replays its entry (LD205 for another amount)
+                v_r := ledger_private.post(p_book, p_idempotency_key, v_legs, v_hold.description, v_metadata,
+                                           NULL, NULL, NULL);
+            ELSE
+                IF v_hold.expires_at <= now() THEN
+                    PERFORM ledger_private.raise_hold_resolved(p_hold, 'expired', 'captured', v_hold.expires_at);
+                END IF;
+                -- release the reservation, so that the limit rule does not count the hold twice
+                PERFORM ledger_private.adjust_held(p_hold, -1, v_hold.expires_at);
+                v_r := ledger_private.post(p_book, p_idempotency_key, v_legs, v_hold.description, v_metadata,
+                                           NULL, NULL, NULL);
+                IF v_r.status = 'replayed' THEN
+                    -- the key belongs to an entry of the same request posted without this hold
+                    RAISE EXCEPTION 'idempotency key % was already used for entry %',
+                        quote_literal(left(p_idempotency_key, 100)), v_r.entry_id
+                        USING ERRCODE = 'LD205',
+                              DETAIL = json_build_object('idempotency_key', p_idempotency_key,
+                                                         'entry_id', v_r.entry_id)::text,
+                              HINT = 'A capture needs a key of its own.';
+                END IF;
+                IF v_r.status = 'refused' THEN
+                    SELECT r.request_hash INTO v_hash FROM ledger_private.refusal AS r
+                     WHERE r.book_id = v_book_id AND r.idempotency_key = p_idempotency_key;
+                    -- to the handler below (never leaves this function)
+                    RAISE EXCEPTION USING ERRCODE = 'raise_exception', MESSAGE = 'capture refused: undo the release';
+                END IF;
+            END IF;
+        EXCEPTION WHEN raise_exception THEN
+            PERFORM ledger_private.record_refusal(v_book_id, p_idempotency_key, v_hash, v_r.error_code,
+                                                  v_r.error_message, v_r.error_detail, v_r.error_hint);
+        END;
     END IF;
-
-    v_r := ledger_private.post(p_book, p_idempotency_key, v_legs, v_hold.description,
-                               v_hold.metadata || jsonb_build_object('hold_id', p_hold), NULL, NULL, NULL);
     status := v_r.status;
     entry_id := v_r.entry_id;
     created := v_r.created;
@@ -545,29 +583,17 @@ BEGIN
     error_message := v_r.error_message;
     error_detail := v_r.error_detail;
     error_hint := v_r.error_hint;
-    IF v_direct THEN
-        IF status = 'refused' THEN
-            amount := NULL;
-            released := NULL;
-        END IF;
-        RETURN;
-    END IF;
     IF status = 'posted' THEN
-        INSERT INTO ledger_private.hold_resolution (hold_id, book_id, kind, idempotency_key, amount, entry_id, resolved_at)
-        VALUES (p_hold, v_book_id, 'captured', p_idempotency_key, amount, entry_id, now());
-    ELSE
-        -- refused (recorded with the key by the posting core): the hold stays reserved, unresolved
-        PERFORM ledger_private.adjust_held(p_hold, 1, v_hold.expires_at);
-        amount := NULL;
-        released := NULL;
+        amount := coalesce(p_amount, v_held);
+        released := v_held - amount;
     END IF;
 END
 $$;
 COMMENT ON FUNCTION ledger.capture_hold(bigint, text, bigint, text) IS
     'Post a hold as an entry (key p_idempotency_key, the hold''s legs, description and metadata plus hold_id; '
     'dated today): all of it, or p_amount of a two-leg hold (the rest is released). status posted | replayed | '
-    'refused (the posting core''s recorded refusal; the hold stays reserved), entry_id, amount, released, balances. '
-    'Raised: LD101, LD120, LD121, LD122, LD205, LD210, LD220-LD223, LD301.';
+    'refused (the posting core''s recorded refusal; the hold stays reserved), entry_id, amount and released (now), '
+    'balances. Raised: LD101, LD120, LD121, LD122, LD205, LD210, LD220-LD223, LD301.';
 
 CREATE FUNCTION ledger.void_hold(
     p_hold bigint,
@@ -603,38 +629,36 @@ BEGIN
         PERFORM ledger_private.raise_unknown_hold(p_hold, p_book);
     END IF;
     hold_id := p_hold;
-    SELECT r.* INTO v_res FROM ledger_private.hold_resolution AS r
-     WHERE r.book_id = v_book_id AND r.idempotency_key = p_idempotency_key;
-    IF v_res.hold_id IS NOT NULL AND (v_res.hold_id <> p_hold OR v_res.kind <> 'voided') THEN
-        RAISE EXCEPTION 'idempotency key % was already used to resolve another hold or to capture',
-            quote_literal(left(p_idempotency_key, 100))
-            USING ERRCODE = 'LD205', DETAIL = json_build_object('idempotency_key', p_idempotency_key,
-                                                                'hold_id', v_res.hold_id)::text,
-                  HINT = 'A replay must repeat the original request exactly; a new request needs a new key.';
-    END IF;
-    IF v_res.hold_id IS NOT NULL THEN
+    -- the resolution first (see capture_hold): only a conflict reads
+    INSERT INTO ledger_private.hold_resolution AS r (hold_id, book_id, kind, idempotency_key, resolved_at)
+    VALUES (p_hold, v_book_id, 'voided', p_idempotency_key, now())
+    ON CONFLICT DO NOTHING
+    RETURNING r.hold_id INTO v_res.hold_id;
+    IF v_res.hold_id IS NULL THEN
+        SELECT r.* INTO v_res FROM ledger_private.hold_resolution AS r WHERE r.hold_id = p_hold;
+        IF v_res.hold_id IS NULL THEN
+            RAISE EXCEPTION 'idempotency key % was already used to resolve another hold',
+                quote_literal(left(p_idempotency_key, 100))
+                USING ERRCODE = 'LD205', DETAIL = json_build_object('idempotency_key', p_idempotency_key)::text,
+                      HINT = 'A replay must repeat the original request exactly; a new request needs a new key.';
+        END IF;
+        IF v_res.kind <> 'voided' OR v_res.idempotency_key <> p_idempotency_key THEN
+            PERFORM ledger_private.raise_hold_resolved(p_hold, v_res.kind, 'voided', v_res.resolved_at);
+        END IF;
         status := 'replayed';
         created := false;
         resolved_at := v_res.resolved_at;
         RETURN;
     END IF;
-    SELECT r.* INTO v_res FROM ledger_private.hold_resolution AS r WHERE r.hold_id = p_hold;
-    IF v_res.hold_id IS NOT NULL THEN
-        PERFORM ledger_private.raise_hold_resolved(p_hold, v_res.kind, 'voided', v_res.resolved_at);
-    END IF;
     IF v_hold.expires_at <= now() THEN
         PERFORM ledger_private.raise_hold_resolved(p_hold, 'expired', 'voided', v_hold.expires_at);
     END IF;
     PERFORM ledger_private.adjust_held(p_hold, -1, v_hold.expires_at);
-    INSERT INTO ledger_private.hold_resolution (hold_id, book_id, kind, idempotency_key, resolved_at)
-    VALUES (p_hold, v_book_id, 'voided', p_idempotency_key, now());
     status := 'voided';
     created := true;
     resolved_at := now();
-    SELECT jsonb_object_agg(a.code, l.amount) INTO released
-      FROM ledger_private.hold_leg AS l
-      JOIN ledger_private.account AS a ON a.book_id = l.book_id AND a.account_id = l.account_id
-     WHERE l.hold_id = p_hold;
+    SELECT jsonb_object_agg(l.account, l.amount) INTO released
+      FROM ledger_private.hold_leg AS l WHERE l.hold_id = p_hold;
 END
 $$;
 COMMENT ON FUNCTION ledger.void_hold(bigint, text, text) IS
@@ -710,15 +734,16 @@ AS $$
 BEGIN
     SELECT h.hold_id, h.idempotency_key,
            coalesce(r.kind, CASE WHEN h.expires_at <= now() THEN 'expired' ELSE 'pending' END),
-           (SELECT jsonb_agg(jsonb_build_object('account', a.code, 'amount', l.amount, 'currency', l.currency)
+           (SELECT jsonb_agg(jsonb_build_object('account', l.account, 'amount', l.amount, 'currency', l.currency)
                              ORDER BY l.leg)
               FROM ledger_private.hold_leg AS l
-              JOIN ledger_private.account AS a ON a.book_id = l.book_id AND a.account_id = l.account_id
              WHERE l.hold_id = h.hold_id),
            (SELECT sum(greatest(l.amount, 0)) FROM ledger_private.hold_leg AS l WHERE l.hold_id = h.hold_id),
            h.description, h.metadata, h.effective_date, h.recorded_at, h.expires_at,
            coalesce(r.resolved_at, CASE WHEN h.expires_at <= now() THEN h.expires_at END),
-           r.idempotency_key, r.amount, r.entry_id
+           r.idempotency_key, r.amount,
+           (SELECT e.entry_id FROM ledger_private.entry AS e
+             WHERE r.kind = 'captured' AND e.book_id = h.book_id AND e.idempotency_key = r.idempotency_key)
       INTO get_hold.hold_id, get_hold.idempotency_key, get_hold.status, get_hold.legs, get_hold.amount,
            get_hold.description, get_hold.metadata, get_hold.effective_date, get_hold.recorded_at,
            get_hold.expires_at, get_hold.resolved_at, get_hold.resolution_key, get_hold.captured_amount,

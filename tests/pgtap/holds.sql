@@ -5,7 +5,7 @@
 -- be captured, capturing more than held, re-opening a voided hold, a stale "pending" after resolution.
 BEGIN;
 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
-SELECT plan(78);
+SELECT plan(83);
 
 SELECT ok((ledger.create_account('cash', 'USD', 'asset')).created, 'setup: cash');
 SELECT ok((ledger.create_account('wallet', 'USD', 'liability', 0)).created, 'setup: wallet (no overdraft)');
@@ -151,8 +151,14 @@ SELECT is((ledger.hold_entry('auth:4', '[{"account": "wallet", "amount": 70, "cu
 SELECT is((ledger.get_available('wallet')).available, 70::bigint, 'still nothing reserved');
 SELECT is((SELECT status FROM ledger.get_hold((SELECT hold_id FROM ledger_private.hold WHERE idempotency_key = 'auth:4'))),
           'voided', 'get_hold: voided');
-SELECT throws_ok($$SELECT ledger.void_hold((SELECT hold_id FROM ledger_private.hold WHERE idempotency_key = 'auth:3'), 'cap:1')$$,
+SELECT is((ledger.hold_entry('auth:10', '[{"account": "fees", "amount": 1, "currency": "USD"},
+                                         {"account": "capped", "amount": -1, "currency": "USD"}]')).status, 'held', 'a hold of 1');
+SELECT throws_ok($$SELECT ledger.void_hold((SELECT hold_id FROM ledger_private.hold WHERE idempotency_key = 'auth:10'), 'cap:1')$$,
                  'LD205', NULL, 'a void with a key that captured another hold is LD205');
+SELECT throws_ok($$SELECT ledger.capture_hold((SELECT hold_id FROM ledger_private.hold WHERE idempotency_key = 'auth:10'), 'void:4')$$,
+                 'LD205', NULL, 'a capture with a key that voided another hold is LD205');
+SELECT is((ledger.void_hold((SELECT hold_id FROM ledger_private.hold WHERE idempotency_key = 'auth:10'), 'void:10')).status,
+          'voided', 'voided with a key of its own');
 
 -- A refused hold cannot be captured: it has no hold id, and its key stays refused.
 SELECT is((SELECT hold_id FROM ledger.hold_entry('auth:2',
@@ -165,8 +171,8 @@ SELECT throws_ok($$SELECT ledger.void_hold(NULL, 'void:x')$$, 'LD220', NULL, 'a 
 -- that expired a second ago (the reservation written as hold_entry writes it).
 INSERT INTO ledger_private.hold (book_id, idempotency_key, request_hash, effective_date, expires_at, recorded_at)
 VALUES (ledger_private.book_id('default'), 'auth:old', '\x00', current_date, now() - interval '1 second', now() - interval '1 hour');
-INSERT INTO ledger_private.hold_leg (hold_id, leg, book_id, account_id, amount, currency)
-SELECT h.hold_id, l.leg, h.book_id, a.account_id, l.amount, 'USD'
+INSERT INTO ledger_private.hold_leg (hold_id, leg, book_id, account_id, account, amount, currency)
+SELECT h.hold_id, l.leg, h.book_id, a.account_id, a.code, l.amount, 'USD'
   FROM ledger_private.hold AS h, (VALUES (1, 'wallet', 70), (2, 'merchant', -70)) AS l(leg, code, amount)
   JOIN ledger_private.account AS a ON a.code = l.code
  WHERE h.idempotency_key = 'auth:old';
@@ -227,6 +233,11 @@ SELECT is((ledger.capture_hold((SELECT hold_id FROM ledger_private.hold WHERE id
 SELECT is((SELECT status FROM ledger.get_hold((SELECT hold_id FROM ledger_private.hold WHERE idempotency_key = 'auth:9'))),
           'pending', 'the hold stays pending');
 SELECT is((ledger.get_available('cash')).pending_debit, 805::bigint, 'and reserved');
+SELECT results_eq($$SELECT created, error_code FROM ledger.capture_hold((SELECT hold_id FROM ledger_private.hold WHERE idempotency_key = 'auth:9'), 'cap:9')$$,
+                  $$VALUES (false, 'LD202'::text)$$, 'the capture''s key replays its recorded refusal');
+SELECT is((SELECT count(*) FROM ledger_private.hold_resolution
+            WHERE hold_id = (SELECT hold_id FROM ledger_private.hold WHERE idempotency_key = 'auth:9')), 0::bigint,
+          'a refused capture leaves no resolution');
 
 -- Reports: pending at a time, and the month-end report's pending at the period's end.
 SELECT results_eq($$SELECT code, pending_debit, pending_credit, holds FROM ledger.pending_as_of(now()) WHERE code = 'cash'$$,

@@ -183,9 +183,7 @@ async def hold(request: Request, hold_id: HoldId, book: Book = None) -> HoldOut:
 
 
 @router.get("/available", response_model=AvailableOut, tags=["holds"])
-async def available(
-    request: Request, account: Annotated[str, Query(min_length=1, max_length=10_000)], book: Book = None
-) -> AvailableOut:
+async def available(request: Request, account: Annotated[str, Query(min_length=1)], book: Book = None) -> AvailableOut:
     """An account's posted, pending (per side) and available balances."""
     authorize(request, "read")
     found = await call(

@@ -52,7 +52,9 @@ ISOLATION = "I"
 P6 = "P6"
 #: the reports by effective date on P5's journal (dualbook.tools.bench.reports)
 REPORTS = "R"
-POINTS = (CEILING, P1, P1G, CURVE, P2, P2G, P2B, P2BG, P3, P6, P1ADJ, "P4", ISOLATION, P5, REPORTS)
+#: hold + capture pairs through the async adapter (dualbook.tools.bench.holds)
+P7H = "P7h"
+POINTS = (CEILING, P1, P1G, CURVE, P2, P2G, P2B, P2BG, P3, P7H, P6, P1ADJ, "P4", ISOLATION, P5, REPORTS)
 
 Progress = Callable[[str], None]
 
