@@ -5,7 +5,7 @@
 -- be captured, capturing more than held, re-opening a voided hold, a stale "pending" after resolution.
 BEGIN;
 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
-SELECT plan(83);
+SELECT plan(89);
 
 SELECT ok((ledger.create_account('cash', 'USD', 'asset')).created, 'setup: cash');
 SELECT ok((ledger.create_account('wallet', 'USD', 'liability', 0)).created, 'setup: wallet (no overdraft)');
@@ -206,6 +206,26 @@ SELECT throws_ok($$SELECT ledger.hold_entry('auth:6', '[{"account": "wallet", "a
                                                        {"account": "merchant", "amount": -1, "currency": "USD"}]',
                                             NULL, NULL, NULL, now())$$,
                  'LD120', NULL, 'an expiry that is not in the future is LD120');
+
+-- The posting core's refusals apply to holds too, recorded with the key; validation raises and leaves it unused.
+SELECT is((ledger.hold_entry('auth:u', '[{"account": "nope", "amount": 1, "currency": "USD"},
+                                        {"account": "merchant", "amount": -1, "currency": "USD"}]')).error_code,
+          'LD201', 'a hold on an unknown account is the recorded refusal LD201');
+SELECT throws_ok($$SELECT ledger.hold_entry('auth:u', '[{"account": "cash", "amount": 1, "currency": "USD"},
+                                                       {"account": "merchant", "amount": -1, "currency": "USD"}]')$$,
+                 'LD205', NULL, 'the refused key with another request is LD205');
+SELECT throws_ok($$SELECT ledger.hold_entry('auth:v', '[{"account": "cash", "amount": 1, "currency": "USD"},
+                                                       {"account": "merchant", "amount": -2, "currency": "USD"}]')$$,
+                 'LD102', NULL, 'an unbalanced hold is LD102 (raised)');
+SELECT throws_ok($$SELECT ledger.hold_entry('auth:1', '[{"account": "wallet", "amount": 1, "currency": "USD"},
+                                                       {"account": "merchant", "amount": -1, "currency": "USD"}]')$$,
+                 'LD205', NULL, 'a hold''s key with another request is LD205');
+
+SELECT ok((ledger.close_period(current_date - 1)).created, 'setup: the book is closed through yesterday');
+SELECT is((ledger.hold_entry('auth:w', '[{"account": "cash", "amount": 1, "currency": "USD"},
+                                        {"account": "merchant", "amount": -1, "currency": "USD"}]',
+                             NULL, NULL, current_date - 1)).error_code,
+          'LD214', 'a hold dated into a closed period is the recorded refusal LD214');
 
 -- Multi-leg holds are captured whole; deferred accounts take no holds.
 SELECT is((ledger.hold_entry('auth:7', '[{"account": "cash", "amount": 10, "currency": "USD"},
