@@ -681,6 +681,8 @@ DECLARE
     v_book_id integer;
     v_h record;
     v_n integer := 0;
+    v_swept bigint[] := '{}';
+    v_code text;
 BEGIN
     PERFORM ledger_private.require_serializable('ledger.expire_holds');
     v_book_id := ledger_private.book_id(p_book);
@@ -699,7 +701,22 @@ BEGIN
         PERFORM ledger_private.adjust_held(v_h.hold_id, -1, v_h.expires_at);
         INSERT INTO ledger_private.hold_resolution (hold_id, book_id, kind, resolved_at)
         VALUES (v_h.hold_id, v_book_id, 'expired', v_h.expires_at);
+        v_swept := v_swept || v_h.hold_id;
         v_n := v_n + 1;
+    END LOOP;
+    -- held_until of the accounts concerned: the earliest expiry of their holds still unresolved (it only ever moved
+    -- earlier), so that their limit checks read the counters alone again; accounts in code order
+    FOR v_code IN
+        SELECT DISTINCT l.account FROM ledger_private.hold_leg AS l WHERE l.hold_id = ANY (v_swept) ORDER BY l.account
+    LOOP
+        UPDATE ledger_private.account AS a
+           SET held_until = (SELECT min(h.expires_at)
+                               FROM ledger_private.hold_leg AS l
+                               JOIN ledger_private.hold AS h ON h.hold_id = l.hold_id
+                              WHERE l.book_id = a.book_id AND l.account_id = a.account_id
+                                AND NOT EXISTS (SELECT FROM ledger_private.hold_resolution AS r
+                                                 WHERE r.hold_id = l.hold_id))
+         WHERE a.book_id = v_book_id AND a.code = v_code AND a.held_until IS NOT NULL;
     END LOOP;
     RETURN v_n;
 END

@@ -5,7 +5,7 @@
 -- be captured, capturing more than held, re-opening a voided hold, a stale "pending" after resolution.
 BEGIN;
 SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
-SELECT plan(89);
+SELECT plan(92);
 
 SELECT ok((ledger.create_account('cash', 'USD', 'asset')).created, 'setup: cash');
 SELECT ok((ledger.create_account('wallet', 'USD', 'liability', 0)).created, 'setup: wallet (no overdraft)');
@@ -195,7 +195,14 @@ SELECT throws_ok($$SELECT ledger.capture_hold((SELECT hold_id FROM ledger_privat
                  'LD223', NULL, 'capture after expiry is LD223');
 SELECT throws_ok($$SELECT ledger.void_hold((SELECT hold_id FROM ledger_private.hold WHERE idempotency_key = 'auth:old'), 'void:old')$$,
                  'LD223', NULL, 'void after expiry is LD223');
+SELECT is((ledger.hold_entry('auth:long', '[{"account": "cash", "amount": 1, "currency": "USD"},
+                                           {"account": "wallet", "amount": -1, "currency": "USD"}]',
+                             NULL, NULL, NULL, now() + interval '1 day')).status, 'held', 'a hold that expires tomorrow');
 SELECT is(ledger.expire_holds(), 1, 'the sweeper records one expiry');
+SELECT is((SELECT held_until FROM ledger_private.account WHERE code = 'wallet'), now() + interval '1 day',
+          'the wallet''s held_until moves to its earliest unresolved expiry');
+SELECT is((ledger.void_hold((SELECT hold_id FROM ledger_private.hold WHERE idempotency_key = 'auth:long'), 'void:long')).status,
+          'voided', 'voided');
 SELECT is(ledger.expire_holds(), 0, 'and none the second time');
 SELECT results_eq($$SELECT held_debit, held_credit, held_until FROM ledger_private.account WHERE code = 'wallet'$$,
                   $$VALUES (0::bigint, 0::bigint, NULL::timestamptz)$$, 'after the sweep nothing stays reserved');
