@@ -681,7 +681,7 @@ DECLARE
     v_book_id integer;
     v_h record;
     v_n integer := 0;
-    v_swept bigint[] := '{}';
+    v_swept bigint[] := '{}'::bigint[];
     v_code text;
 BEGIN
     PERFORM ledger_private.require_serializable('ledger.expire_holds');
