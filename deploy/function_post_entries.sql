@@ -177,13 +177,17 @@ BEGIN
           FROM d
          WHERE a.book_id = p_book_id AND a.code = d.code AND NOT a.deferred
         RETURNING a.account_id, a.code, a.type, a.currency, a.status, a.lower_limit, a.upper_limit,
-                  a.balance, a.seq, false AS deferred
+                  a.balance, a.seq, false AS deferred,
+                  -- a limited account with outstanding holds (ledger.hold_entry()): left to post()'s rule on
+                  -- available balances
+                  (a.lower_limit IS NOT NULL OR a.upper_limit IS NOT NULL) AND (a.held_debit <> 0 OR a.held_credit <> 0)
+                  AS held
     ), acc AS (
         SELECT * FROM u
         UNION ALL
         -- deferred accounts are only read, as post() reads them (their row is the sequencer's)
         SELECT a.account_id, a.code, a.type, a.currency, a.status, a.lower_limit, a.upper_limit,
-               a.balance, NULL::bigint, true
+               a.balance, NULL::bigint, true, false
           FROM ledger_private.account AS a
          WHERE a.book_id = p_book_id AND a.deferred
            AND a.code IN (SELECT d.code FROM d WHERE d.code NOT IN (SELECT u.code FROM u))
@@ -191,7 +195,7 @@ BEGIN
         -- each leg with its account, and (accounts updated in place) the account's balance and sequence
         -- number just after the leg: the final ones minus what the later legs of the batch add
         SELECT l.idx, l.leg, l.ord, l.code, l.amount, l.currency, acc.account_id, acc.type, acc.deferred,
-               acc.status, acc.currency AS account_currency, acc.lower_limit, acc.upper_limit, acc.balance,
+               acc.status, acc.currency AS account_currency, acc.lower_limit, acc.upper_limit, acc.balance, acc.held,
                acc.balance - coalesce(sum(l.amount) OVER later, 0) AS balance_after,
                acc.seq - count(*) OVER later AS seq_after,
                sum(l.amount) OVER (PARTITION BY l.code, l.idx) AS entry_net,
@@ -225,6 +229,8 @@ BEGIN
                         -- post() checks the stored balance plus the entry's legs on the account
                         THEN abs(x.balance + x.entry_net) <= c_bigint_max
                         ELSE abs(x.balance_after) <= c_bigint_max
+                             -- holds on a limited account: the per-entry path checks available balances
+                             AND NOT x.held
                              AND (NOT x.last_in_entry
                                   OR ledger_private.within_limits(
                                          ledger_private.normal_balance(x.type, x.balance_after::bigint),

@@ -24,6 +24,21 @@ DROP FUNCTION ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, b
 
 SET LOCAL ROLE dualbook_owner;
 
+-- What the account's unresolved holds reserve (ledger.hold_entry(), the holds change), read by the limit rule in
+-- the RETURNING of the balance UPDATE: added with the function that reads them, so that post() never runs on a
+-- schema without them. No CHECK constraints: PostgreSQL evaluates every CHECK of account on every balance update
+-- (see table_account_checks_to_triggers); the hold functions keep them >= 0.
+ALTER TABLE ledger_private.account
+    ADD COLUMN held_debit bigint NOT NULL DEFAULT 0,
+    ADD COLUMN held_credit bigint NOT NULL DEFAULT 0,
+    ADD COLUMN held_until timestamptz;
+COMMENT ON COLUMN ledger_private.account.held_debit IS
+    'Sum of the debit (positive) legs of the account''s unresolved holds, expired or not (maintained by the hold functions).';
+COMMENT ON COLUMN ledger_private.account.held_credit IS
+    'Sum of the absolute credit (negative) legs of the account''s unresolved holds, expired or not.';
+COMMENT ON COLUMN ledger_private.account.held_until IS
+    'No later than the earliest expiry of the holds counted in held_debit/held_credit (NULL: none expires).';
+
 -- The recorded refusals of some keys of a book; inlined by the planner into the caller's query (an index probe
 -- per key). The one place both posting paths look a refused key up.
 CREATE FUNCTION ledger_private.recorded_refusals(p_book_id integer, p_keys text[])
@@ -357,6 +372,16 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF p_error ->> 'available' IS NOT NULL THEN
+        -- the balance is within the limits, the available balance (what outstanding holds leave) is not
+        RAISE EXCEPTION 'account % would have balance % and available balance % (holds reserve % down, % up), '
+                        'outside its limits [%, %]',
+            quote_literal(p_error ->> 'account'), p_error ->> 'balance', p_error ->> 'available',
+            p_error ->> 'held_down', p_error ->> 'held_up',
+            coalesce(p_error ->> 'lower_limit', '-inf'), coalesce(p_error ->> 'upper_limit', 'inf')
+            USING ERRCODE = 'LD203', DETAIL = p_error::text,
+                  HINT = 'Outstanding holds reserve part of the limits; the refusal is recorded with its key.';
+    END IF;
     RAISE EXCEPTION 'account % would have balance %, outside its limits [%, %]',
         quote_literal(p_error ->> 'account'), p_error ->> 'balance',
         coalesce(p_error ->> 'lower_limit', '-inf'), coalesce(p_error ->> 'upper_limit', 'inf')
@@ -371,6 +396,39 @@ CREATE FUNCTION ledger_private.within_limits(p_normal bigint, p_lower bigint, p_
 RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN (p_lower IS NULL OR p_normal >= p_lower) AND (p_upper IS NULL OR p_normal <= p_upper);
+
+-- The limit rule with holds (ledger.hold_entry()), one home for postings, holds and captures: an account with
+-- outstanding holds keeps, whichever of them are captured, its normal balance within its limits. Its available
+-- balance (the normal balance minus what its holds would take away) must be >= lower, and the normal balance
+-- plus what they would add <= upper. Called only for a limited account whose counters (held_debit, held_credit)
+-- are not zero, which only the holds change's functions make them; ledger_private.held_amounts() (that change)
+-- treats an expired hold as released, whether or not ledger.expire_holds() has recorded its expiry yet. Returns
+-- LD203's DETAIL, or NULL when within.
+CREATE FUNCTION ledger_private.held_limit_error(
+    p_book_id integer, p_account_id bigint, p_code text, p_type text, p_lower bigint, p_upper bigint,
+    p_debit bigint, p_credit bigint, p_until timestamptz, p_normal bigint, p_leg integer)
+RETURNS json
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET standard_conforming_strings = on
+AS $$
+DECLARE
+    v_held record;
+BEGIN
+    SELECT h.down, h.up INTO v_held
+      FROM ledger_private.held_amounts(p_book_id, p_account_id, p_type, p_debit, p_credit, p_until) AS h;
+    IF (p_lower IS NULL OR p_normal - v_held.down >= p_lower) AND (p_upper IS NULL OR p_normal + v_held.up <= p_upper) THEN
+        RETURN NULL;
+    END IF;
+    RETURN json_build_object('account', p_code, 'balance', p_normal::text,
+                             'available', (p_normal - v_held.down)::text, 'held_down', v_held.down::text,
+                             'held_up', v_held.up::text, 'lower_limit', p_lower::text, 'upper_limit', p_upper::text,
+                             'leg', p_leg);
+END
+$$;
+COMMENT ON FUNCTION ledger_private.held_limit_error(integer, bigint, text, text, bigint, bigint, bigint, bigint, timestamptz, bigint, integer) IS
+    'The limit rule with outstanding holds: LD203''s DETAIL (with available, held_down, held_up) when the '
+    'account''s available balance or its balance plus incoming holds leaves its limits, else NULL.';
 
 -- The step "assertions" of post(), for an entry with assertions: each against the balance this entry produced
 -- (p_acc_*: the touched accounts, in code order), or the stored one (plus the queue of a deferred account) for an
@@ -695,14 +753,15 @@ BEGIN
                seq = a.seq + v_count
          WHERE a.book_id = v_book_id AND a.code = v_code AND NOT a.deferred
         RETURNING a.account_id, a.type, a.currency, a.status, a.lower_limit, a.upper_limit, a.balance, a.seq,
-                  false AS deferred
+                  false AS deferred, a.held_debit, a.held_credit, a.held_until
              INTO v_acc;
         IF NOT FOUND THEN
             -- A deferred account is only read (its row is written by the sequencer alone): its leg is queued.
             -- balance is the stored one, without queued legs: only the range check below uses it (summing the
             -- queue would make concurrent postings to the account conflict, which deferred accounts avoid)
             SELECT a.account_id, a.type, a.currency, a.status, a.lower_limit, a.upper_limit,
-                   a.balance, NULL::bigint AS seq, true AS deferred
+                   a.balance, NULL::bigint AS seq, true AS deferred, 0::bigint AS held_debit,
+                   0::bigint AS held_credit, NULL::timestamptz AS held_until
               INTO v_acc
               FROM ledger_private.account AS a
              WHERE a.book_id = v_book_id AND a.code = v_code AND a.deferred;
@@ -723,6 +782,13 @@ BEGIN
                                                'lower_limit', v_acc.lower_limit::text,
                                                'upper_limit', v_acc.upper_limit::text,
                                                'leg', v_acc_legs[v_i]);
+        ELSIF v_limit_error IS NULL AND (v_acc.held_debit <> 0 OR v_acc.held_credit <> 0)
+              AND (v_acc.lower_limit IS NOT NULL OR v_acc.upper_limit IS NOT NULL) THEN
+            -- a limited account with outstanding holds: its available balance must be within the limits too
+            v_limit_error := ledger_private.held_limit_error(v_book_id, v_acc.account_id, v_code, v_acc.type,
+                                                             v_acc.lower_limit, v_acc.upper_limit, v_acc.held_debit,
+                                                             v_acc.held_credit, v_acc.held_until, v_normal,
+                                                             v_acc_legs[v_i]);
         END IF;
         v_acc_ids := v_acc_ids || v_acc.account_id;
         v_acc_types := v_acc_types || v_acc.type;
@@ -869,6 +935,7 @@ REVOKE ALL ON FUNCTION ledger_private.replayed_entry(integer, text, bytea, bigin
 REVOKE ALL ON FUNCTION ledger_private.raise_account_error(text, text, integer, boolean, text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.raise_limit_exceeded(json) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.within_limits(bigint, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.held_limit_error(integer, bigint, text, text, bigint, bigint, bigint, bigint, timestamptz, bigint, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.raise_period_closed(integer, date, date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.range_hint(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.check_assertions(integer, text[], text[], bigint[], text[], text[], bigint[], boolean[]) FROM PUBLIC;

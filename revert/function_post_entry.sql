@@ -16,6 +16,8 @@ DROP FUNCTION ledger_private.replayed_entry(integer, text, bytea, bigint);
 DROP FUNCTION ledger_private.raise_account_error(text, text, integer, boolean, text, text, text, text);
 DROP FUNCTION ledger_private.raise_limit_exceeded(json);
 DROP FUNCTION ledger_private.within_limits(bigint, bigint, bigint);
+DROP FUNCTION ledger_private.held_limit_error(integer, bigint, text, text, bigint, bigint, bigint, bigint, timestamptz, bigint, integer);
+ALTER TABLE ledger_private.account DROP COLUMN held_debit, DROP COLUMN held_credit, DROP COLUMN held_until;
 DROP FUNCTION ledger_private.raise_period_closed(integer, date, date);
 DROP FUNCTION ledger_private.range_hint(text);
 DROP FUNCTION ledger_private.check_assertions(integer, text[], text[], bigint[], text[], text[], bigint[], boolean[]);

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # for type checkers and editors; at run time the names below load on first use
     from dualbook.aio import AsyncLedger
     from dualbook.group import GroupPolicy, GroupStats
+    from dualbook.holds import Available, CaptureResult, Hold, HoldResult, VoidResult
     from dualbook.ledger import Ledger, run_serializable
     from dualbook.money import Money, format_amount, parse_amount
     from dualbook.reads import ReadPolicy
@@ -44,6 +45,11 @@ _EXPORTS: dict[str, str] = {
     "AccountResult": "dualbook.results",
     "AccountRow": "dualbook.results",
     "AsyncLedger": "dualbook.aio",
+    "Available": "dualbook.holds",
+    "CaptureResult": "dualbook.holds",
+    "Hold": "dualbook.holds",
+    "HoldResult": "dualbook.holds",
+    "VoidResult": "dualbook.holds",
     "Balance": "dualbook.results",
     "BalanceAssertion": "dualbook.results",
     "BatchResult": "dualbook.results",
@@ -85,14 +91,18 @@ __all__ = [
     "AccountResult",
     "AccountRow",
     "AsyncLedger",
+    "Available",
     "Balance",
     "BalanceAssertion",
     "BatchResult",
+    "CaptureResult",
     "Entry",
     "EntryLeg",
     "EntryRequest",
     "GroupPolicy",
     "GroupStats",
+    "Hold",
+    "HoldResult",
     "KeyOutcome",
     "Ledger",
     "Leg",
@@ -103,6 +113,7 @@ __all__ = [
     "RetryStats",
     "Snapshot",
     "Violation",
+    "VoidResult",
     "__version__",
     "credit",
     "debit",

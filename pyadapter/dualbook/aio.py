@@ -36,6 +36,7 @@ from dualbook.calls import (
     Violation,
 )
 from dualbook.group import GroupPolicy, resolve_policy
+from dualbook.holds import AsyncHoldsMixin
 from dualbook.reads import ReadPolicy
 from dualbook.results import Snapshot
 from dualbook.retry import Attempts, RetryPolicy, RetryStats, is_connection_loss
@@ -57,7 +58,7 @@ async def configure_async_read_connection(conn: AConn) -> None:
     await conn.set_autocommit(True)
 
 
-class AsyncLedger:
+class AsyncLedger(AsyncHoldsMixin):
     """Async client of the ledger's SQL API (see :class:`dualbook.Ledger` for the semantics of each method)."""
 
     def __init__(

@@ -167,6 +167,18 @@ class PeriodNotEnded(ValidationError, code="LD117"):
     name = "period_not_ended"
 
 
+class InvalidHoldRequest(ValidationError, code="LD120"):
+    name = "invalid_hold_request"
+
+
+class CaptureExceedsHold(ValidationError, code="LD121"):
+    name = "capture_exceeds_hold"
+
+
+class PartialCaptureNeedsTwoLegs(ValidationError, code="LD122"):
+    name = "partial_capture_needs_two_legs"
+
+
 # --- conflicts with state (LD2xx) ---------------------------------------------------------------
 class UnknownAccount(ConflictError, code="LD201"):
     name = "unknown_account"
@@ -226,6 +238,30 @@ class PeriodClosed(ConflictError, code="LD214"):
 
 class CloseNotMonotonic(ConflictError, code="LD215"):
     name = "close_not_monotonic"
+
+
+class UnknownHold(ConflictError, code="LD220"):
+    name = "unknown_hold"
+
+
+class HoldVoided(ConflictError, code="LD221"):
+    name = "hold_voided"
+
+
+class HoldAlreadyCaptured(ConflictError, code="LD222"):
+    name = "hold_already_captured"
+
+
+class HoldExpired(ConflictError, code="LD223"):
+    name = "hold_expired"
+
+
+class HoldCapturedNotVoidable(ConflictError, code="LD224"):
+    name = "hold_captured_not_voidable"
+
+
+class HoldOnDeferredAccount(ConflictError, code="LD225"):
+    name = "hold_on_deferred_account"
 
 
 # --- infrastructure / integrity (LD3xx) ---------------------------------------------------------

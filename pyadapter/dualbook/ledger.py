@@ -38,6 +38,7 @@ from dualbook.calls import (
     Violation,
 )
 from dualbook.group import GroupPolicy, GroupPoster, resolve_policy
+from dualbook.holds import HoldsMixin
 from dualbook.money import Money, format_amount, parse_amount, split_money
 from dualbook.reads import ReadPolicy
 from dualbook.results import Snapshot
@@ -89,7 +90,7 @@ def run_serializable(
             time.sleep(attempts.backoff_or_raise(exc))
 
 
-class Ledger:
+class Ledger(HoldsMixin):
     """A client of the ledger's SQL API.
 
     Example::

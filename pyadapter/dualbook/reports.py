@@ -119,8 +119,8 @@ class TrialBalance:
 
 @dataclass(frozen=True)
 class MonthEndRow:
-    """Per account: opening normal balance, debits and credits dated in the period (sums of legs, ≥ 0), and the
-    closing normal balance."""
+    """Per account: opening normal balance, debits and credits dated in the period (sums of legs, ≥ 0), the
+    closing normal balance, and the legs of its holds outstanding at the period's end, per side."""
 
     account: str
     currency: str
@@ -129,6 +129,8 @@ class MonthEndRow:
     debits: int
     credits: int
     closing: int
+    pending_debit: int = 0
+    pending_credit: int = 0
 
 
 @dataclass(frozen=True)
@@ -258,6 +260,8 @@ def month_end_report(date_from: date, date_through: date, *, book: str = "defaul
                     debits=_exact_int(r["debits"]),
                     credits=_exact_int(r["credits"]),
                     closing=_exact_int(r["closing"]),
+                    pending_debit=_exact_int(r.get("pending_debit") or 0),
+                    pending_credit=_exact_int(r.get("pending_credit") or 0),
                 )
                 for r in row["rows"]
             ],

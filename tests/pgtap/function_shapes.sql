@@ -112,7 +112,14 @@ SELECT set_eq(
              ('ledger.get_entry_by_key(text,text)'),
              ('ledger.get_outcome(text,text)'),
              ('ledger.get_currency(text)'),
-             ('ledger.books_check()')$$,
+             ('ledger.books_check()'),
+             ('ledger.hold_entry(text,jsonb,text,jsonb,date,timestamp with time zone,text)'),
+             ('ledger.capture_hold(bigint,text,bigint,text)'),
+             ('ledger.void_hold(bigint,text,text)'),
+             ('ledger.expire_holds(text,integer)'),
+             ('ledger.get_hold(bigint,text)'),
+             ('ledger.get_available(text,text)'),
+             ('ledger.pending_as_of(timestamp with time zone,text)')$$,
     'the API functions, and nothing in ledger_private, are SECURITY DEFINER');
 SELECT ok(NOT (SELECT prosecdef FROM pg_proc WHERE oid = 'ledger_private.post(text,text,jsonb,text,jsonb,date,jsonb,bigint)'::regprocedure),
           'ledger_private.post is not SECURITY DEFINER (it runs with its caller''s, the API function''s, rights)');

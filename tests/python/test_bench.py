@@ -132,6 +132,7 @@ def test_bench_smoke_run(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.M
             "P2b",
             "P2bg",
             "P3",
+            "P7h",
             "P6",
             "P6@50%",
             "P4x1",
@@ -161,12 +162,12 @@ def test_bench_smoke_run(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.M
         assert {w["ratio_of"] for n, w in workloads.items() if n in ("P1", "P1g", "P4x1", "P4x10", "P6")} == {"ceiling"}
         assert workloads["P6@50%"]["ratio_of"] == "P6" and workloads["P6"]["failed"] == 0
         assert workloads["P6"]["extras"]["service_cpu_us_per_request"] > 0
-        assert {w["ratio_of"] for n, w in workloads.items() if n in ("P2g", "P2bg", *curve)} == {"P1g"}
+        assert {w["ratio_of"] for n, w in workloads.items() if n in ("P2g", "P2bg", "P7h", *curve)} == {"P1g"}
         offered = [workloads[n]["extras"]["offered_per_s"] for n in curve]
         assert offered == sorted(offered) and offered[-1] == pytest.approx(workloads["P1g"]["tps"], rel=0.01)
         assert (out / bench.CURVE_PNG).read_bytes().startswith(b"\x89PNG")
         assert {w["ratio_of"] for n, w in workloads.items() if n in ("P2", "P2b", "P3", "P5")} == {"P1"}
-        for name in ("P1", "P1g", "P2", "P2g", "P2bg", "P3", "P4x1", "P4x10", "P5"):  # retried at most, never failed
+        for name in ("P1", "P1g", "P2", "P2g", "P2bg", "P3", "P7h", "P4x1", "P4x10", "P5"):  # retried, never failed
             assert workloads[name]["failed_pct"] == 0, name
         assert workloads["P4x10"]["entries_per_call"] == 10
         assert workloads["P4x10"]["tps"] == pytest.approx(10 * workloads["P4x10"]["calls_per_s"], rel=1e-3)

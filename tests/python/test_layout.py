@@ -36,6 +36,7 @@ CLIENT = {
     "dualbook.retry",
     "dualbook.reports",
     "dualbook.group",
+    "dualbook.holds",
     "dualbook.agroup",
     "dualbook.reads",
 }

@@ -22,6 +22,7 @@ from dualbook import __version__
 from dualbook.aio import AsyncLedger
 from dualbook.group import GroupPolicy
 from dualbook.service import metrics, replica
+from dualbook.service.holds import router as holds_router
 from dualbook.service.middleware import ServiceMiddleware, configure_logging, log
 from dualbook.service.models import HealthOut, ProblemOut, ReadyOut
 from dualbook.service.problems import MEDIA_TYPE, Problem, from_database_error, invalid_request, unavailable
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
     app.state.expected = expected_change()
     app.include_router(router)
     app.include_router(report_router)
+    app.include_router(holds_router)
     app.add_exception_handler(Problem, _problem)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http)

@@ -27,6 +27,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,7 @@ class Client:
             (self.replay_same, 6),
             (self.replay_different, 3),
             (self.invalid, 10),
+            (self.card_auth, 8),
         ]
 
     def key(self, kind: str) -> str:
@@ -257,6 +259,47 @@ class Client:
         key = self.key("bad")
         self.timed("invalid", lambda: self.ledger.post_entry(key, legs), expect=exp, key=key, legs=legs)
 
+    def card_auth(self) -> None:
+        """A card authorisation (a hold on the wallet), then its capture in full or in part, a void, or -- left
+        alone for a second -- its expiry. A capture is an entry like any other: acknowledged with its legs."""
+        cur = self.cur()
+        amount = self.rng.randrange(100, 10_000)
+        w = wallet(self.rng.randrange(WALLETS_PER_CURRENCY), cur)
+        m = merchant(self.rng.randrange(MERCHANTS_PER_CURRENCY), cur)
+        fate = self.rng.choices(["capture", "partial capture", "void", "expiry"], [4, 3, 2, 1])[0]
+        expires = datetime.now(UTC) + timedelta(seconds=1 if fate == "expiry" else 3600)
+        t0 = time.perf_counter()
+        try:
+            hold = self.ledger.hold(
+                self.key("auth"), [debit(w, amount, cur), credit(m, amount, cur)], description="card authorisation",
+                expires_at=expires,
+            )  # fmt: skip
+        except errors.LedgerError as exc:
+            self.out.add(f"rejected: {exc.name}", (time.perf_counter() - t0) * 1000)
+            if not isinstance(exc, errors.LimitExceeded):  # only a wallet that ran dry may refuse it
+                self.out.fail(f"authorisation: unexpected {exc.code} {exc}")
+            return
+        self.out.add("authorisation", (time.perf_counter() - t0) * 1000)
+        if fate == "expiry":
+            return
+        if fate == "void":
+            t0 = time.perf_counter()
+            try:
+                self.ledger.void(hold.hold_id, self.key("void"))
+            except errors.LedgerError as exc:
+                self.out.fail(f"void: unexpected {exc.code} {exc}")
+                return
+            self.out.add("void", (time.perf_counter() - t0) * 1000)
+            return
+        part = amount if fate == "capture" else self.rng.randrange(1, amount + 1)
+        key = self.key("capture")
+
+        def capture() -> PostResult:
+            c = self.ledger.capture(hold.hold_id, key, None if fate == "capture" else part)
+            return PostResult(c.entry_id, c.created, c.recorded_at, c.balances, c.attempts)
+
+        self.timed(fate, capture, key=key, legs=[debit(w, part, cur), credit(m, part, cur)])
+
     def step(self) -> None:
         fns, weights = zip(*self.ops, strict=True)
         self.rng.choices(fns, weights)[0]()
@@ -317,6 +360,8 @@ def run_workload(
         raise errors_seen[0]
     elapsed = time.monotonic() - t0
     sequencer.drain_deferred()  # fold what is still queued, so statements are complete
+    # the sweeper records the expiries of authorisations left alone (reads already treat them as released)
+    out.counts["expiry recorded"] += ledger.expire_holds(max_holds=1_000_000)
     return out, elapsed
 
 

@@ -141,7 +141,10 @@ def measure_reports(conninfo: str, prefix: str, opts: BenchOptions, run_tag: str
         if any(r[1] != r[2] or r[3] != 0 for r in rows):
             raise BenchError(f"the trial balance does not net to zero: {rows}")
         results.append(_result("R-tb", "trial_balance_as_of (every account)", times, {"currencies": len(rows)}))
-        me_sql = "SELECT * FROM ledger.month_end_report(%s, %s)"
+        me_sql = (
+            "SELECT account, currency, type, opening, debits, credits, closing, final "
+            "FROM ledger.month_end_report(%s, %s)"
+        )
         progress(f"[R] month_end_report {month_from} .. {month_to} (open) ...")
         times, rows = _timed(lambda: conn.execute(me_sql, (month_from, month_to)).fetchall(), REPEATS)
         results.append(_result("R-me", "month_end_report, last month (every account)", times, {"rows": len(rows)}))

@@ -61,6 +61,7 @@ from dualbook.testing import deploy_template, throwaway_cluster
 from dualbook.tools import certify
 from dualbook.tools.bench import callers, contention, http, isolation, procstat, syncstandby
 from dualbook.tools.bench import pgbench as benchsql
+from dualbook.tools.bench.holds import holds_point
 from dualbook.tools.bench.loader import load_journal
 from dualbook.tools.bench.pgbench import BenchError
 from dualbook.tools.bench.reports import measure_reports
@@ -83,6 +84,7 @@ from dualbook.tools.bench.results import (
     P3,
     P5,
     P6,
+    P7H,
     REPORTS,
     SEQUENCER_EVERY,
     BenchOptions,
@@ -383,6 +385,7 @@ def run_points(
         P2B: lambda: [runner.hot_limited()],
         P2BG: lambda: [runner.grouped(P2BG, "limited")],
         P3: lambda: [runner.adapter()],
+        P7H: lambda: [holds_point(runner)],
         P6: lambda: http.http_points(runner),
         P1ADJ: runner.contention,
         "P4": lambda: [runner.batch(n) for n in opts.batch_sizes],

@@ -1,0 +1,342 @@
+"""Holds (two-phase postings) in the client: the calls of ``ledger.hold_entry``, ``capture_hold``, ``void_hold``,
+``expire_holds``, ``get_hold`` and ``get_available``, their results, and the methods :class:`~dualbook.Ledger` and
+:class:`~dualbook.AsyncLedger` gain from them. Each is one direct call of the SQL API in its own retried
+SERIALIZABLE transaction (or the caller's, with ``conn``): holds do not join the write groups of ``post_entry``.
+A refusal recorded with the key (a limit, a closed period, ...) raises its exception like ``post_entry``'s."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from psycopg.rows import class_row, dict_row
+from psycopg.types.json import Jsonb
+
+from dualbook import errors
+from dualbook.calls import Call, Executed, _one
+from dualbook.results import Leg, legs_json
+
+if TYPE_CHECKING:
+    import psycopg
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class HoldResult:
+    """A hold placed now (``created``) or before (a replay of its key). ``available``: the normal available
+    balances of its accounts just after it (empty on a replay)."""
+
+    hold_id: int
+    created: bool
+    recorded_at: datetime
+    expires_at: datetime | None
+    available: dict[str, int]
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    """A capture posted now (``created``) or before: the entry it posted, the amount captured and released
+    (``None`` on a replay), and the entry's balances."""
+
+    hold_id: int
+    entry_id: int
+    created: bool
+    recorded_at: datetime
+    amount: int | None
+    released: int | None
+    balances: dict[str, int]
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class VoidResult:
+    """A void recorded now (``created``) or before; ``released``: account -> amount (``None`` on a replay)."""
+
+    hold_id: int
+    created: bool
+    resolved_at: datetime
+    released: dict[str, int] | None
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class Hold:
+    """One hold: status ``pending`` | ``captured`` | ``voided`` | ``expired`` (from its expiry, recorded or not)."""
+
+    hold_id: int
+    idempotency_key: str
+    status: str
+    legs: list[dict[str, Any]]
+    amount: int
+    description: str | None
+    metadata: dict[str, Any]
+    effective_date: date
+    recorded_at: datetime
+    expires_at: datetime | None
+    resolved_at: datetime | None
+    resolution_key: str | None
+    captured_amount: int | None
+    entry_id: int | None
+
+
+@dataclass(frozen=True)
+class Available:
+    """An account's posted (normal) balance, the pending debits and credits of its outstanding holds, and its
+    available balance: the normal balance minus what its holds would take away."""
+
+    code: str
+    currency: str
+    balance: int
+    pending_debit: int
+    pending_credit: int
+    available: int
+    lower_limit: int | None
+    upper_limit: int | None
+
+
+def _refused(row: dict[str, Any]) -> None:
+    if row["status"] == "refused":
+        raise errors.from_fields(row["error_code"], row["error_message"], row["error_detail"], hint=row["error_hint"])
+
+
+def _hold_result(row: dict[str, Any]) -> HoldResult:
+    _refused(row)
+    return HoldResult(
+        hold_id=row["hold_id"],
+        created=row["created"],
+        recorded_at=row["recorded_at"],
+        expires_at=row["expires_at"],
+        available=dict(row["available"] or {}),
+    )
+
+
+def _capture_result(row: dict[str, Any]) -> CaptureResult:
+    _refused(row)
+    return CaptureResult(
+        hold_id=row["hold_id"],
+        entry_id=row["entry_id"],
+        created=row["created"],
+        recorded_at=row["recorded_at"],
+        amount=row["amount"] if row["created"] else None,
+        released=row["released"] if row["created"] else None,
+        balances=dict(row["balances"] or {}),
+    )
+
+
+def _void_result(row: dict[str, Any]) -> VoidResult:
+    released = row["released"]
+    return VoidResult(
+        hold_id=row["hold_id"],
+        created=row["created"],
+        resolved_at=row["resolved_at"],
+        released=dict(released) if released is not None else None,
+    )
+
+
+def hold_entry(
+    key: str,
+    legs: Iterable[Leg | Mapping[str, Any]],
+    *,
+    description: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    effective_date: date | None = None,
+    expires_at: datetime | None = None,
+    book: str = "default",
+) -> Call[HoldResult]:
+    return Call(
+        "SELECT status, hold_id, created, recorded_at, expires_at, available, error_code, error_message, "
+        "error_detail, error_hint FROM ledger.hold_entry(%s, %s, %s, %s, %s, %s, %s)",
+        (
+            key,
+            Jsonb(legs_json(legs)),
+            description,
+            Jsonb(dict(metadata)) if metadata is not None else None,
+            effective_date,
+            expires_at,
+            book,
+        ),
+        _one(_hold_result),
+        write=True,
+        row_factory=dict_row,
+    )
+
+
+def capture_hold(hold_id: int, key: str, amount: int | None = None, *, book: str = "default") -> Call[CaptureResult]:
+    return Call(
+        "SELECT status, hold_id, entry_id, created, recorded_at, amount, released, balances, error_code, "
+        "error_message, error_detail, error_hint FROM ledger.capture_hold(%s, %s, %s, %s)",
+        (hold_id, key, amount, book),
+        _one(_capture_result),
+        write=True,
+        row_factory=dict_row,
+    )
+
+
+def void_hold(hold_id: int, key: str, *, book: str = "default") -> Call[VoidResult]:
+    return Call(
+        "SELECT status, hold_id, created, resolved_at, released FROM ledger.void_hold(%s, %s, %s)",
+        (hold_id, key, book),
+        _one(_void_result),
+        write=True,
+        row_factory=dict_row,
+    )
+
+
+def expire_holds(*, book: str = "default", max_holds: int = 1000) -> Call[int]:
+    return Call("SELECT ledger.expire_holds(%s, %s)", (book, max_holds), _one(lambda r: int(r[0])), write=True)
+
+
+def get_hold(hold_id: int, *, book: str = "default") -> Call[Hold]:
+    return Call(
+        "SELECT * FROM ledger.get_hold(%s, %s)", (hold_id, book), _one(lambda r: r), write=False,
+        row_factory=class_row(Hold),
+    )  # fmt: skip
+
+
+def get_available(account: str, *, book: str = "default") -> Call[Available]:
+    return Call(
+        "SELECT * FROM ledger.get_available(%s, %s)", (account, book), _one(lambda r: r), write=False,
+        row_factory=class_row(Available),
+    )  # fmt: skip
+
+
+class _Sync(Protocol):
+    def execute(self, call: Call[T], conn: psycopg.Connection[Any] | None = None) -> Executed[T]: ...
+    def _book(self, book: str | None) -> str: ...
+
+
+class _Async(Protocol):
+    async def execute(self, call: Call[T], conn: psycopg.AsyncConnection[Any] | None = None) -> Executed[T]: ...
+    def _book(self, book: str | None) -> str: ...
+
+
+class HoldsMixin:
+    """``Ledger.hold / capture / void / expire_holds / get_hold / get_available`` (docs/sql-api.md, holds)."""
+
+    def hold(
+        self: _Sync,
+        key: str,
+        legs: Iterable[Leg | Mapping[str, Any]],
+        *,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        effective_date: date | None = None,
+        expires_at: datetime | None = None,
+        book: str | None = None,
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> HoldResult:
+        """Reserve a balanced entry without posting it; limits apply to available balances. Idempotent by key."""
+        call = hold_entry(
+            key,
+            legs,
+            description=description,
+            metadata=metadata,
+            effective_date=effective_date,
+            expires_at=expires_at,
+            book=self._book(book),
+        )
+        result, attempts, _ = self.execute(call, conn)
+        return replace(result, attempts=attempts)
+
+    def capture(
+        self: _Sync,
+        hold_id: int,
+        key: str,
+        amount: int | None = None,
+        *,
+        book: str | None = None,
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> CaptureResult:
+        """Post a hold (all of it, or ``amount`` of a two-leg hold: the rest is released). Idempotent by key."""
+        result, attempts, _ = self.execute(capture_hold(hold_id, key, amount, book=self._book(book)), conn)
+        return replace(result, attempts=attempts)
+
+    def void(
+        self: _Sync, hold_id: int, key: str, *, book: str | None = None, conn: psycopg.Connection[Any] | None = None
+    ) -> VoidResult:
+        """Release a hold without posting it. Idempotent by key."""
+        result, attempts, _ = self.execute(void_hold(hold_id, key, book=self._book(book)), conn)
+        return replace(result, attempts=attempts)
+
+    def expire_holds(self: _Sync, *, book: str | None = None, max_holds: int = 1000) -> int:
+        """Record the expiry of up to ``max_holds`` expired holds (reads already treat them as released)."""
+        return self.execute(expire_holds(book=self._book(book), max_holds=max_holds)).result
+
+    def get_hold(
+        self: _Sync, hold_id: int, *, book: str | None = None, conn: psycopg.Connection[Any] | None = None
+    ) -> Hold:
+        return self.execute(get_hold(hold_id, book=self._book(book)), conn).result
+
+    def get_available(
+        self: _Sync, account: str, *, book: str | None = None, conn: psycopg.Connection[Any] | None = None
+    ) -> Available:
+        """Posted, pending (per side) and available balances of an account, now."""
+        return self.execute(get_available(account, book=self._book(book)), conn).result
+
+
+class AsyncHoldsMixin:
+    """The :class:`HoldsMixin` methods of :class:`~dualbook.AsyncLedger`."""
+
+    async def hold(
+        self: _Async,
+        key: str,
+        legs: Iterable[Leg | Mapping[str, Any]],
+        *,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        effective_date: date | None = None,
+        expires_at: datetime | None = None,
+        book: str | None = None,
+        conn: psycopg.AsyncConnection[Any] | None = None,
+    ) -> HoldResult:
+        call = hold_entry(
+            key,
+            legs,
+            description=description,
+            metadata=metadata,
+            effective_date=effective_date,
+            expires_at=expires_at,
+            book=self._book(book),
+        )
+        result, attempts, _ = await self.execute(call, conn)
+        return replace(result, attempts=attempts)
+
+    async def capture(
+        self: _Async,
+        hold_id: int,
+        key: str,
+        amount: int | None = None,
+        *,
+        book: str | None = None,
+        conn: psycopg.AsyncConnection[Any] | None = None,
+    ) -> CaptureResult:
+        result, attempts, _ = await self.execute(capture_hold(hold_id, key, amount, book=self._book(book)), conn)
+        return replace(result, attempts=attempts)
+
+    async def void(
+        self: _Async,
+        hold_id: int,
+        key: str,
+        *,
+        book: str | None = None,
+        conn: psycopg.AsyncConnection[Any] | None = None,
+    ) -> VoidResult:
+        result, attempts, _ = await self.execute(void_hold(hold_id, key, book=self._book(book)), conn)
+        return replace(result, attempts=attempts)
+
+    async def expire_holds(self: _Async, *, book: str | None = None, max_holds: int = 1000) -> int:
+        return (await self.execute(expire_holds(book=self._book(book), max_holds=max_holds))).result
+
+    async def get_hold(
+        self: _Async, hold_id: int, *, book: str | None = None, conn: psycopg.AsyncConnection[Any] | None = None
+    ) -> Hold:
+        return (await self.execute(get_hold(hold_id, book=self._book(book)), conn)).result
+
+    async def get_available(
+        self: _Async, account: str, *, book: str | None = None, conn: psycopg.AsyncConnection[Any] | None = None
+    ) -> Available:
+        return (await self.execute(get_available(account, book=self._book(book)), conn)).result
