@@ -18,7 +18,18 @@ from dualbook.tools.certify import Certification, render_certification
 from .profile import PROFILE
 
 CERTIFICATION = pytest.StashKey[Certification]()
-ORDER = ["model-based", "contention", "crash", "client-kill", "torn", "grouped", "http", "failover", "standby lost", "pitr"]
+ORDER = [
+    "model-based",
+    "contention",
+    "crash",
+    "client-kill",
+    "torn",
+    "grouped",
+    "http",
+    "failover",
+    "standby lost",
+    "pitr",
+]
 
 
 @pytest.fixture(scope="session")
