@@ -200,16 +200,17 @@ def bench(
 ) -> None:
     """Measure the ledger's workloads side by side in one run (docs/performance.md).
 
-    Ceiling, P1 uniform post_entry, P1g the same requests from --clients callers through the grouped adapter,
-    P2 hot deferred account (with the sequencer running and the certification invariants checked afterwards) and
-    P2g grouped, P2b hot limited accounts and P2bg grouped, P3 the Python adapter (one connection per thread),
-    P4 post_entries batches, P6 single entries over HTTP through `dualbook serve` driven by wrk (and its latency
-    at half that peak), I the writes alone, with the month-end report looping on a streaming replica and on the primary
-    (the write path's isolation), P5 P1 again after loading the journal, R the reports by effective date on that
-    journal (as-of balance, statement page, trial balance, month-end report, period close). Prints a table and
-    the targets, writes bench-results.json and bench-results.md. Uses DATABASE_URL (ledger deployed) when set,
-    else a throwaway cluster. Exits 0 when it ran (a missed target is a result), 1 when the P2 correctness check
-    failed, another code on errors.
+    Ceiling, P1 uniform post_entry, P1g the same requests from --clients callers through the grouped adapter, P1gs
+    P1g again with a synchronous standby, P2 hot deferred account (with the sequencer running and the certification
+    invariants checked afterwards) and P2g grouped, P2b hot limited accounts and P2bg grouped, P3 the Python adapter
+    (one connection per thread), P4 post_entries batches, P7h hold + capture pairs through the async adapter, P6
+    single entries over HTTP through `dualbook serve` driven by wrk (and its latency at half that peak), I the
+    writes alone, with the month-end report looping on a streaming replica and on the primary (the write path's
+    isolation), P5 P1 again after loading the journal, R the reports by effective date on that journal (as-of
+    balance, statement page, trial balance, month-end report, period close). Prints a table and the targets, writes
+    bench-results.json and bench-results.md. Uses DATABASE_URL (ledger deployed) when set, else a throwaway cluster.
+    Exits 0 when it ran (a missed target is a result), 1 when the P2 correctness check failed, another code on
+    errors.
 
     \b
     Example:
