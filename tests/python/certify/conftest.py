@@ -29,6 +29,7 @@ ORDER = [
     "failover",
     "standby lost",
     "pitr",
+    "holds",
 ]
 
 

@@ -26,6 +26,9 @@ class Profile:
     #: the failover drill: primary killed and the standby promoted this many times, alternating the two nodes
     failover_cycles: int
     failover_callers: int
+    #: holds under contention: callers, and operations (hold, capture, void, expire, post) per caller
+    holds_callers: int
+    holds_ops: int
 
 
 CI = Profile(
@@ -43,6 +46,8 @@ CI = Profile(
     grouped_callers=16,
     failover_cycles=2,
     failover_callers=6,
+    holds_callers=12,
+    holds_ops=60,
 )
 
 CERTIFY = Profile(
@@ -60,6 +65,8 @@ CERTIFY = Profile(
     grouped_callers=32,
     failover_cycles=20,
     failover_callers=16,
+    holds_callers=24,
+    holds_ops=400,
 )
 
 PROFILE = CERTIFY if os.environ.get("DUALBOOK_CERTIFY", "") not in ("", "0") else CI
