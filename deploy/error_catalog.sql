@@ -91,6 +91,8 @@ INSERT INTO ledger_private.error_catalog AS c (sqlstate, name, category, descrip
      'The hold was captured: it cannot be voided (reverse the capture''s entry instead).'),
     ('LD225', 'hold_on_deferred_account', 'conflict',
      'A deferred (hot) account takes no holds: its balance is not read on the write path.'),
+    ('LD226', 'account_has_holds', 'conflict',
+     'The account has outstanding holds (unresolved, unexpired): it cannot be closed until they are captured, voided or expired.'),
     ('LD301', 'not_serializable', 'infrastructure',
      'A write function was called outside a SERIALIZABLE transaction.'),
     ('LD302', 'append_only_violation', 'infrastructure',

@@ -264,6 +264,10 @@ class HoldOnDeferredAccount(ConflictError, code="LD225"):
     name = "hold_on_deferred_account"
 
 
+class AccountHasHolds(ConflictError, code="LD226"):
+    name = "account_has_holds"
+
+
 # --- infrastructure / integrity (LD3xx) ---------------------------------------------------------
 class RetriesExhausted(InfrastructureError):
     """A write kept failing with a retryable error (serialization failure, lost connection) and gave up."""

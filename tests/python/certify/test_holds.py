@@ -16,8 +16,10 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -33,6 +35,7 @@ MERCHANTS = [f"merchant:{i}" for i in range(3)]
 SEED = 5_000
 #: holds expire between these many seconds after they are placed
 EXPIRY = (0.3, 1.2)
+T = TypeVar("T")
 
 
 @dataclass
@@ -101,13 +104,22 @@ def test_holds_under_contention(db_url: str, certification: Certification) -> No
                 acks[f"seed:{w}"] = AckRecord.of(lg.post_entry(f"seed:{w}", legs), legs)
             start = threading.Barrier(callers + 1)
 
+            def resend(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+                """A call, sent again (same key) after a lock wait the function cut short (55P03, lock_timeout
+                pinned at 2 s): the transaction was rolled back, so the request is simply made again."""
+                while True:
+                    try:
+                        return fn(*args, **kwargs)
+                    except psycopg.errors.LockNotAvailable:
+                        count("lock waits cut at 2 s (55P03), resent")
+
             def place(rnd: random.Random, key: str, mine: list[int]) -> None:
                 wallet, merchant = rnd.choice(WALLETS), rnd.choice(MERCHANTS)
                 amount = rnd.randint(50, 800)
                 expires = datetime.now(UTC) + timedelta(seconds=rnd.uniform(*EXPIRY))
                 try:
                     legs = [debit(wallet, amount, "USD"), credit(merchant, amount, "USD")]
-                    r = lg.hold(key, legs, expires_at=expires)
+                    r = resend(lg.hold, key, legs, expires_at=expires)
                 except E.LimitExceeded:
                     count("holds refused (LD203)")
                     return
@@ -125,7 +137,7 @@ def test_holds_under_contention(db_url: str, certification: Certification) -> No
                 amount = rnd.choice([None, rnd.randint(1, h.amount)]) if capture else None
                 try:
                     if capture:
-                        c = lg.capture(hold_id, key, amount)
+                        c = resend(lg.capture, hold_id, key, amount)
                         captured = h.amount if amount is None else amount
                         assert (c.amount, c.released) == (captured, h.amount - captured)
                         legs = [(h.wallet, captured, "USD"), (h.merchant, -captured, "USD")]
@@ -134,7 +146,7 @@ def test_holds_under_contention(db_url: str, certification: Certification) -> No
                             h.resolution, h.captured = "captured", captured
                         count("captured in full" if amount is None or amount == h.amount else "captured in part")
                     else:
-                        v = lg.void(hold_id, key)
+                        v = resend(lg.void, hold_id, key)
                         assert v.released == {h.wallet: h.amount, h.merchant: -h.amount}
                         with lock:
                             h.resolution = "voided"
@@ -145,16 +157,16 @@ def test_holds_under_contention(db_url: str, certification: Certification) -> No
                     count("met the expiry (LD223)")
                     return
                 if rnd.random() < 0.3:  # once resolved, for good: a replay, then another key
-                    again = lg.capture(hold_id, key, amount) if capture else lg.void(hold_id, key)
+                    again = resend(lg.capture, hold_id, key, amount) if capture else resend(lg.void, hold_id, key)
                     assert not again.created
                     wrong = E.HoldAlreadyCaptured if capture else E.HoldVoided
                     try:
-                        lg.capture(hold_id, f"{key}:again")
+                        resend(lg.capture, hold_id, f"{key}:again")
                     except wrong:
                         count("second resolutions refused")
                     if capture:
                         try:
-                            lg.void(hold_id, f"{key}:void")
+                            resend(lg.void, hold_id, f"{key}:void")
                         except E.HoldCapturedNotVoidable:
                             count("second resolutions refused")
 
@@ -171,7 +183,7 @@ def test_holds_under_contention(db_url: str, certification: Certification) -> No
                     elif op < 0.8:
                         resolve(rnd, f"void:{c}:{j}", mine.pop(rnd.randrange(len(mine))), capture=False)
                     elif op < 0.85:
-                        n = lg.expire_holds(max_holds=rnd.choice([1, 5, 100]))
+                        n = resend(lg.expire_holds, max_holds=rnd.choice([1, 5, 100]))
                         with lock:
                             counts["expiries recorded by callers"] = counts.get("expiries recorded by callers", 0) + n
                     else:
@@ -182,7 +194,9 @@ def test_holds_under_contention(db_url: str, certification: Certification) -> No
                         else:  # a payment out of the wallet, refused when its available balance is short
                             key, legs = f"pay:{c}:{j}", [(wallet, amount, "USD"), ("bank", -amount, "USD")]
                         try:
-                            r = lg.post_entry(key, [{"account": a, "amount": n, "currency": u} for a, n, u in legs])
+                            r = resend(
+                                lg.post_entry, key, [{"account": a, "amount": n, "currency": u} for a, n, u in legs]
+                            )
                         except E.LimitExceeded:
                             with lock:
                                 refused.add(key)
@@ -231,7 +245,7 @@ def test_holds_under_contention(db_url: str, certification: Certification) -> No
             latest = max(h.expires_at for h in holds.values())
             time.sleep(max(0.0, (latest - datetime.now(UTC)).total_seconds()) + 0.05)
             swept = 0
-            while n := lg.expire_holds(max_holds=50):
+            while n := resend(lg.expire_holds, max_holds=50):
                 swept += n
             with psycopg.connect(db_url, autocommit=True) as conn:
                 assert snapshot_violations(conn) == []
