@@ -67,9 +67,51 @@ def test_an_empty_ledger_reverts_without_a_question(role_env: dict[str, str], db
 
 
 def test_which_targets_reach_the_journal() -> None:
+    holds = ["ledger_private.hold", "ledger_private.hold_leg", "ledger_private.hold_resolution"]
     assert migrate.reverts_journal(None)
     assert migrate.reverts_journal("table_book") and migrate.reverts_journal("table_entry")
     assert migrate.reverts_journal("@ROOT") and migrate.reverts_journal("HEAD^")  # unknown: assume the worst
-    assert not migrate.reverts_journal("table_posting")
-    assert not migrate.reverts_journal("function_read_api") and not migrate.reverts_journal("@v0.1.0")
-    assert not migrate.reverts_journal("function_post_entry@v0.2.0") and not migrate.reverts_journal("@HEAD")
+    assert "ledger_private.entry" in migrate.reverted_tables("table_book")
+    # past the account, entry and posting tables, only the holds' tables are left to drop
+    for target in ("table_posting", "function_read_api", "@v0.1.0", "function_post_entry@v0.2.0"):
+        assert migrate.reverted_tables(target) == holds, target
+    assert not migrate.reverts_journal("holds") and not migrate.reverts_journal("@HEAD")
+    assert not migrate.reverts_journal(migrate.plan_changes()[-1])
+
+
+def table_exists(db_url: str, table: str) -> bool:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+        return bool(row and row[0])
+
+
+def test_reverting_holds_with_holds_asks(
+    app_url: str, role_env: dict[str, str], db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reverting to just before the holds change drops the holds, not the entries: it asks (or refuses) when a
+    hold exists, whatever became of it, and names only the tables it would drop."""
+    before = migrate.plan_changes()[migrate.plan_changes().index("holds") - 1]
+    with Ledger.connect(app_url, max_size=1) as lg:
+        lg.create_account("bank", "USD", "asset")
+        lg.create_account("wallet", "USD", "liability", lower_limit=0)
+        lg.post_entry("fund", [debit("bank", 50, "USD"), credit("wallet", 50, "USD")])
+        h = lg.hold("auth", [debit("wallet", 20, "USD"), credit("bank", 20, "USD")])
+        lg.void(h.hold_id, "void")  # resolved: still a record of money reserved once
+    r = run(role_env, "--to", before)
+    assert r.exit_code == 1, r.output
+    assert "ledger_private.hold (1 rows)" in r.stderr and "ledger_private.hold_resolution (1 rows)" in r.stderr
+    assert "ledger_private.entry" not in r.stderr  # not dropped by this revert, not counted
+    assert table_exists(db_url, "ledger_private.hold")
+    with pytest.raises(migrate.DataLossRefused):
+        migrate.revert(db_url, before)
+    monkeypatch.setattr("dualbook.cli.db._interactive", lambda: True)
+    r = run(role_env, "--to", before, input="y\n")
+    assert r.exit_code == 0, r.output
+    assert not table_exists(db_url, "ledger_private.hold") and journal_exists(db_url)
+
+
+def test_reverting_holds_without_holds_does_not_ask(posted: None, role_env: dict[str, str], db_url: str) -> None:
+    before = migrate.plan_changes()[migrate.plan_changes().index("holds") - 1]
+    r = run(role_env, "--to", before)
+    assert r.exit_code == 0, r.output
+    assert not table_exists(db_url, "ledger_private.hold") and journal_exists(db_url)

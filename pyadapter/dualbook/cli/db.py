@@ -273,15 +273,16 @@ def _interactive() -> bool:
 @click.option(
     "--destroy-data",
     is_flag=True,
-    help="Revert even when that drops the journal's tables while they hold accounts, entries or postings.",
+    help="Revert even when that drops the journal's tables while they hold accounts, entries, postings or holds.",
 )
 @handle_errors
 def revert(datadir: Path | None, to: str | None, destroy_data: bool) -> None:
     """Revert deployed Sqitch changes.
 
-    A revert that would drop the journal's tables (table_account, table_entry, table_posting) while they hold
-    rows asks first when run from a terminal; otherwise it refuses (exit 1) unless --destroy-data is given.
-    Reverting an empty ledger, or to a change above those tables, never asks.
+    A revert that would drop the journal's tables (table_account, table_entry, table_posting, and the holds'
+    tables of the holds change) while they hold rows asks first when run from a terminal; otherwise it refuses
+    (exit 1) unless --destroy-data is given. Only the tables the revert drops are counted: reverting an empty
+    ledger, or to a change above those tables, never asks.
 
     \b
     Example:

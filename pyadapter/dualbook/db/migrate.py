@@ -19,12 +19,14 @@ from psycopg import sql
 from dualbook.db.config import mask_url
 from dualbook.errors import ConfigError, DualbookError
 
-#: The changes whose revert drops a table of the journal, and that table. A revert that reaches one of them while
-#: the table holds rows destroys the ledger's data: it needs an explicit confirmation (``destroy_data``).
-JOURNAL_TABLES: dict[str, str] = {
-    "table_account": "ledger_private.account",
-    "table_entry": "ledger_private.entry",
-    "table_posting": "ledger_private.posting",
+#: The changes whose revert drops tables of the journal, and those tables (holds: reserved, not yet posted, money
+#: all the same). A revert that reaches one of them while its tables hold rows destroys the ledger's data: it needs
+#: an explicit confirmation (``destroy_data``).
+JOURNAL_TABLES: dict[str, tuple[str, ...]] = {
+    "table_account": ("ledger_private.account",),
+    "table_entry": ("ledger_private.entry",),
+    "table_posting": ("ledger_private.posting",),
+    "holds": ("ledger_private.hold", "ledger_private.hold_leg", "ledger_private.hold_resolution"),
 }
 
 
@@ -78,27 +80,41 @@ def plan_changes() -> list[str]:
     return names
 
 
-def reverts_journal(to: str | None) -> bool:
-    """Whether `sqitch revert [--to to]` reaches a change of JOURNAL_TABLES. A target this cannot place in the plan
-    (a change id, ``HEAD^``) counts as reaching them."""
+def reverted_tables(to: str | None) -> list[str]:
+    """The journal's tables `sqitch revert [--to to]` drops: those of the changes of JOURNAL_TABLES after ``to``.
+    A target this cannot place in the plan (a change id, ``HEAD^``) counts as reaching all of them."""
+    every = [table for tables in JOURNAL_TABLES.values() for table in tables]
     if to is None or to == "@ROOT":
-        return True
+        return every
     if to == "@HEAD":
-        return False
+        return []
     plan = plan_changes()
     name = to if to.startswith("@") else to.split("@", 1)[0]
     if name == "@FIRST":
         name = plan[0]
     if name not in plan:
-        return True
-    return any(plan.index(table) > plan.index(name) for table in JOURNAL_TABLES)
+        return every
+    return [
+        table
+        for change, tables in JOURNAL_TABLES.items()
+        if change in plan and plan.index(change) > plan.index(name)
+        for table in tables
+    ]
 
 
-def journal_data(url: str) -> dict[str, int]:
-    """Rows in each of the journal's tables that exist (empty when none exists or all are empty)."""
+def reverts_journal(to: str | None) -> bool:
+    """Whether `sqitch revert [--to to]` reaches a change of JOURNAL_TABLES (see :func:`reverted_tables`)."""
+    return bool(reverted_tables(to))
+
+
+def journal_data(url: str, tables: list[str] | None = None) -> dict[str, int]:
+    """Rows in each of the journal's tables (or of ``tables``) that exist (empty when none exists or all are
+    empty)."""
     found: dict[str, int] = {}
+    if tables is None:
+        tables = [table for group in JOURNAL_TABLES.values() for table in group]
     with psycopg.connect(url, autocommit=True) as conn:
-        for table in JOURNAL_TABLES.values():
+        for table in tables:
             row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
             if row and row[0]:
                 query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(*table.split(".")))
@@ -110,9 +126,10 @@ def journal_data(url: str) -> dict[str, int]:
 
 def revert_hazard(url: str, to: str | None = None) -> str | None:
     """What `revert(url, to)` would destroy, in words, or None when it drops no table holding data."""
-    if not reverts_journal(to):
+    tables = reverted_tables(to)
+    if not tables:
         return None
-    found = journal_data(url)
+    found = journal_data(url, tables)
     if not found:
         return None
     return ", ".join(f"{table} ({n} rows)" for table, n in found.items())
