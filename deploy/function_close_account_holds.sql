@@ -64,8 +64,8 @@ BEGIN
     END IF;
     -- Outstanding holds (unresolved, unexpired): a capture would post to the closed account (LD202). The counters
     -- come from the row just locked, so a hold placed concurrently either committed first (counted here) or
-    -- waits for this transaction and then finds the account closed; held_amounts() takes out expired holds
-    -- whether or not the sweeper recorded them.
+    -- waits for this transaction, fails to serialize, and retried finds the account closed (LD202);
+    -- held_amounts() takes out expired holds whether or not the sweeper recorded them.
     IF v_held_debit <> 0 OR v_held_credit <> 0 THEN
         SELECT h.down, h.up INTO v_down, v_up
           FROM ledger_private.held_amounts(v_book_id, close_account.account_id, v_type, v_held_debit,
