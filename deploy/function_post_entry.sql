@@ -50,6 +50,16 @@ END;
 COMMENT ON FUNCTION ledger_private.recorded_refusals(integer, text[]) IS
     'The recorded refusals (ledger_private.refusal) of the given keys of a book.';
 
+-- Which refusals are recorded with their key, one home for post() and hold_entry(): the LD2xx errors, which depend on
+-- the ledger's state, except LD205 (the key is taken: its outcome is already given) and LD210 (the book is
+-- unknown: there is nowhere to record it). LD1xx (bad input) leaves the key unused; 40001 and the like are retried.
+CREATE FUNCTION ledger_private.refusal_is_recorded(p_sqlstate text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN p_sqlstate LIKE 'LD2__' AND p_sqlstate NOT IN ('LD205', 'LD210');
+COMMENT ON FUNCTION ledger_private.refusal_is_recorded(text) IS
+    'True for the errors a posting records with its key (LD2xx but LD205 and LD210).';
+
 -- Record a refusal of a key: called by post() after the refused attempt was rolled back, in the caller's
 -- transaction. The journal's key index is read first so that a concurrent transaction that posts the same key
 -- and this one form a read-write cycle that SSI breaks (40001): a key never ends up both posted and refused.
@@ -848,9 +858,8 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT,
                                 error_detail = PG_EXCEPTION_DETAIL, error_hint = PG_EXCEPTION_HINT;
-        -- recorded: a refusal that depends on the ledger's state; anything else is raised (LD1xx leaves the
-        -- key unused; 40001 and the like are retried by the caller)
-        IF error_code NOT LIKE 'LD2__' OR error_code IN ('LD205', 'LD210') THEN
+        -- recorded: a refusal that depends on the ledger's state; anything else is raised
+        IF NOT ledger_private.refusal_is_recorded(error_code) THEN
             RAISE;
         END IF;
         v_refusal := ledger_private.record_refusal(v_book_id, p_idempotency_key, v_hash, error_code,
@@ -926,6 +935,7 @@ COMMENT ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, tex
 REVOKE ALL ON FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.record_refusal(integer, text, bytea, text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.refusal_is_recorded(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.recorded_refusals(integer, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.raise_invalid_request(text, text, date, jsonb, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.raise_invalid_leg(jsonb, integer) FROM PUBLIC;

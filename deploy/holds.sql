@@ -417,7 +417,7 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT,
                                 error_detail = PG_EXCEPTION_DETAIL, error_hint = PG_EXCEPTION_HINT;
-        IF error_code NOT LIKE 'LD2__' OR error_code IN ('LD205', 'LD210') THEN
+        IF NOT ledger_private.refusal_is_recorded(error_code) THEN
             RAISE;
         END IF;
         v_refusal := ledger_private.record_refusal(v_book_id, p_idempotency_key, v_hash, error_code,

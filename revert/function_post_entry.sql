@@ -7,6 +7,7 @@ BEGIN;
 DROP FUNCTION ledger.post_entry(text, jsonb, text, jsonb, date, jsonb, text);
 DROP FUNCTION ledger_private.post(text, text, jsonb, text, jsonb, date, jsonb, bigint);
 DROP FUNCTION ledger_private.record_refusal(integer, text, bytea, text, text, text, text);
+DROP FUNCTION ledger_private.refusal_is_recorded(text);
 DROP FUNCTION ledger_private.recorded_refusals(integer, text[]);
 DROP FUNCTION ledger_private.raise_invalid_request(text, text, date, jsonb, integer);
 DROP FUNCTION ledger_private.raise_invalid_leg(jsonb, integer);

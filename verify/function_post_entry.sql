@@ -33,6 +33,7 @@ $$;
 SELECT 'ledger_private.record_refusal(integer, text, bytea, text, text, text, text)'::regprocedure,
        'ledger_private.within_limits(bigint, bigint, bigint)'::regprocedure,
        'ledger_private.replayed_entry(integer, text, bytea, bigint)'::regprocedure,
-       'ledger_private.recorded_refusals(integer, text[])'::regprocedure;
+       'ledger_private.recorded_refusals(integer, text[])'::regprocedure,
+       'ledger_private.refusal_is_recorded(text)'::regprocedure;
 
 ROLLBACK;
