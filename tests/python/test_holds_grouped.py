@@ -197,3 +197,18 @@ def test_a_hold_in_the_callers_transaction_is_not_grouped(app_url: str) -> None:
         h = lg.transaction(both)
         assert lg.group.stats.requests == before
         assert lg.get_hold(h.hold_id).status == "voided"
+
+
+def test_a_hold_group_refused_whole_is_split_into_direct_calls(app_url: str) -> None:
+    """An unknown book refuses the whole hold_requests call (LD210): the group is split, and each caller gets the
+    error its direct call gives, not another's."""
+    with Ledger.connect(app_url, max_size=2) as alone, Ledger.connect(app_url, max_size=2, group=True) as grouped:
+        chart(alone, "")
+        direct = outcome(lambda: alone.hold("nb:1", auth("", 5), book="nobook"))
+        via_group = outcome(lambda: grouped.hold("nb:1", auth("", 5), book="nobook"))
+        void_group = outcome(lambda: grouped.void(1, "nb:v", book="nobook"))
+        assert grouped.group is not None and grouped.group.stats.split == 2
+        ok = grouped.hold("nb:2", auth("", 5))  # the default book, grouped as usual
+    assert isinstance(direct, E.UnknownBook) and norm(via_group, "") == norm(direct, "")
+    assert isinstance(void_group, E.UnknownBook)
+    assert ok.created and ok.available == {"wallet": 995, "merchant": 0}
