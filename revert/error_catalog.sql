@@ -5,6 +5,7 @@
 BEGIN;
 
 DELETE FROM ledger_private.error_catalog WHERE sqlstate IN ('LD111', 'LD120', 'LD121', 'LD122', 'LD220', 'LD221',
-                                                         'LD222', 'LD223', 'LD224', 'LD225', 'LD226');
+                                                         'LD222', 'LD223', 'LD224', 'LD225', 'LD226',
+                                                         'LD230', 'LD231', 'LD232');
 
 COMMIT;

@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import psycopg
 
 from dualbook import errors
 from dualbook.calls import Call, EntryRequest, Executed, PostResult
-from dualbook.group import Gathering, GroupPolicy, Pending, batch_call, fail_unsettled, settle, single_call
+from dualbook.group import (
+    Gathering,
+    GroupPolicy,
+    Pending,
+    alone_result,
+    batch_call,
+    fail_unsettled,
+    settle,
+    single_call,
+)
+from dualbook.holds import HoldOp
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class AsyncExecutor(Protocol):
@@ -42,8 +53,17 @@ class AsyncGroupPoster(Gathering):
 
     async def post(self, request: EntryRequest, book: str) -> PostResult:
         """Queue the request, wait for its group, return its own outcome (or raise its own error)."""
-        p = Pending(request, book, _caller())
-        if len(request.legs) > self.policy.max_legs_grouped:
+        return cast(PostResult, await self._submit(Pending(request, book, _caller())))
+
+    async def submit_hold(self, op: HoldOp, book: str, result_type: type[R]) -> R:
+        """A hold, capture or void request: queued like an entry, sent in a group of hold requests."""
+        result = await self._submit(Pending(op, book, _caller()))
+        if not isinstance(result, result_type):  # a bug, said loudly
+            raise errors.InfrastructureError(f"a {op.op} request got a {type(result).__name__}")
+        return result
+
+    async def _submit(self, p: Pending) -> Any:
+        if p.legs > self.policy.max_legs_grouped:
             return await self._alone(p)
         p.done = asyncio.get_running_loop().create_future()
         async with self._cond:
@@ -61,9 +81,8 @@ class AsyncGroupPoster(Gathering):
         await asyncio.shield(p.done)  # a cancelled caller does not cancel its entry: it is in a group already
         return p.outcome()
 
-    async def _alone(self, p: Pending) -> PostResult:
-        result, attempts, recovered = await self.executor.execute(single_call(p))
-        return PostResult(result.entry_id, result.created, result.recorded_at, result.balances, attempts, recovered)
+    async def _alone(self, p: Pending) -> Any:
+        return alone_result(p, await self.executor.execute(single_call(p)))
 
     async def close(self) -> None:
         """Send what is queued, then stop the writers."""

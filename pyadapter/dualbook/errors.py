@@ -268,6 +268,18 @@ class AccountHasHolds(ConflictError, code="LD226"):
     name = "account_has_holds"
 
 
+class TooManyHoldRequests(ConflictError, code="LD230"):
+    name = "too_many_hold_requests"
+
+
+class MalformedHoldRequest(ConflictError, code="LD231"):
+    name = "malformed_hold_request"
+
+
+class HoldRequestsNotArray(ConflictError, code="LD232"):
+    name = "hold_requests_not_array"
+
+
 # --- infrastructure / integrity (LD3xx) ---------------------------------------------------------
 class RetriesExhausted(InfrastructureError):
     """A write kept failing with a retryable error (serialization failure, lost connection) and gave up."""

@@ -29,6 +29,13 @@ get :class:`~dualbook.errors.GroupQueueFull`, instead of the process growing wit
 
 Requests that cannot share a group are sent alone: a call inside the caller's own transaction (``conn=``), a
 reversal, and a request with more legs than ``max_legs_grouped``.
+
+Holds: ``hold``, ``capture`` and ``void`` are grouped the same way, in groups of their own -- a group is all
+entries (one ``post_entries`` call) or all hold requests (one ``ledger.hold_requests()`` call, which runs each
+request through ``hold_entry``, ``capture_hold`` or ``void_hold`` in its own subtransaction). A group takes the
+queued requests of its book and kind in arrival order; a caller's requests are never reordered, since a caller
+waits for each outcome before its next request. Each caller gets the result or the exception its direct call
+would have given.
 """
 
 from __future__ import annotations
@@ -38,15 +45,20 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, TypeVar, cast
 
 import psycopg
 
 from dualbook import calls, errors
 from dualbook.calls import BatchResult, Call, EntryRequest, Executed, PostResult
+from dualbook.holds import HoldOp, hold_requests_encoded, hold_row_outcome
 
 T = TypeVar("T")
+R = TypeVar("R")
+
+#: the kinds of group: entries go to ``post_entries``, hold requests to ``hold_requests``
+ENTRY, HOLD = "entry", "hold"
 
 #: how long a caller counts as "active" after its last request, for the writer's decision to wait for more
 RECENT = 0.1
@@ -115,20 +127,26 @@ class GroupStats:
 
 class Pending:
     """One caller's request, waiting for its outcome. ``doc`` is the request as the database reads it, built in
-    the caller's thread so that a malformed request fails there, alone (:class:`~dualbook.errors.InvalidArgument`)."""
+    the caller's thread so that a malformed request fails there, alone (:class:`~dualbook.errors.InvalidArgument`).
+    ``kind``: ENTRY (``request`` an :class:`EntryRequest`) or HOLD (``request`` a :class:`~dualbook.holds.HoldOp`)."""
 
-    __slots__ = ("book", "caller", "doc", "done", "error", "request", "result")
+    __slots__ = ("book", "caller", "doc", "done", "error", "kind", "request", "result")
 
-    def __init__(self, request: EntryRequest, book: str, caller: int) -> None:
+    def __init__(self, request: EntryRequest | HoldOp, book: str, caller: int) -> None:
         self.request = request
-        self.doc = encode(request)
+        self.kind = HOLD if isinstance(request, HoldOp) else ENTRY
+        self.doc = request.doc if isinstance(request, HoldOp) else encode(request)
         self.book = book
         self.caller = caller
-        self.result: PostResult | None = None
+        self.result: Any = None
         self.error: BaseException | None = None
         self.done: Any = None  # the poster's signal: a threading.Event or an asyncio.Future
 
-    def outcome(self) -> PostResult:
+    @property
+    def legs(self) -> int:
+        return self.request.legs if isinstance(self.request, HoldOp) else len(self.request.legs)
+
+    def outcome(self) -> Any:
         if self.error is not None:
             raise self.error
         assert self.result is not None
@@ -146,14 +164,20 @@ def encode(request: EntryRequest) -> str:
         raise errors.InvalidArgument(f"request {request.key!r} cannot be sent as JSON: {exc}") from exc
 
 
-def batch_call(group: list[Pending]) -> Call[list[BatchResult]]:
-    """The one ``post_entries`` call for a group (all of one book), non-atomic: one result per entry, in order."""
-    return calls.post_entries_encoded([p.doc for p in group], atomic=False, book=group[0].book)
+def batch_call(group: list[Pending]) -> Call[list[Any]]:
+    """The one call for a group (all of one book and kind), non-atomic: one result per request, in order --
+    ``post_entries`` for entries, ``hold_requests`` for hold requests."""
+    if group[0].kind == HOLD:
+        return hold_requests_encoded([p.doc for p in group], book=group[0].book)
+    return cast(Call[list[Any]], calls.post_entries_encoded([p.doc for p in group], atomic=False, book=group[0].book))
 
 
-def single_call(p: Pending) -> Call[PostResult]:
-    """The request as ``post_entry`` alone (a group refused whole is split into these)."""
+def single_call(p: Pending) -> Call[Any]:
+    """The request alone: ``post_entry``, or the hold request's direct call (a group refused whole is split into
+    these)."""
     r = p.request
+    if isinstance(r, HoldOp):
+        return r.call
     return calls.post_entry(
         r.key,
         r.legs,
@@ -165,19 +189,35 @@ def single_call(p: Pending) -> Call[PostResult]:
     )
 
 
-def settle(group: list[Pending], results: list[BatchResult], attempts: int, recovered: bool) -> None:
-    """Give each caller its own outcome from the group's per-entry results."""
+def alone_result(p: Pending, executed: Executed[Any]) -> Any:
+    """A request sent alone: its result as the grouped path gives it."""
+    result, attempts, recovered = executed
+    if p.kind == HOLD:
+        return replace(result, attempts=attempts)
+    return PostResult(result.entry_id, result.created, result.recorded_at, result.balances, attempts, recovered)
+
+
+def settle(group: list[Pending], results: list[Any], attempts: int, recovered: bool) -> None:
+    """Give each caller its own outcome from the group's per-request results."""
     if len(results) != len(group):  # the database returns one row per entry; anything else is a bug, said loudly
-        bug = errors.InfrastructureError(f"post_entries returned {len(results)} results for {len(group)} entries")
+        bug = errors.InfrastructureError(f"the group call returned {len(results)} results for {len(group)} requests")
         for p in group:
             p.error = bug
         return
-    for p, r in zip(group, results, strict=True):
+    if group[0].kind == HOLD:
+        for p, row in zip(group, results, strict=True):
+            assert isinstance(p.request, HoldOp)
+            try:
+                p.result = hold_row_outcome(p.request.op, row, attempts)
+            except errors.LedgerError as exc:
+                p.error = exc
+        return
+    for p, r in zip(group, cast(list[BatchResult], results), strict=True):
         error = r.error
         if error is not None:
             p.error = error
         elif r.entry_id is None or r.recorded_at is None:
-            p.error = errors.InfrastructureError(f"post_entries returned no entry for {p.request.key!r}")
+            p.error = errors.InfrastructureError(f"post_entries returned no entry for {r.idx}")
         else:
             p.result = PostResult(
                 entry_id=r.entry_id,
@@ -207,14 +247,15 @@ class Arrivals:
         return sum(1 for t in self._seen.values() if now - t <= RECENT)
 
 
-def take(queue: deque[Pending], limit: int, book: str, into: list[Pending]) -> None:
-    """Move up to ``limit - len(into)`` queued requests of ``book`` into the group, keeping arrival order."""
+def take(queue: deque[Pending], limit: int, book: str, into: list[Pending], kind: str = ENTRY) -> None:
+    """Move up to ``limit - len(into)`` queued requests of ``book`` and ``kind`` into the group, keeping arrival
+    order."""
     if not queue:
         return
     kept: deque[Pending] = deque()
     while queue and len(into) < limit:
         p = queue.popleft()
-        (into if p.book == book else kept).append(p)
+        (into if p.book == book and p.kind == kind else kept).append(p)
     if kept:
         queue.extendleft(reversed(kept))
 
@@ -250,7 +291,7 @@ class Gathering:
         """A new group from the head of the queue, and the deadline until which it may wait for more (None: it
         may not wait)."""
         group: list[Pending] = []
-        take(self.queue, self.policy.max_entries, self.queue[0].book, group)
+        take(self.queue, self.policy.max_entries, self.queue[0].book, group, self.queue[0].kind)
         may_wait = self.policy.max_wait > 0 and len(group) < self.policy.max_entries and not self.closed
         return group, (self.clock() + self.policy.max_wait) if may_wait else None
 
@@ -264,7 +305,7 @@ class Gathering:
         return deadline - now if coming > 0 else 0.0
 
     def refill(self, group: list[Pending]) -> None:
-        take(self.queue, self.policy.max_entries, group[0].book, group)
+        take(self.queue, self.policy.max_entries, group[0].book, group, group[0].kind)
 
     def launch(self, group: list[Pending], waited: bool) -> None:
         self.stats.waited += waited
@@ -313,8 +354,17 @@ class GroupPoster(Gathering):
     # --- callers ------------------------------------------------------------------------------------
     def post(self, request: EntryRequest, book: str) -> PostResult:
         """Queue the request, wait for its group, return its own outcome (or raise its own error)."""
-        p = Pending(request, book, threading.get_ident())
-        if len(request.legs) > self.policy.max_legs_grouped:
+        return cast(PostResult, self._submit(Pending(request, book, threading.get_ident())))
+
+    def submit_hold(self, op: HoldOp, book: str, result_type: type[R]) -> R:
+        """A hold, capture or void request: queued like an entry, sent in a group of hold requests."""
+        result = self._submit(Pending(op, book, threading.get_ident()))
+        if not isinstance(result, result_type):  # a bug, said loudly
+            raise errors.InfrastructureError(f"a {op.op} request got a {type(result).__name__}")
+        return result
+
+    def _submit(self, p: Pending) -> Any:
+        if p.legs > self.policy.max_legs_grouped:
             return self._alone(p)
         p.done = threading.Event()
         with self._cond:
@@ -331,9 +381,8 @@ class GroupPoster(Gathering):
         p.done.wait()
         return p.outcome()
 
-    def _alone(self, p: Pending) -> PostResult:
-        result, attempts, recovered = self.executor.execute(single_call(p))
-        return PostResult(result.entry_id, result.created, result.recorded_at, result.balances, attempts, recovered)
+    def _alone(self, p: Pending) -> Any:
+        return alone_result(p, self.executor.execute(single_call(p)))
 
     def close(self) -> None:
         """Send what is queued, then stop the writers."""

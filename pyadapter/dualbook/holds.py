@@ -1,12 +1,15 @@
 """Holds (two-phase postings) in the client: the calls of ``ledger.hold_entry``, ``capture_hold``, ``void_hold``,
 ``expire_holds``, ``get_hold`` and ``get_available``, their results, and the methods :class:`~dualbook.Ledger` and
 :class:`~dualbook.AsyncLedger` gain from them. Each is one direct call of the SQL API in its own retried
-SERIALIZABLE transaction (or the caller's, with ``conn``): holds do not join the write groups of ``post_entry``.
-A refusal recorded with the key (a limit, a closed period, ...) raises its exception like ``post_entry``'s."""
+SERIALIZABLE transaction (or the caller's, with ``conn``); on a grouped ledger (``group=``) ``hold``, ``capture``
+and ``void`` without ``conn`` join the write groups like ``post_entry``, sent as ``ledger.hold_requests()`` calls
+(:mod:`dualbook.group`), with the outcome the direct call would give. A refusal recorded with the key (a limit, a
+closed period, ...) raises its exception like ``post_entry``'s."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -15,11 +18,14 @@ from psycopg.rows import class_row, dict_row
 from psycopg.types.json import Jsonb
 
 from dualbook import errors
-from dualbook.calls import Call, Executed, _one
+from dualbook.calls import Call, Executed, _all, _one
 from dualbook.results import Leg, legs_json
 
 if TYPE_CHECKING:
     import psycopg
+
+    from dualbook.agroup import AsyncGroupPoster
+    from dualbook.group import GroupPoster
 
 T = TypeVar("T")
 
@@ -204,12 +210,99 @@ def get_available(account: str, *, book: str = "default") -> Call[Available]:
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class HoldOp:
+    """One hold, capture or void request as the group poster carries it: ``doc``, the request of
+    ``ledger.hold_requests()`` as JSON text (encoded in the caller's thread, so that a request JSON cannot carry
+    fails there, alone), and ``call``, the same request as a direct call (sent alone when its group is refused
+    whole, or when it has more legs than the policy groups)."""
+
+    op: str
+    doc: str
+    call: Call[Any]
+    legs: int = 0
+
+
+def _encode(doc: dict[str, Any]) -> str:
+    try:
+        return json.dumps(doc, allow_nan=False, separators=(",", ":"), default=_iso)
+    except (TypeError, ValueError) as exc:
+        raise errors.InvalidArgument(f"{doc['op']} request {doc['key']!r} cannot be sent as JSON: {exc}") from exc
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def hold_op(
+    key: str,
+    legs: Iterable[Leg | Mapping[str, Any]],
+    *,
+    description: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    effective_date: date | None = None,
+    expires_at: datetime | None = None,
+    book: str = "default",
+) -> HoldOp:
+    legs = list(legs)
+    call = hold_entry(
+        key, legs, description=description, metadata=metadata, effective_date=effective_date, expires_at=expires_at,
+        book=book,
+    )  # fmt: skip
+    doc = {"op": "hold", "key": key, "legs": legs_json(legs), "description": description,
+           "metadata": dict(metadata) if metadata is not None else None, "effective_date": effective_date,
+           "expires_at": expires_at}  # fmt: skip
+    return HoldOp("hold", _encode({k: v for k, v in doc.items() if v is not None}), call, len(legs))
+
+
+def capture_op(hold_id: int, key: str, amount: int | None = None, *, book: str = "default") -> HoldOp:
+    doc: dict[str, Any] = {"op": "capture", "key": key, "hold_id": hold_id}
+    if amount is not None:
+        doc["amount"] = amount
+    return HoldOp("capture", _encode(doc), capture_hold(hold_id, key, amount, book=book))
+
+
+def void_op(hold_id: int, key: str, *, book: str = "default") -> HoldOp:
+    return HoldOp("void", _encode({"op": "void", "key": key, "hold_id": hold_id}), void_hold(hold_id, key, book=book))
+
+
+def hold_requests_encoded(documents: Sequence[str], *, book: str = "default") -> Call[list[dict[str, Any]]]:
+    """One ``ledger.hold_requests()`` call: one row per request, in order (a group of the group poster)."""
+    return Call(
+        "SELECT * FROM ledger.hold_requests(%s::jsonb, %s)", ("[" + ",".join(documents) + "]", book), _all,
+        write=True, row_factory=dict_row,
+    )  # fmt: skip
+
+
+def hold_row_outcome(op: str, row: dict[str, Any], attempts: int) -> HoldResult | CaptureResult | VoidResult:
+    """The result of one request from its ``hold_requests`` row, or its error raised: what the direct call of
+    ``hold_entry``, ``capture_hold`` or ``void_hold`` would have returned or raised."""
+    if row["op"] != op:
+        raise errors.InfrastructureError(f"hold_requests returned a {row['op']!r} row for a {op!r} request")
+    if row["status"] == "rejected":
+        raise errors.from_fields(row["error_code"], row["error_message"], row["error_detail"], hint=row["error_hint"])
+    result: HoldResult | CaptureResult | VoidResult
+    if op == "hold":
+        result = _hold_result(row)
+    elif op == "capture":
+        result = _capture_result({**row, "released": row["released_amount"]})
+    else:
+        result = _void_result({**row, "resolved_at": row["recorded_at"]})
+    return replace(result, attempts=attempts)
+
+
 class _Sync(Protocol):
+    group: GroupPoster | None
+
     def execute(self, call: Call[T], conn: psycopg.Connection[Any] | None = None) -> Executed[T]: ...
     def _book(self, book: str | None) -> str: ...
 
 
 class _Async(Protocol):
+    group: AsyncGroupPoster | None
+
     async def execute(self, call: Call[T], conn: psycopg.AsyncConnection[Any] | None = None) -> Executed[T]: ...
     def _book(self, book: str | None) -> str: ...
 
@@ -229,7 +322,14 @@ class HoldsMixin:
         book: str | None = None,
         conn: psycopg.Connection[Any] | None = None,
     ) -> HoldResult:
-        """Reserve a balanced entry without posting it; limits apply to available balances. Idempotent by key."""
+        """Reserve a balanced entry without posting it; limits apply to available balances. Idempotent by key.
+        With grouping on and no ``conn``, the request joins the next group (same outcome as alone)."""
+        if self.group is not None and conn is None:
+            op = hold_op(
+                key, legs, description=description, metadata=metadata, effective_date=effective_date,
+                expires_at=expires_at, book=self._book(book),
+            )  # fmt: skip
+            return self.group.submit_hold(op, self._book(book), HoldResult)
         call = hold_entry(
             key,
             legs,
@@ -252,6 +352,9 @@ class HoldsMixin:
         conn: psycopg.Connection[Any] | None = None,
     ) -> CaptureResult:
         """Post a hold (all of it, or ``amount`` of a two-leg hold: the rest is released). Idempotent by key."""
+        if self.group is not None and conn is None:
+            op = capture_op(hold_id, key, amount, book=self._book(book))
+            return self.group.submit_hold(op, self._book(book), CaptureResult)
         result, attempts, _ = self.execute(capture_hold(hold_id, key, amount, book=self._book(book)), conn)
         return replace(result, attempts=attempts)
 
@@ -259,6 +362,8 @@ class HoldsMixin:
         self: _Sync, hold_id: int, key: str, *, book: str | None = None, conn: psycopg.Connection[Any] | None = None
     ) -> VoidResult:
         """Release a hold without posting it. Idempotent by key."""
+        if self.group is not None and conn is None:
+            return self.group.submit_hold(void_op(hold_id, key, book=self._book(book)), self._book(book), VoidResult)
         result, attempts, _ = self.execute(void_hold(hold_id, key, book=self._book(book)), conn)
         return replace(result, attempts=attempts)
 
@@ -293,6 +398,12 @@ class AsyncHoldsMixin:
         book: str | None = None,
         conn: psycopg.AsyncConnection[Any] | None = None,
     ) -> HoldResult:
+        if self.group is not None and conn is None:
+            op = hold_op(
+                key, legs, description=description, metadata=metadata, effective_date=effective_date,
+                expires_at=expires_at, book=self._book(book),
+            )  # fmt: skip
+            return await self.group.submit_hold(op, self._book(book), HoldResult)
         call = hold_entry(
             key,
             legs,
@@ -314,6 +425,9 @@ class AsyncHoldsMixin:
         book: str | None = None,
         conn: psycopg.AsyncConnection[Any] | None = None,
     ) -> CaptureResult:
+        if self.group is not None and conn is None:
+            op = capture_op(hold_id, key, amount, book=self._book(book))
+            return await self.group.submit_hold(op, self._book(book), CaptureResult)
         result, attempts, _ = await self.execute(capture_hold(hold_id, key, amount, book=self._book(book)), conn)
         return replace(result, attempts=attempts)
 
@@ -325,6 +439,9 @@ class AsyncHoldsMixin:
         book: str | None = None,
         conn: psycopg.AsyncConnection[Any] | None = None,
     ) -> VoidResult:
+        if self.group is not None and conn is None:
+            op = void_op(hold_id, key, book=self._book(book))
+            return await self.group.submit_hold(op, self._book(book), VoidResult)
         result, attempts, _ = await self.execute(void_hold(hold_id, key, book=self._book(book)), conn)
         return replace(result, attempts=attempts)
 

@@ -48,13 +48,16 @@ SELECT results_eq(
              ('LD224', 'hold_captured_not_voidable', 'conflict'),
              ('LD225', 'hold_on_deferred_account', 'conflict'),
              ('LD226', 'account_has_holds', 'conflict'),
+             ('LD230', 'too_many_hold_requests', 'conflict'),
+             ('LD231', 'malformed_hold_request', 'conflict'),
+             ('LD232', 'hold_requests_not_array', 'conflict'),
              ('LD301', 'not_serializable', 'infrastructure'),
              ('LD302', 'append_only_violation', 'infrastructure'),
              ('LD303', 'wrong_isolation', 'infrastructure'),
              ('LD304', 'seal_chain_broken', 'infrastructure'),
              ('LD305', 'unsafe_entry_ids', 'infrastructure'),
              ('LD306', 'batch_needs_per_entry_path', 'infrastructure')$$,
-    'the catalog holds exactly LD101-LD111, LD115-LD117, LD120-LD122, LD201-LD215, LD220-LD226, LD301-LD306 with their names and categories');
+    'the catalog holds exactly LD101-LD111, LD115-LD117, LD120-LD122, LD201-LD215, LD220-LD226, LD230-LD232, LD301-LD306 with their names and categories');
 
 SELECT set_eq('SELECT sqlstate, name, category, description FROM ledger.error_codes',
               'SELECT sqlstate, name, category, description FROM ledger_private.error_catalog',
@@ -118,6 +121,9 @@ INSERT INTO covered VALUES
     ('LD224', 'holds'),
     ('LD225', 'holds'),
     ('LD226', 'function_close_account_holds'),
+    ('LD230', 'hold_requests'),
+    ('LD231', 'hold_requests (a rejected request''s row: never raised to the caller)'),
+    ('LD232', 'hold_requests'),
     ('LD301', 'post_entry_serializable_required, post_entry_repeatable_read_refused, reports_read_only'),
     ('LD302', 'append_only'),
     ('LD303', 'deferred_accounts, audit_seal_isolation'),

@@ -24,9 +24,10 @@ SELECT is_empty(
 SELECT is_empty(
     $$SELECT p.oid::regprocedure FROM pg_proc AS p
        WHERE p.pronamespace = 'ledger'::regnamespace
-         AND p.proname IN ('post_entry', 'post_entries', 'reverse_entry')
+         AND p.proname IN ('post_entry', 'post_entries', 'reverse_entry', 'hold_entry', 'capture_hold',
+                            'void_hold', 'hold_requests')
          AND NOT coalesce(p.proconfig @> ARRAY['lock_timeout=2s'], false)$$,
-    'post_entry, post_entries and reverse_entry pin lock_timeout = 2s');
+    'post_entry, post_entries, reverse_entry, the hold functions and hold_requests pin lock_timeout = 2s');
 SELECT is(current_setting('standard_conforming_strings'), 'off', 'this session runs with standard_conforming_strings off');
 
 SELECT ok((ledger.create_account('cash', 'USD', 'asset')).created, 'create_account');

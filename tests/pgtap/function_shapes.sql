@@ -119,7 +119,8 @@ SELECT set_eq(
              ('ledger.expire_holds(text,integer)'),
              ('ledger.get_hold(bigint,text)'),
              ('ledger.get_available(text,text)'),
-             ('ledger.pending_as_of(timestamp with time zone,text)')$$,
+             ('ledger.pending_as_of(timestamp with time zone,text)'),
+             ('ledger.hold_requests(jsonb,text)')$$,
     'the API functions, and nothing in ledger_private, are SECURITY DEFINER');
 SELECT ok(NOT (SELECT prosecdef FROM pg_proc WHERE oid = 'ledger_private.post(text,text,jsonb,text,jsonb,date,jsonb,bigint)'::regprocedure),
           'ledger_private.post is not SECURITY DEFINER (it runs with its caller''s, the API function''s, rights)');

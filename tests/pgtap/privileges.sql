@@ -56,6 +56,7 @@ SELECT 'dualbook_app', f::regprocedure
                     'ledger.capture_hold(bigint, text, bigint, text)', 'ledger.void_hold(bigint, text, text)',
                     'ledger.expire_holds(text, integer)', 'ledger.get_hold(bigint, text)',
                     'ledger.get_available(text, text)', 'ledger.pending_as_of(timestamptz, text)',
+                    'ledger.hold_requests(jsonb, text)',
                     -- called by ledger.accounts, checked against the view's caller (grant_app_read_views)
                     'ledger_private.normal_balance(text, bigint)', 'ledger_private.int64_or_null(numeric)']) AS f
 UNION ALL
@@ -189,8 +190,8 @@ SELECT set_eq(
     'ledger_private only the accounts view''s helpers)');
 SELECT ok(NOT has_function_privilege('dualbook_app', 'ledger.sequence_deferred(integer)', 'EXECUTE'),
           'the sequencer is not the app''s (it has its own role and limits)');
-SELECT is((SELECT count(*)::int FROM tap_fn_expected WHERE role = 'dualbook_app' AND fn::text LIKE 'ledger.%'), 25,
-          'the app''s API is 25 functions');
+SELECT is((SELECT count(*)::int FROM tap_fn_expected WHERE role = 'dualbook_app' AND fn::text LIKE 'ledger.%'), 26,
+          'the app''s API is 26 functions');
 
 -- 8. The reader and the auditor: read-only, by role setting too.
 SELECT is_empty(

@@ -172,7 +172,7 @@ def test_bench_smoke_run(cluster: Cluster, tmp_path: Path, monkeypatch: pytest.M
         assert workloads["P4x10"]["entries_per_call"] == 10
         assert workloads["P4x10"]["tps"] == pytest.approx(10 * workloads["P4x10"]["calls_per_s"], rel=1e-3)
         assert workloads["P4x10"]["extras"]["entries_written"] == workloads["P4x10"]["extras"]["entries_expected"]
-        for name in ("P1g", "P2g", "P2bg"):
+        for name in ("P1g", "P2g", "P2bg", "P7h"):
             g = workloads[name]["extras"]
             assert g["groups"] > 0 and g["mean_group"] >= 1 and g["largest_group"] >= 1, name
         p2 = workloads["P2"]["extras"]

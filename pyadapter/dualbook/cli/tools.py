@@ -203,7 +203,7 @@ def bench(
     Ceiling, P1 uniform post_entry, P1g the same requests from --clients callers through the grouped adapter, P1gs
     P1g again with a synchronous standby, P2 hot deferred account (with the sequencer running and the certification
     invariants checked afterwards) and P2g grouped, P2b hot limited accounts and P2bg grouped, P3 the Python adapter
-    (one connection per thread), P4 post_entries batches, P7h hold + capture pairs through the async adapter, P6
+    (one connection per thread), P4 post_entries batches, P7h hold + capture pairs through the grouped adapter, P6
     single entries over HTTP through `dualbook serve` driven by wrk (and its latency at half that peak), I the
     writes alone, with the month-end report looping on a streaming replica and on the primary (the write path's
     isolation), P5 P1 again after loading the journal, R the reports by effective date on that journal (as-of

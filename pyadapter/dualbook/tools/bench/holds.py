@@ -1,10 +1,10 @@
-"""P7h of ``dualbook bench``: hold + capture pairs per second through the async adapter, as a ratio to P1g.
+"""P7h of ``dualbook bench``: hold + capture pairs per second through the grouped async adapter, ratio to P1g.
 
-``--clients`` asyncio tasks of one :class:`~dualbook.AsyncLedger` (a pool of up to 16 connections), each in a
-closed loop: place a two-leg hold on the uniform workload's accounts, then capture it in full. Holds and captures
-are direct calls, each in its own SERIALIZABLE transaction (they do not join the write groups of ``post_entry``),
-so a pair is two transactions against P1g's share of one grouped transaction. Retried and failed pairs are
-reported like the other points'.
+``--clients`` asyncio tasks of one :class:`~dualbook.AsyncLedger` with group posting (the policy and pool of
+P1g), each in a closed loop: place a two-leg hold on the uniform workload's accounts, then capture it in full.
+Holds and captures join the write groups as ``post_entry`` calls do (``ledger.hold_requests()`` calls), so a pair
+is two requests in two groups against P1g's one. Retried and failed pairs, and the groups, are reported like
+P1g's.
 """
 
 from __future__ import annotations
@@ -24,17 +24,20 @@ from dualbook.tools.bench.callers import Runner, Tally, _result, legs_for
 from dualbook.tools.bench.results import P1G, P7H, Result
 from dualbook.tools.bench.server import server_counters
 
-POOL = 16
-
 
 def holds_point(runner: Runner) -> Result:
-    tasks = runner.opts.clients
-    runner.progress(f"[{P7H}] hold + capture pairs, {tasks} concurrent callers (asyncio), pool of {POOL} ...")
+    tasks, policy = runner.opts.clients, runner.opts.group_policy()
+    runner.progress(
+        f"[{P7H}] hold + capture pairs, grouped adapter, {tasks} concurrent callers (asyncio), max_entries "
+        f"{policy.max_entries}, max_wait {policy.max_wait * 1000:g} ms, {policy.writers} writers ..."
+    )
     benchsql.checkpoint(runner.conninfo)
     run = f"{runner.run_tag}-{P7H}"
 
     async def measure() -> tuple[Tally, float, Any, Any, Any, AsyncLedger]:
-        ledger = await AsyncLedger.connect(runner.conninfo, min_size=1, max_size=min(tasks, POOL), retry=RetryPolicy())
+        ledger = await AsyncLedger.connect(
+            runner.conninfo, min_size=policy.writers, max_size=policy.writers + 1, retry=RetryPolicy(), group=policy
+        )
         tally = Tally()
         c0 = server_counters(runner.conninfo)
         before = procstat.cpu_sample(runner.postmaster)
@@ -66,12 +69,20 @@ def holds_point(runner: Runner) -> Result:
         return tally, elapsed, before, after, c0, ledger
 
     tally, elapsed, before, after, c0, ledger = asyncio.run(measure())
-    procstat.wait_backends_gone(runner.postmaster, max(0, before.server_children - POOL))
+    procstat.wait_backends_gone(runner.postmaster, max(0, before.server_children - policy.writers - 1))
     c1 = server_counters(runner.conninfo)
+    assert ledger.group is not None
+    stats = ledger.group.stats
     extras: dict[str, Any] = {
         "retries": ledger.stats.retries,
         "serialization_failures": ledger.stats.serialization_failures,
-        "transactions_per_pair": 2,
+        "requests_per_pair": 2,
+        "groups": stats.groups,
+        "mean_group": round(stats.mean_size, 1),
+        "largest_group": stats.largest,
+        "groups_split": stats.split,
     }
-    title = "hold + capture pairs (async adapter, direct calls)"
-    return _result(runner, P7H, title, tasks, P1G, tally, elapsed, (before, after), (c0, c1), extras)
+    title = "hold + capture pairs (grouped async adapter)"
+    r = _result(runner, P7H, title, tasks, P1G, tally, elapsed, (before, after), (c0, c1), extras)
+    runner.progress(f"      {stats.groups:,} groups, mean {stats.mean_size:.1f}, largest {stats.largest}")
+    return r

@@ -54,7 +54,7 @@ P6 = "P6"
 REPORTS = "R"
 #: P1g again with a synchronous standby on the same machine (dualbook.tools.bench.syncstandby)
 P1GS = "P1gs"
-#: hold + capture pairs through the async adapter (dualbook.tools.bench.holds)
+#: hold + capture pairs through the grouped async adapter (dualbook.tools.bench.holds)
 P7H = "P7h"
 POINTS = (CEILING, P1, P1G, CURVE, P1GS, P2, P2G, P2B, P2BG, P3, P7H, P6, P1ADJ, "P4", ISOLATION, P5, REPORTS)
 
