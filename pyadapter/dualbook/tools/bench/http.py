@@ -147,12 +147,15 @@ def http_points(runner: Runner) -> list[Result]:
         base = f"http://127.0.0.1:{port}"
         env = dict(os.environ, DATABASE_URL=runner.conninfo)
         cmd = [sys.executable, "-m", "dualbook.cli", "serve", "--port", str(port), "--tokens", str(tokens)]
-        log = (Path(tmp) / "service.log").open("wb")
+        log_path = Path(tmp) / "service.log"
+        log = log_path.open("wb")
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_ready(base, proc)
             runner.progress(f"[{P6}] HTTP POST /v1/entries, wrk {CONNECTIONS} connections, unique keys ...")
-            peak = _measure(runner, proc.pid, base, script, [opts.accounts, width, 0, token], P6, "HTTP post_entry")
+            peak = _measure(
+                runner, proc.pid, base, script, [opts.accounts, width, 0, token], P6, "HTTP post_entry", log_path
+            )
             rate = peak.tps * HALF
             if rate <= 0:
                 return [peak]
@@ -166,6 +169,7 @@ def http_points(runner: Runner) -> list[Result]:
                 [opts.accounts, width, pause_ms, token],
                 f"{P6}@50%",
                 "HTTP at half peak",
+                log_path,
             )
             half.extras["offered_per_s"] = round(rate, 1)
             half.ratio_of = P6
@@ -180,8 +184,27 @@ def http_points(runner: Runner) -> list[Result]:
             log.close()
 
 
-def _measure(runner: Runner, pid: int, base: str, script: Path, args: list[Any], name: str, title: str) -> Result:
+def _error_statuses(log_path: Path, offset: int) -> dict[str, int]:
+    """The statuses >= 400 in the service's JSON access log from byte ``offset`` on, counted: what the errors wrk
+    counts as non-2xx were (a 503 with Retry-After is a caller's cue to retry; anything else is a defect)."""
+    counts: dict[str, int] = {}
+    with log_path.open("rb") as f:
+        f.seek(offset)
+        for line in f:
+            try:
+                status = json.loads(line).get("status")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(status, int) and status >= 400:
+                counts[str(status)] = counts.get(str(status), 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _measure(
+    runner: Runner, pid: int, base: str, script: Path, args: list[Any], name: str, title: str, log_path: Path
+) -> Result:
     opts = runner.opts
+    log_offset = log_path.stat().st_size
     run_tag = f"{runner.prefix}-http-{int(time.time())}-{name}"
     service_before = _service_cpu_s(pid)
     before = procstat.cpu_sample(runner.postmaster)
@@ -196,6 +219,7 @@ def _measure(runner: Runner, pid: int, base: str, script: Path, args: list[Any],
         "errors": errors,
         "non_2xx": int(doc["status"]),
         "socket_errors": errors - int(doc["status"]),
+        "error_statuses": _error_statuses(log_path, log_offset) if doc["status"] else {},
         "connections": CONNECTIONS,
         "max_ms": round(doc["max_us"] / 1000, 3),
         "service_cpu_us_per_request": round(service_used * 1e6 / n, 1) if n else None,
@@ -230,5 +254,6 @@ def _measure(runner: Runner, pid: int, base: str, script: Path, args: list[Any],
     runner.progress(
         f"         per request: service CPU {extras['service_cpu_us_per_request']} us, "
         f"database CPU {extras.get('server_cpu_us_per_call', 'n/a')} us; errors {errors}"
+        + (f" (statuses {extras['error_statuses']})" if extras["error_statuses"] else "")
     )
     return r
