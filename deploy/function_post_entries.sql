@@ -30,7 +30,8 @@ SET LOCAL ROLE dualbook_owner;
 -- NULL before writing anything, or raises after writing and its caller rolls its subtransaction back, and the
 -- per-entry path handles the batch with its exact per-entry results and errors. tests/python/test_post_entries_paths.py
 -- runs random batches through both paths and compares results and rows.
--- Accounts are locked in code order (one UPDATE over the batch's accounts, sorted), as post_entry locks them.
+-- ledger.post_entries() has locked the batch's accounts in code order before this runs; the UPDATE below may take
+-- them in another order (a hash join on a small table follows its physical order), which is then no wait at all.
 CREATE OR REPLACE FUNCTION ledger_private.post_batch_set(
     p_book_id integer,
     p_entries jsonb,
@@ -305,6 +306,23 @@ BEGIN
     IF v_n NOT BETWEEN 1 AND c_max_entries THEN
         RAISE EXCEPTION 'a batch has 1 to % entries, got %', c_max_entries, v_n
             USING ERRCODE = 'LD110', DETAIL = json_build_object('entries', v_n, 'limit', c_max_entries)::text;
+    END IF;
+
+    -- The batch's account rows, locked first and in code order: the order ledger.post_entry takes them in. The
+    -- per-entry path would take them entry by entry, and the set-based UPDATE in its join's order (on a small
+    -- table a hash join in the table's physical order), so two batches over the same accounts could deadlock -- found
+    -- only after deadlock_timeout (1 s), with every caller queued behind the pair waiting as long. One lookup per
+    -- code, in sorted order (a nested loop over the sorted codes locks them in that order). Deferred accounts are
+    -- not locked (postings queue to them); unknown codes, and accounts that are not strings, are left to the
+    -- checks of each entry.
+    IF v_n > 1 THEN
+        PERFORM 1
+          FROM (SELECT DISTINCT c #>> '{}' AS code
+                  FROM jsonb_path_query(p_entries, 'lax $[*].legs[*].account ? (@.type() == "string")') AS c
+                 ORDER BY 1) AS k
+         CROSS JOIN LATERAL (SELECT FROM ledger_private.account AS a
+                              WHERE a.book_id = v_book_id AND a.code = k.code AND NOT a.deferred
+                                FOR NO KEY UPDATE) AS l;
     END IF;
 
     -- The set-based path, for a batch that posts entirely (the common case). Its results are collected before
