@@ -20,6 +20,31 @@ DROP FUNCTION ledger_private.post_batch_entry(text, jsonb);
 
 SET LOCAL ROLE dualbook_owner;
 
+-- The account rows of a request that writes several entries (or resolves several holds), locked before any is
+-- written, in code order: the order ledger.post_entry takes its rows in. Taken one at a time, entry by entry or in
+-- a join's order (a hash join on a small table follows the table's physical order), two such requests over the
+-- same accounts could deadlock -- found only after deadlock_timeout (1 s), with every caller queued behind the pair
+-- waiting as long. One lookup per code through the account's unique index, in sorted order (a nested loop over the
+-- sorted codes locks them in that order; a join could scan the table, a predicate lock on all of it under
+-- SERIALIZABLE). Deferred accounts are not locked (postings queue to them, and their row is the sequencer's); NULL
+-- and unknown codes are skipped: the request's own checks report them.
+CREATE FUNCTION ledger_private.lock_accounts(p_book_id integer, p_codes text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET standard_conforming_strings = on
+AS $$
+BEGIN
+    PERFORM 1
+      FROM (SELECT DISTINCT c.code FROM unnest(p_codes) AS c(code) WHERE c.code IS NOT NULL ORDER BY 1) AS k
+     CROSS JOIN LATERAL (SELECT FROM ledger_private.account AS a
+                          WHERE a.book_id = p_book_id AND a.code = k.code AND NOT a.deferred
+                            FOR NO KEY UPDATE) AS l;
+END
+$$;
+COMMENT ON FUNCTION ledger_private.lock_accounts(integer, text[]) IS
+    'Locks the named non-deferred accounts of a book (FOR NO KEY UPDATE) in code order, the order post_entry takes.';
+
 -- The set-based fast path of ledger.post_entries(): the whole batch in four statements instead of one
 -- ledger_private.post() call (and one subtransaction) per entry. It only ever takes a batch that the per-entry
 -- path would post entirely -- every entry new, well-formed, balanced, on open accounts of its legs' currency,
@@ -30,8 +55,8 @@ SET LOCAL ROLE dualbook_owner;
 -- NULL before writing anything, or raises after writing and its caller rolls its subtransaction back, and the
 -- per-entry path handles the batch with its exact per-entry results and errors. tests/python/test_post_entries_paths.py
 -- runs random batches through both paths and compares results and rows.
--- ledger.post_entries() has locked the batch's accounts in code order before this runs; the UPDATE below may take
--- them in another order (a hash join on a small table follows its physical order), which is then no wait at all.
+-- ledger.post_entries() has locked the batch's accounts in code order (lock_accounts()) before this runs; the UPDATE
+-- below may take them in another order (a hash join on a small table follows its physical order), at no wait.
 CREATE OR REPLACE FUNCTION ledger_private.post_batch_set(
     p_book_id integer,
     p_entries jsonb,
@@ -308,21 +333,11 @@ BEGIN
             USING ERRCODE = 'LD110', DETAIL = json_build_object('entries', v_n, 'limit', c_max_entries)::text;
     END IF;
 
-    -- The batch's account rows, locked first and in code order: the order ledger.post_entry takes them in. The
-    -- per-entry path would take them entry by entry, and the set-based UPDATE in its join's order (on a small
-    -- table a hash join in the table's physical order), so two batches over the same accounts could deadlock -- found
-    -- only after deadlock_timeout (1 s), with every caller queued behind the pair waiting as long. One lookup per
-    -- code, in sorted order (a nested loop over the sorted codes locks them in that order). Deferred accounts are
-    -- not locked (postings queue to them); unknown codes, and accounts that are not strings, are left to the
-    -- checks of each entry.
+    -- The batch's account rows, locked first and in code order (lock_accounts() says why). A leg's account that is
+    -- not a string is skipped here and refused by the checks.
     IF v_n > 1 THEN
-        PERFORM 1
-          FROM (SELECT DISTINCT c #>> '{}' AS code
-                  FROM jsonb_path_query(p_entries, 'lax $[*].legs[*].account ? (@.type() == "string")') AS c
-                 ORDER BY 1) AS k
-         CROSS JOIN LATERAL (SELECT FROM ledger_private.account AS a
-                              WHERE a.book_id = v_book_id AND a.code = k.code AND NOT a.deferred
-                                FOR NO KEY UPDATE) AS l;
+        PERFORM ledger_private.lock_accounts(v_book_id, ARRAY(
+            SELECT c #>> '{}' FROM jsonb_path_query(p_entries, 'lax $[*].legs[*].account ? (@.type() == "string")') AS c));
     END IF;
 
     -- The set-based path, for a batch that posts entirely (the common case). Its results are collected before
@@ -462,5 +477,6 @@ COMMENT ON FUNCTION ledger_private.post_batch_entry(text, jsonb) IS 'One entry o
 REVOKE ALL ON FUNCTION ledger.post_entries(jsonb, boolean, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.post_batch_entry(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ledger_private.post_batch_set(integer, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ledger_private.lock_accounts(integer, text[]) FROM PUBLIC;
 
 COMMIT;

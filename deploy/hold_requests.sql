@@ -60,9 +60,11 @@ DECLARE
     v_h record;
     v_c record;
     v_v record;
+    v_book_id integer;
+    v_holds bigint[];
 BEGIN
     PERFORM ledger_private.require_serializable('ledger.hold_requests');
-    PERFORM ledger_private.book_id(p_book);
+    v_book_id := ledger_private.book_id(p_book);
     IF p_requests IS NULL OR jsonb_typeof(p_requests) <> 'array' THEN
         RAISE EXCEPTION 'requests must be a JSON array of {"op": "hold" | "capture" | "void", "key", ...} objects'
             USING ERRCODE = 'LD232', DETAIL = json_build_object('argument', 'requests')::text;
@@ -71,6 +73,28 @@ BEGIN
     IF v_n NOT BETWEEN 1 AND c_max_requests THEN
         RAISE EXCEPTION 'a batch has 1 to % hold requests, got %', c_max_requests, v_n
             USING ERRCODE = 'LD230', DETAIL = json_build_object('requests', v_n, 'limit', c_max_requests)::text;
+    END IF;
+
+    -- Before any request runs: the holds the batch resolves, in id order (capture_hold and void_hold lock the hold,
+    -- then its accounts), then every account of the batch -- the legs of its new holds and of the holds it
+    -- resolves -- in code order (lock_accounts()), so that two batches, or a batch and single calls, never
+    -- deadlock. Ids and codes of the wrong type or unknown are skipped: each request's checks report them.
+    IF v_n > 1 THEN
+        v_holds := ARRAY(
+            SELECT DISTINCT (c #>> '{}')::bigint
+              FROM jsonb_path_query(p_requests, 'lax $[*] ? (@.op == "capture" || @.op == "void").hold_id
+                                                 ? (@.type() == "number" && @ >= 1 && @ <= 9223372036854775807
+                                                    && @.floor() == @)') AS c
+             ORDER BY 1);
+        PERFORM 1
+          FROM unnest(v_holds) AS k(hold_id)
+         CROSS JOIN LATERAL (SELECT FROM ledger_private.hold AS h
+                              WHERE h.hold_id = k.hold_id AND h.book_id = v_book_id FOR UPDATE) AS l;
+        PERFORM ledger_private.lock_accounts(v_book_id, ARRAY(
+            SELECT c #>> '{}'
+              FROM jsonb_path_query(p_requests, 'lax $[*] ? (@.op == "hold").legs[*].account ? (@.type() == "string")') AS c
+            UNION ALL
+            SELECT l.account FROM ledger_private.hold_leg AS l WHERE l.hold_id = ANY (v_holds)));
     END IF;
 
     FOR v_i IN 1 .. v_n LOOP

@@ -682,6 +682,7 @@ DECLARE
     v_h record;
     v_n integer := 0;
     v_swept bigint[] := '{}'::bigint[];
+    v_expiries timestamptz[];
     v_code text;
 BEGIN
     PERFORM ledger_private.require_serializable('ledger.expire_holds');
@@ -690,18 +691,23 @@ BEGIN
         RAISE EXCEPTION 'p_max must be a positive number of holds'
             USING ERRCODE = 'LD101', DETAIL = json_build_object('argument', 'max')::text;
     END IF;
-    FOR v_h IN
-        SELECT h.hold_id, h.expires_at FROM ledger_private.hold AS h
-         WHERE h.book_id = v_book_id AND h.expires_at <= now()
-           AND NOT EXISTS (SELECT FROM ledger_private.hold_resolution AS r WHERE r.hold_id = h.hold_id)
-         ORDER BY h.expires_at, h.hold_id
-         LIMIT p_max
-           FOR UPDATE OF h SKIP LOCKED
-    LOOP
+    -- the holds first (a hold being resolved elsewhere is skipped, never waited for), then all their accounts in
+    -- code order (lock_accounts()): hold by hold, the sweeper would lock accounts out of that order
+    SELECT coalesce(array_agg(x.hold_id ORDER BY x.expires_at, x.hold_id), '{}'),
+           coalesce(array_agg(x.expires_at ORDER BY x.expires_at, x.hold_id), '{}')
+      INTO v_swept, v_expiries
+      FROM (SELECT h.hold_id, h.expires_at FROM ledger_private.hold AS h
+             WHERE h.book_id = v_book_id AND h.expires_at <= now()
+               AND NOT EXISTS (SELECT FROM ledger_private.hold_resolution AS r WHERE r.hold_id = h.hold_id)
+             ORDER BY h.expires_at, h.hold_id
+             LIMIT p_max
+               FOR UPDATE OF h SKIP LOCKED) AS x;
+    PERFORM ledger_private.lock_accounts(v_book_id, ARRAY(
+        SELECT l.account FROM ledger_private.hold_leg AS l WHERE l.hold_id = ANY (v_swept)));
+    FOR v_h IN SELECT s.hold_id, s.expires_at FROM unnest(v_swept, v_expiries) AS s(hold_id, expires_at) LOOP
         PERFORM ledger_private.adjust_held(v_h.hold_id, -1, v_h.expires_at);
         INSERT INTO ledger_private.hold_resolution (hold_id, book_id, kind, resolved_at)
         VALUES (v_h.hold_id, v_book_id, 'expired', v_h.expires_at);
-        v_swept := v_swept || v_h.hold_id;
         v_n := v_n + 1;
     END LOOP;
     -- held_until of the accounts concerned: the earliest expiry of their holds still unresolved (it only ever moved

@@ -4,6 +4,7 @@
 BEGIN;
 
 DROP FUNCTION ledger_private.post_batch_entry(text, jsonb);
+DROP FUNCTION ledger_private.lock_accounts(integer, text[]);
 
 SET LOCAL ROLE dualbook_owner;
 -- The v0.2.0 deploy script, as it was (without its catalog row):

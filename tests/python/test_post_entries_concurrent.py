@@ -5,7 +5,7 @@ recorded; afterwards the books pass every certification invariant and hold exact
 The checker is dualbook.tools.certify.check_invariants, the one the certification suite and the demo use.
 
 A batch locks its accounts up front in code order, as post_entry does, so batches and single postings never
-deadlock one another (test_a_batch_locks_its_accounts_in_code_order_first). A request whose lock wait the posting
+deadlock one another (tests/python/test_lock_order.py). A request whose lock wait the posting
 functions still cut short (55P03: lock_timeout is pinned at 2 s in their definitions, and a starved machine can
 stretch a queue that long) was rolled back whole: the caller sends it again with the same keys, as the error table
 in docs/sql-api.md §3 tells callers to. The resends are counted and must stay rare."""
@@ -132,70 +132,3 @@ def test_batches_race_single_entries_and_the_sequencer(db_url: str, sequencer_ur
     assert batches_posted_whole >= 5 and refused, (batches_posted_whole, len(refused))
     # a resend is for a stalled wait, not the way this race goes: most requests are answered the first time
     assert resent < (BATCH_THREADS + SINGLE_THREADS * 4) * ROUNDS // 10, resent
-
-
-def test_a_batch_locks_its_accounts_in_code_order_first(db_url: str, app_url: str) -> None:
-    """A batch whose entries name their accounts against code order (c, d, then a, b) waits for a row another
-    transaction holds (b) before it has locked any later account in code order (c, d stay free). Had it locked entry
-    by entry, it would hold c and d while waiting for b: the half of a deadlock with anyone taking d then b.
-    Both paths (set-based and per-entry) take the locks the same way: the batch locks its accounts first."""
-    with Ledger.connect(db_url, min_size=1, max_size=1) as lg:
-        # The table's physical order against code order, and big enough (and analyzed) that the set-based UPDATE
-        # hashes the batch's accounts and scans the table: its own order would then be d, c, b, a.
-        for code in ["d", "c", "b", "a"] + [f"x:{i:02d}" for i in range(60)]:
-            lg.create_account(code, "USD", "asset")
-    with psycopg.connect(db_url, autocommit=True) as c:
-        c.execute("ANALYZE ledger_private.account")
-    for path in ("set", "per-entry"):
-        with psycopg.connect(db_url, autocommit=True) as holder, psycopg.connect(db_url, autocommit=True) as probe:
-            holder.execute("BEGIN")
-            holder.execute("SELECT 1 FROM ledger_private.account WHERE code = 'b' FOR NO KEY UPDATE")
-            pid: list[int] = []
-            outcome: list[object] = []
-
-            def batch(path: str, pid: list[int], outcome: list[object]) -> None:
-                with psycopg.connect(app_url, autocommit=True) as c:
-                    pid.append(c.info.backend_pid)
-                    c.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
-                    c.execute("SELECT set_config('dualbook.post_entries_path', %s, true)", [path])
-                    entries = [
-                        {
-                            "key": f"{path}:{i}",
-                            "legs": [
-                                {"account": dr, "amount": 5, "currency": "USD"},
-                                {"account": cr, "amount": -5, "currency": "USD"},
-                            ],
-                        }
-                        for i, (dr, cr) in enumerate([("c", "d"), ("a", "b"), ("d", "c"), ("b", "a")])
-                    ]
-                    rows = c.execute(
-                        "SELECT status FROM ledger.post_entries(%s::jsonb)", [psycopg.types.json.Jsonb(entries)]
-                    ).fetchall()
-                    c.execute("COMMIT")
-                    outcome.append(rows)
-
-            th = threading.Thread(target=batch, args=(path, pid, outcome))
-            th.start()
-            waiting = False
-            for _ in range(500):  # until the batch waits for b's row lock (at most 5 s)
-                if pid:
-                    row = probe.execute(
-                        "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid[0]]
-                    ).fetchone()
-                    if row and row[0] == "Lock":
-                        waiting = True
-                        break
-                threading.Event().wait(0.01)
-            assert waiting, f"{path}: the batch never waited for account b"
-            probe.execute("BEGIN")
-            free = {
-                code: probe.execute(
-                    "SELECT code FROM ledger_private.account WHERE code = %s FOR NO KEY UPDATE SKIP LOCKED", [code]
-                ).rowcount
-                for code in "acd"
-            }
-            probe.execute("ROLLBACK")
-            holder.execute("COMMIT")
-            th.join()
-            assert free == {"a": 0, "c": 1, "d": 1}, f"{path}: rows lockable while the batch waited for b: {free}"
-            assert outcome == [[("posted",)] * 4], (path, outcome)
