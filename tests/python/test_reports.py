@@ -204,7 +204,9 @@ def test_exports(ledger: Ledger) -> None:
     _seed(ledger)
     page = ledger.statement("cash", date(2024, 1, 1), date(2024, 3, 31))
     csv_text = to_csv(page)
-    assert csv_text.splitlines()[0] == "effective_date,entry_id,leg,description,amount,running_balance,recorded_at"
+    assert (
+        csv_text.splitlines()[0] == "effective_date,entry_id,leg,description,amount,running_balance,recorded_at,hold_id"
+    )
     assert [line.split(",")[5] for line in csv_text.splitlines()[1:]] == ["30", "530", "537"]
     doc = json.loads(to_json(page))
     assert doc["opening_balance"] == 0 and doc["closing_balance"] == 537
