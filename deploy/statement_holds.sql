@@ -85,7 +85,11 @@ BEGIN
                 'effective_date', l.effective_date, 'entry_id', l.entry_id, 'leg', l.leg,
                 'description', l.description, 'amount', l.amount,
                 'running_balance', ledger_private.normal_balance(v_acc.type, (v_page_start + l.running)::bigint),
-                'recorded_at', l.recorded_at, 'reverses_entry_id', l.reverses_entry_id, 'hold_id', r.hold_id)
+                'recorded_at', l.recorded_at, 'reverses_entry_id', l.reverses_entry_id,
+                -- one probe of the resolutions' key index per line (a join could scan every resolution)
+                'hold_id', (SELECT r.hold_id FROM ledger_private.hold_resolution AS r
+                             WHERE r.book_id = v_book_id AND r.idempotency_key = l.idempotency_key
+                               AND r.idempotency_key IS NOT NULL AND r.kind = 'captured'))
               ORDER BY l.effective_date, l.entry_id, l.leg) FILTER (WHERE l.n <= p_limit), '[]'::jsonb),
            count(*),
            max(l.effective_date::text || '.' || l.entry_id || '.' || l.leg) FILTER (WHERE l.n = p_limit)
@@ -102,10 +106,7 @@ BEGIN
                                > (v_cur_date, v_cur_entry, v_cur_leg))
                      ORDER BY e.effective_date, p.entry_id, p.leg
                      LIMIT p_limit + 1) AS q
-            WINDOW w AS (ORDER BY q.effective_date, q.entry_id, q.leg)) AS l
-      LEFT JOIN ledger_private.hold_resolution AS r
-        ON r.book_id = v_book_id AND r.idempotency_key = l.idempotency_key AND r.kind = 'captured'
-       AND r.idempotency_key IS NOT NULL;
+            WINDOW w AS (ORDER BY q.effective_date, q.entry_id, q.leg)) AS l;
     IF v_n <= p_limit THEN
         next_cursor := NULL;  -- the last page
     END IF;
