@@ -248,7 +248,7 @@ def _hold_json(h: reports.StatementHold, exp: int) -> dict[str, Any]:
         "key": h.idempotency_key,
         "description": h.description,
         "effective_date": h.effective_date.isoformat(),
-        "placed_at": h.recorded_at.isoformat(),
+        "recorded_at": h.recorded_at.isoformat(),
         "expires_at": h.expires_at.isoformat() if h.expires_at else None,
         **amount_fields("amount", h.amount, exp),
         "status": h.status,
