@@ -387,6 +387,7 @@ class AsyncLedger(AsyncHoldsMixin):
         limit: int = 100,
         book: str | None = None,
     ) -> reports.StatementPage:
+        """One page of the account's statement, as :meth:`dualbook.Ledger.statement` (holds on the first page)."""
         call = reports.statement(account, date_from, date_to, cursor=cursor, limit=limit, book=self._book(book))
         return reports.stamped(await self.read(call))
 

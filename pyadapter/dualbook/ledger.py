@@ -488,7 +488,8 @@ class Ledger(HoldsMixin):
         limit: int = 100,
         book: str | None = None,
     ) -> reports.StatementPage:
-        """One page of the account's statement (opening, lines with running balances, closing); pass the page's
+        """One page of the account's statement (opening, lines with running balances and the hold a capture
+        posted, closing, pending amounts at the end; the first page also has the period's holds); pass the page's
         ``next_cursor`` to get the next one (None: the last page)."""
         call = reports.statement(account, date_from, date_to, cursor=cursor, limit=limit, book=self._book(book))
         return reports.stamped(self.read(call))

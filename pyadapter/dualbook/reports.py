@@ -31,6 +31,7 @@ __all__ = [
     "MonthEndReport",
     "MonthEndRow",
     "PeriodClose",
+    "StatementHold",
     "StatementLine",
     "StatementPage",
     "TrialBalance",
@@ -60,7 +61,8 @@ class BalanceAsOf:
 @dataclass(frozen=True)
 class StatementLine:
     """One posting of a statement: ``amount`` debit-positive, ``running_balance`` the account's normal balance
-    after it in effective-date order (ties by entry id, then leg)."""
+    after it in effective-date order (ties by entry id, then leg); ``hold_id`` the hold whose capture posted the
+    line's entry (None for any other entry)."""
 
     effective_date: date
     entry_id: int
@@ -70,13 +72,38 @@ class StatementLine:
     running_balance: int
     recorded_at: datetime
     reverses_entry_id: int | None = None
+    hold_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StatementHold:
+    """A hold of a statement's account that matters to its period (placed by the period's end, not resolved by
+    its start), in its state at the period's end: ``status`` pending, captured, voided or expired (an expiry
+    counts from ``expires_at``, recorded by the sweeper or not), ``resolved_at`` when (None while pending).
+    ``amount`` is the hold's amount on this account, debit-positive like a line's; a captured hold has the
+    capture's ``entry_id`` and ``captured_amount``, what the capture posted on this account (debit-positive)."""
+
+    hold_id: int
+    idempotency_key: str
+    description: str | None
+    effective_date: date
+    recorded_at: datetime
+    expires_at: datetime | None
+    amount: int
+    status: str
+    resolved_at: datetime | None = None
+    entry_id: int | None = None
+    captured_amount: int | None = None
 
 
 @dataclass(frozen=True)
 class StatementPage:
     """One page of an account's statement between two effective dates (both included). ``opening_balance`` is
     the normal balance dated before ``date_from``, ``closing_balance`` the one dated up to ``date_to`` (the same
-    on every page); ``next_cursor`` is None on the last page."""
+    on every page); ``next_cursor`` is None on the last page. ``holds``: the account's holds that matter to the
+    period (:class:`StatementHold`), on the first page only (None on the pages after it); ``pending_debit`` and
+    ``pending_credit``: what its holds outstanding at the period's end (midnight UTC after ``date_to``, or now if
+    that is earlier) reserve on each side, the same on every page."""
 
     account: str
     currency: str
@@ -87,6 +114,9 @@ class StatementPage:
     closing_balance: int
     lines: list[StatementLine]
     next_cursor: str | None
+    holds: list[StatementHold] | None = None
+    pending_debit: int = 0
+    pending_credit: int = 0
     snapshot: Snapshot | None = None
 
 
@@ -200,10 +230,33 @@ def _statement(rows: list[dict[str, Any]]) -> StatementPage:
             running_balance=x["running_balance"],
             recorded_at=datetime.fromisoformat(x["recorded_at"]),
             reverses_entry_id=x["reverses_entry_id"],
+            hold_id=x["hold_id"],
         )
         for x in row.pop("lines")
     ]
-    return StatementPage(**row, lines=lines)
+    raw = row.pop("holds")
+    holds = None if raw is None else [_statement_hold(h) for h in raw]
+    return StatementPage(**row, lines=lines, holds=holds)
+
+
+def _optional_time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _statement_hold(x: dict[str, Any]) -> StatementHold:
+    return StatementHold(
+        hold_id=x["hold_id"],
+        idempotency_key=x["idempotency_key"],
+        description=x["description"],
+        effective_date=date.fromisoformat(x["effective_date"]),
+        recorded_at=datetime.fromisoformat(x["recorded_at"]),
+        expires_at=_optional_time(x["expires_at"]),
+        amount=x["amount"],
+        status=x["status"],
+        resolved_at=_optional_time(x["resolved_at"]),
+        entry_id=x["entry_id"],
+        captured_amount=x["captured_amount"],
+    )
 
 
 def statement(
@@ -216,8 +269,8 @@ def statement(
     book: str = "default",
 ) -> Call[StatementPage]:
     return Call(
-        "SELECT account, currency, type, date_from, date_to, opening_balance, closing_balance, lines, next_cursor "
-        "FROM ledger.statement(%s, %s, %s, %s, %s, %s)",
+        "SELECT account, currency, type, date_from, date_to, opening_balance, closing_balance, lines, next_cursor, "
+        "holds, pending_debit, pending_credit FROM ledger.statement(%s, %s, %s, %s, %s, %s)",
         (account, date_from, date_to, cursor, limit, book),
         _statement,
         write=False,
@@ -296,7 +349,16 @@ def closed_through(*, book: str = "default") -> Call[date | None]:
 # --- exports ----------------------------------------------------------------------------------------
 Report = StatementPage | Sequence[StatementLine] | TrialBalance | MonthEndReport
 
-_STATEMENT_COLUMNS = ["effective_date", "entry_id", "leg", "description", "amount", "running_balance", "recorded_at"]
+_STATEMENT_COLUMNS = [
+    "effective_date",
+    "entry_id",
+    "leg",
+    "description",
+    "amount",
+    "running_balance",
+    "recorded_at",
+    "hold_id",
+]
 _TRIAL_COLUMNS = ["currency", "debits", "credits", "net", "accounts"]
 _MONTH_END_COLUMNS = ["account", "currency", "type", "opening", "debits", "credits", "closing"]
 
@@ -328,12 +390,15 @@ def to_csv(report: Report) -> str:
 
 
 def to_json(report: Report) -> str:
-    """The report as a JSON document: its header fields and its rows (``lines`` for a statement); amounts are
-    integers of minor units, dates ISO 8601."""
+    """The report as a JSON document: its header fields and its rows (``lines`` for a statement, and its
+    ``holds``); amounts are integers of minor units, dates ISO 8601."""
     columns, rows = _table(report)
     body: dict[str, Any]
     if isinstance(report, (StatementPage, TrialBalance, MonthEndReport)):
-        body = {k: _plain(v) for k, v in vars(report).items() if k not in ("rows", "lines", "snapshot")}
+        body = {k: _plain(v) for k, v in vars(report).items() if k not in ("rows", "lines", "holds", "snapshot")}
+        if isinstance(report, StatementPage):
+            holds = report.holds
+            body["holds"] = None if holds is None else [{k: _plain(v) for k, v in vars(h).items()} for h in holds]
         if report.snapshot is not None:
             body["snapshot"] = {k: _plain(v) for k, v in vars(report.snapshot).items()}
     else:

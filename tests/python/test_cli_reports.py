@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime
 
 from dualbook.cli.common import EXIT_CONFLICT, EXIT_USAGE, EXIT_VALIDATION
 
@@ -117,6 +118,56 @@ def test_report_statement(books: Run) -> None:  # noqa: F811
     fails(
         books("report", "statement", "wallet:1", "--from", "2024-02-01", "--to", "2024-01-01"), EXIT_VALIDATION, "LD115"
     )
+
+
+def test_report_statement_shows_holds(books: Run) -> None:  # noqa: F811
+    """A hold captured in part, a voided one and a pending one: --json lists them in their state at the period's
+    end with the pending amounts, the capture's line names its hold; the table prints a holds section; a page
+    after the first has no holds."""
+    today = datetime.now(UTC).date().isoformat()
+    ok(books("post", "--key", "top", "--debit", "bank", "100", "--credit", "wallet:1", "100"))
+    legs = ("--debit", "wallet:1")
+    h1 = as_json(books("hold", "--key", "auth:1", *legs, "60", "--credit", "wallet:2", "60", "--json"))["hold_id"]
+    cap = as_json(books("capture", str(h1), "--amount", "25.50", "--json"))
+    h2 = as_json(books("hold", "--key", "auth:2", *legs, "10", "--credit", "wallet:2", "10", "--json"))["hold_id"]
+    ok(books("void", str(h2)))
+    h3 = as_json(books("hold", "--key", "auth:3", *legs, "5", "--credit", "wallet:2", "5", "--json"))["hold_id"]
+    period = ("report", "statement", "wallet:1", "--from", today, "--to", today)
+    doc = as_json(books(*period, "--json"))
+    assert [
+        (h["hold_id"], h["key"], h["status"], h["amount"], h["entry_id"], h["captured_amount"]) for h in doc["holds"]
+    ] == [
+        (h1, "auth:1", "captured", 6000, cap["entry_id"], 2550),
+        (h2, "auth:2", "voided", 1000, None, None),
+        (h3, "auth:3", "pending", 500, None, None),
+    ]
+    assert doc["holds"][0]["captured_amount_formatted"] == "25.50" and doc["holds"][0]["resolved_at"]
+    assert doc["holds"][2]["resolved_at"] is None and doc["holds"][2]["amount_formatted"] == "5.00"
+    assert (doc["pending_debit"], doc["pending_credit"]) == (500, 0)
+    assert [(x["amount"], x["hold_id"]) for x in doc["lines"]] == [(-10000, None), (2550, h1)]
+    counterpart = as_json(books("report", "statement", "wallet:2", "--from", today, "--to", today, "--json"))
+    assert [(h["amount"], h["captured_amount"]) for h in counterpart["holds"]] == [
+        (-6000, -2550),
+        (-1000, None),
+        (-500, None),
+    ]
+    assert (counterpart["pending_debit"], counterpart["pending_credit"]) == (0, 500)
+
+    text = ok(books(*period)).stdout
+    assert re.search(r"Pending debits:\s+5\.00", text) and re.search(r"Pending credits:\s+0\.00", text)
+    assert "Holds (state at the end of the period):" in text
+    holds = text.split("Holds (state at the end of the period):")[1]
+    assert re.search(r"auth:1 .* 60\.00 .*captured .* 25\.50", holds), holds
+    assert re.search(r"auth:2 .* 10\.00 .*voided", holds) and re.search(r"auth:3 .* 5\.00 .*pending", holds)
+
+    first = as_json(books(*period, "--limit", "1", "--json"))
+    assert len(first["holds"]) == 3 and first["next_cursor"]
+    rest = as_json(books(*period, "--cursor", first["next_cursor"], "--json"))
+    assert rest["holds"] is None and rest["pending_debit"] == 500 and rest["lines"][0]["hold_id"] == h1
+    rows = list(csv.DictReader(io.StringIO(ok(books(*period, "--csv")).stdout)))
+    assert [row["hold_id"] for row in rows] == ["", str(h1)]
+    yesterday = ok(books("report", "statement", "wallet:1", "--from", "2024-01-01", "--to", "2024-01-31")).stdout
+    assert "Holds: none" in yesterday
 
 
 def test_report_trial_balance_and_month_end(books: Run) -> None:  # noqa: F811

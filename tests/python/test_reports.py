@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import time
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import hypothesis.strategies as st
@@ -18,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from psycopg.types.json import Jsonb
 
 from dualbook import AsyncLedger, Ledger, credit, debit, errors
-from dualbook.reports import MonthEndReport, StatementPage, TrialBalance, to_csv, to_json
+from dualbook.reports import MonthEndReport, StatementHold, StatementPage, TrialBalance, to_csv, to_json
 
 DAY0 = date(2024, 1, 1)
 ACCOUNTS = [("a", "asset"), ("b", "liability"), ("c", "expense"), ("d", "income")]
@@ -204,7 +206,9 @@ def test_exports(ledger: Ledger) -> None:
     _seed(ledger)
     page = ledger.statement("cash", date(2024, 1, 1), date(2024, 3, 31))
     csv_text = to_csv(page)
-    assert csv_text.splitlines()[0] == "effective_date,entry_id,leg,description,amount,running_balance,recorded_at"
+    assert (
+        csv_text.splitlines()[0] == "effective_date,entry_id,leg,description,amount,running_balance,recorded_at,hold_id"
+    )
     assert [line.split(",")[5] for line in csv_text.splitlines()[1:]] == ["30", "530", "537"]
     doc = json.loads(to_json(page))
     assert doc["opening_balance"] == 0 and doc["closing_balance"] == 537
@@ -283,3 +287,60 @@ def test_close_and_a_concurrent_backdated_posting_serialize(ledger: Ledger, db_u
         ).fetchone()
         assert checkpoint is not None and checkpoint[0] == expected
         assert ledger.balance_as_of("cash", date(2024, 1, 31)).balance == expected
+
+
+def test_statement_holds_through_the_adapter(ledger: Ledger, db_url: str) -> None:
+    """Holds of every state in a statement through the adapter (sync and async): a capture in part, a void, an
+    expiry the sweeper never recorded, a pending hold; the capture's line names its hold; the exports carry them."""
+    ledger.create_account("bank", "USD", "asset")
+    ledger.create_account("card", "USD", "liability", lower_limit=0)
+    ledger.create_account("shop", "USD", "liability")
+    ledger.post_entry("fund", [debit("bank", 1000, "USD"), credit("card", 1000, "USD")])
+
+    def auth(amount: int) -> list[Any]:
+        return [debit("card", amount, "USD"), credit("shop", amount, "USD")]
+
+    soon = datetime.now(UTC) + timedelta(seconds=1)
+    h1 = ledger.hold("a:1", auth(300), description="hotel").hold_id
+    h2 = ledger.hold("a:2", auth(100)).hold_id
+    h3 = ledger.hold("a:3", auth(50), expires_at=soon).hold_id
+    h4 = ledger.hold("a:4", auth(20)).hold_id
+    cap = ledger.capture(h1, "c:1", 120)
+    ledger.void(h2, "v:2")
+    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.2)
+    today = ledger.get_entry(key="fund").effective_date
+
+    page = ledger.statement("card", today, today)
+    assert page.holds is not None
+    assert [(h.hold_id, h.status, h.amount, h.entry_id, h.captured_amount) for h in page.holds] == [
+        (h1, "captured", 300, cap.entry_id, 120),
+        (h2, "voided", 100, None, None),
+        (h3, "expired", 50, None, None),
+        (h4, "pending", 20, None, None),
+    ]
+    assert all(isinstance(h, StatementHold) for h in page.holds)
+    assert page.holds[0].description == "hotel" and page.holds[2].resolved_at == soon.replace(
+        microsecond=soon.microsecond
+    )
+    assert page.holds[3].resolved_at is None and page.holds[2].expires_at == page.holds[2].resolved_at
+    assert (page.pending_debit, page.pending_credit) == (20, 0)
+    assert (page.pending_debit, page.pending_credit) == (
+        ledger.get_available("card").pending_debit,
+        ledger.get_available("card").pending_credit,
+    )
+    assert [(x.amount, x.hold_id) for x in page.lines] == [(-1000, None), (120, h1)]
+    pages = list(ledger.statement_pages("card", today, today, limit=1))
+    assert pages[0].holds == page.holds and pages[1].holds is None and pages[1].pending_debit == 20
+    doc = json.loads(to_json(page))
+    assert [h["status"] for h in doc["holds"]] == ["captured", "voided", "expired", "pending"]
+    assert doc["pending_debit"] == 20 and doc["lines"][1]["hold_id"] == h1
+    assert to_csv(page).splitlines()[2].endswith(f",{h1}")
+    assert ledger.statement("card", today - timedelta(days=1), today - timedelta(days=1)).holds == []
+
+    async def main() -> Any:
+        async with await AsyncLedger.connect(db_url, max_size=1) as lg:
+            return await lg.statement("shop", today, today)
+
+    shop = asyncio.run(main())
+    assert [(h.amount, h.captured_amount) for h in shop.holds] == [(-300, -120), (-100, None), (-50, None), (-20, None)]
+    assert (shop.pending_debit, shop.pending_credit) == (0, 20)

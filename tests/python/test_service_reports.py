@@ -131,6 +131,63 @@ def test_statement_refusals(admin: httpx.Client) -> None:
     problem(admin.get("/v1/reports/statement/nobody", params={"from": "2026-03-01", "to": "2026-03-31"}), 404, "LD201")
 
 
+def test_statement_shows_holds_and_their_resolution(admin: httpx.Client) -> None:
+    """Holds placed, captured in part and voided over HTTP: the statement's first page lists them in their state at
+    the period's end, with the pending amounts; the capture's line names its hold; the next page has no holds.
+    (In EUR, on accounts of their own: the other reports' USD totals stay as they are.)"""
+    for code in ("eur:card", "eur:shop"):
+        assert (
+            admin.post("/v1/accounts", json={"code": code, "currency": "EUR", "type": "liability"}).status_code == 201
+        )
+    legs = [
+        {"account": "eur:bank", "amount": 900, "currency": "EUR"},
+        {"account": "eur:card", "amount": -900, "currency": "EUR"},
+    ]
+    assert admin.post("/v1/entries", json={"legs": legs}, headers={"Idempotency-Key": "card:fund"}).status_code == 201
+
+    def hold(key: str, amount: int) -> int:
+        body = {
+            "legs": [
+                {"account": "eur:card", "amount": amount, "currency": "EUR"},
+                {"account": "eur:shop", "amount": -amount, "currency": "EUR"},
+            ]
+        }
+        r = admin.post("/v1/holds", json=body, headers={"Idempotency-Key": key})
+        assert r.status_code == 201, r.text
+        return int(r.json()["hold_id"])
+
+    h1, h2, h3 = hold("card:auth:1", 300), hold("card:auth:2", 100), hold("card:auth:3", 40)
+    captured = admin.post(f"/v1/holds/{h1}/capture", json={"amount": 120}, headers={"Idempotency-Key": "card:cap:1"})
+    assert captured.status_code == 201, captured.text
+    assert admin.post(f"/v1/holds/{h2}/void", headers={"Idempotency-Key": "card:void:2"}).status_code == 201
+    today = admin.get("/v1/entries/by-key", params={"key": "card:fund"}).json()["effective_date"]
+
+    r = admin.get("/v1/reports/statement/eur:card", params={"from": today, "to": today, "limit": 1})
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert [(h["hold_id"], h["idempotency_key"], h["amount"], h["status"]) for h in page["holds"]] == [
+        (h1, "card:auth:1", 300, "captured"),
+        (h2, "card:auth:2", 100, "voided"),
+        (h3, "card:auth:3", 40, "pending"),
+    ]
+    first = page["holds"][0]
+    assert (first["entry_id"], first["captured_amount"]) == (captured.json()["entry_id"], 120) and first["resolved_at"]
+    assert page["holds"][2]["resolved_at"] is None and page["holds"][2]["entry_id"] is None
+    assert (page["pending_debit"], page["pending_credit"]) == (40, 0)
+    assert page["lines"][0]["hold_id"] is None and page["next_cursor"]
+    rest = admin.get(
+        "/v1/reports/statement/eur:card", params={"from": today, "to": today, "cursor": page["next_cursor"]}
+    )
+    assert rest.status_code == 200, rest.text
+    assert rest.json()["holds"] is None and rest.json()["pending_debit"] == 40
+    assert [(x["amount"], x["hold_id"]) for x in rest.json()["lines"]] == [(120, h1)]
+    shop = admin.get("/v1/reports/statement/eur:shop", params={"from": today, "to": today}).json()
+    assert [(h["amount"], h["captured_amount"]) for h in shop["holds"]] == [(-300, -120), (-100, None), (-40, None)]
+    assert (shop["pending_debit"], shop["pending_credit"]) == (0, 40)
+    before = admin.get("/v1/reports/statement/eur:card", params={"from": "2026-01-01", "to": "2026-01-31"}).json()
+    assert before["holds"] == [] and before["pending_debit"] == 0
+
+
 def test_without_a_read_target_reports_read_the_primary(service: Service) -> None:
     with service.client(None) as c:
         assert c.get("/readyz").json()["read_target"] == "none"

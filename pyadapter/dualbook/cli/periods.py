@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -143,9 +143,13 @@ def report_statement(
     as_csv: bool,
 ) -> None:
     """An account's statement: opening balance, postings in effective-date order with the running balance,
-    closing balance.
+    closing balance, and the account's holds.
 
     Without --limit every line is printed (read page by page); with --limit one page, and its next cursor.
+    A line a capture posted names its hold. The holds listed are those placed by the end of the period and not
+    resolved before its start, each in its state at the end (pending, captured, voided, expired; times in
+    UTC); the pending debits and credits are what the holds still pending then reserve. The first page has the
+    holds (with --cursor: none).
 
     \b
     Example:
@@ -186,10 +190,14 @@ def report_statement(
                         **amount_fields("amount", x.amount, exp),
                         **amount_fields("running_balance", x.running_balance, exp),
                         "recorded_at": x.recorded_at.isoformat(),
+                        "hold_id": x.hold_id,
                     }
                     for x in lines
                 ],
                 "next_cursor": last.next_cursor,
+                **amount_fields("pending_debit", first.pending_debit, exp),
+                **amount_fields("pending_credit", first.pending_credit, exp),
+                "holds": None if first.holds is None else [_hold_json(h, exp) for h in first.holds],
             }
         )
         return
@@ -199,6 +207,8 @@ def report_statement(
             ("Period", f"{first.date_from} .. {first.date_to}"),
             ("Opening", amount(first.opening_balance, exp)),
             ("Closing", amount(first.closing_balance, exp)),
+            ("Pending debits", amount(first.pending_debit, exp)),
+            ("Pending credits", amount(first.pending_credit, exp)),
         ]
     )
     click.echo()
@@ -210,6 +220,7 @@ def report_statement(
             Col("Debit", right=True),
             Col("Credit", right=True),
             Col("Balance", right=True),
+            Col("Hold", right=True),
         ],
         [
             (
@@ -219,13 +230,74 @@ def report_statement(
                 amount(x.amount, exp) if x.amount > 0 else None,
                 amount(-x.amount, exp) if x.amount < 0 else None,
                 amount(x.running_balance, exp),
+                x.hold_id,
             )
             for x in lines
         ],
     )
+    if first.holds is not None:
+        _print_holds(first.holds, exp)
     if last.next_cursor:
         echo(f"next page: --cursor {last.next_cursor}")
     _reflects(last.snapshot)
+
+
+def _hold_json(h: reports.StatementHold, exp: int) -> dict[str, Any]:
+    return {
+        "hold_id": h.hold_id,
+        "key": h.idempotency_key,
+        "description": h.description,
+        "effective_date": h.effective_date.isoformat(),
+        "recorded_at": h.recorded_at.isoformat(),
+        "expires_at": h.expires_at.isoformat() if h.expires_at else None,
+        **amount_fields("amount", h.amount, exp),
+        "status": h.status,
+        "resolved_at": h.resolved_at.isoformat() if h.resolved_at else None,
+        "entry_id": h.entry_id,
+        **amount_fields("captured_amount", h.captured_amount, exp),
+    }
+
+
+def _utc(t: datetime | None) -> str | None:
+    return None if t is None else f"{t.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+
+
+def _print_holds(holds: list[reports.StatementHold], exp: int) -> None:
+    """The statement's holds, in their state at the period's end (debit/credit: this account's side)."""
+    click.echo()
+    if not holds:
+        click.echo("Holds: none")
+        return
+    click.echo("Holds (state at the end of the period):")
+    print_table(
+        [
+            Col("Hold", right=True),
+            Col("Key"),
+            Col("Placed"),
+            Col("Expires"),
+            Col("Debit", right=True),
+            Col("Credit", right=True),
+            Col("Status"),
+            Col("Resolved"),
+            Col("Entry", right=True),
+            Col("Captured", right=True),
+        ],
+        [
+            (
+                h.hold_id,
+                h.idempotency_key,
+                _utc(h.recorded_at),
+                _utc(h.expires_at),
+                amount(h.amount, exp) if h.amount > 0 else None,
+                amount(-h.amount, exp) if h.amount < 0 else None,
+                h.status,
+                _utc(h.resolved_at),
+                h.entry_id,
+                amount(abs(h.captured_amount), exp) if h.captured_amount is not None else None,
+            )
+            for h in holds
+        ],
+    )
 
 
 def _exponents(ledger: Ledger, currencies: set[str]) -> dict[str, int]:

@@ -254,6 +254,23 @@ class StatementLineOut(BaseModel):
     running_balance: int = Field(description="the normal balance after this line")
     recorded_at: datetime
     reverses_entry_id: int | None
+    hold_id: int | None = Field(description="the hold whose capture posted this entry; null for other entries")
+
+
+class StatementHoldOut(BaseModel):
+    """A hold of the account that matters to the period, in its state at the period's end."""
+
+    hold_id: int
+    idempotency_key: str
+    description: str | None
+    effective_date: date
+    recorded_at: datetime = Field(description="when it was placed")
+    expires_at: datetime | None
+    amount: int = Field(description="the hold's amount on this account, debit-positive")
+    status: Literal["pending", "captured", "voided", "expired"] = Field(description="at the period's end")
+    resolved_at: datetime | None = Field(description="when it was captured, voided or expired; null while pending")
+    entry_id: int | None = Field(description="the capture's entry")
+    captured_amount: int | None = Field(description="what the capture posted on this account, debit-positive")
 
 
 class StatementOut(BaseModel):
@@ -266,6 +283,12 @@ class StatementOut(BaseModel):
     closing_balance: int
     lines: list[StatementLineOut]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+    holds: list[StatementHoldOut] | None = Field(
+        description="the account's holds placed by the period's end and not resolved by its start, in their state "
+        "at its end (midnight UTC after `to`, or now if earlier); on the first page only (null on the next pages)"
+    )
+    pending_debit: int = Field(description="what the holds outstanding at the period's end reserve as debits")
+    pending_credit: int = Field(description="what the holds outstanding at the period's end reserve as credits")
     snapshot: SnapshotOut
 
 

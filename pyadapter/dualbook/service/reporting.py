@@ -20,6 +20,7 @@ from dualbook.service.models import (
     PeriodCloseIn,
     PeriodCloseOut,
     SnapshotOut,
+    StatementHoldOut,
     StatementLineOut,
     StatementOut,
     TrialBalanceAsOfOut,
@@ -75,7 +76,8 @@ async def statement(
 ) -> StatementOut:
     """An account's postings dated from `from` to `to` with their running balance, a page at a time: pass the
     page's `next_cursor` as `cursor` for the next one (the `Link` header names it too). Every page says the
-    same opening and closing balances."""
+    same opening and closing balances and pending amounts; the first page also lists the account's holds that
+    matter to the period, each in its state at the period's end, and a line a capture posted names its hold."""
     authorize(request, "read")
     work = reports.statement(code, date_from, date_to, cursor=cursor, limit=limit, book=book_of(request, book))
     page, snap = await read(request, work, ACCOUNT_UNKNOWN)
@@ -92,6 +94,9 @@ async def statement(
         closing_balance=page.closing_balance,
         lines=[StatementLineOut(**vars(line)) for line in page.lines],
         next_cursor=page.next_cursor,
+        holds=None if page.holds is None else [StatementHoldOut(**vars(h)) for h in page.holds],
+        pending_debit=page.pending_debit,
+        pending_credit=page.pending_credit,
         snapshot=snap,
     )
 
