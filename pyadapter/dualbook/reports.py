@@ -360,7 +360,17 @@ _STATEMENT_COLUMNS = [
     "hold_id",
 ]
 _TRIAL_COLUMNS = ["currency", "debits", "credits", "net", "accounts"]
-_MONTH_END_COLUMNS = ["account", "currency", "type", "opening", "debits", "credits", "closing"]
+_MONTH_END_COLUMNS = [
+    "account",
+    "currency",
+    "type",
+    "opening",
+    "debits",
+    "credits",
+    "closing",
+    "pending_debit",
+    "pending_credit",
+]
 
 
 def _plain(value: Any) -> Any:
