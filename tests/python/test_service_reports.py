@@ -223,8 +223,8 @@ def test_month_end_report(admin: httpx.Client) -> None:
 
 def test_month_end_report_shows_pending_at_the_period_end(admin: httpx.Client) -> None:
     """A hold voided before the period's end reserves nothing, the one still pending reserves its amount on each
-    side; a period that ended before the holds were placed has nothing pending. (In EUR, on accounts of their
-    own.)"""
+    side, and the shop, which has no posting, has a row for it; a period that ended before the holds were placed
+    has nothing pending (and no row for the shop). (In EUR, on accounts of their own.)"""
     for code in ("eur:me:card", "eur:me:shop"):
         assert (
             admin.post("/v1/accounts", json={"code": code, "currency": "EUR", "type": "liability"}).status_code == 201
@@ -263,7 +263,10 @@ def test_month_end_report_shows_pending_at_the_period_end(admin: httpx.Client) -
             if row["account"].startswith("eur:me:")
         }
 
-    assert report(today.replace(day=1), today) == {"eur:me:card": (500, 0, 0, 500, 30, 0)}
+    assert report(today.replace(day=1), today) == {
+        "eur:me:card": (500, 0, 0, 500, 30, 0),
+        "eur:me:shop": (0, 0, 0, 0, 0, 30),
+    }
     assert report(date(2026, 4, 1), today - timedelta(days=1)) == {"eur:me:card": (0, 0, 500, 500, 0, 0)}
 
 
