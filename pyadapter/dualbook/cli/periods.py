@@ -388,7 +388,7 @@ def report_month_end(
     The pending amounts are what the account's holds outstanding at the end of the period reserve on each side:
     holds placed by then and neither captured, voided nor expired by then. The end is midnight UTC after the
     last date, or now for a period that has not ended yet. The report lists the accounts with a posting dated up
-    to the last date.
+    to the last date or holds outstanding at the end.
 
     The report is final once the period is closed (`dualbook period close`); until then a backdated entry can
     still change it.
