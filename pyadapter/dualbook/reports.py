@@ -150,7 +150,8 @@ class TrialBalance:
 @dataclass(frozen=True)
 class MonthEndRow:
     """Per account: opening normal balance, debits and credits dated in the period (sums of legs, ≥ 0), the
-    closing normal balance, and the legs of its holds outstanding at the period's end, per side."""
+    closing normal balance, and the legs of its holds outstanding at the period's end, per side (≥ 0). The rows
+    are the accounts with postings dated up to the period's last day or holds outstanding at its end."""
 
     account: str
     currency: str
@@ -360,7 +361,17 @@ _STATEMENT_COLUMNS = [
     "hold_id",
 ]
 _TRIAL_COLUMNS = ["currency", "debits", "credits", "net", "accounts"]
-_MONTH_END_COLUMNS = ["account", "currency", "type", "opening", "debits", "credits", "closing"]
+_MONTH_END_COLUMNS = [
+    "account",
+    "currency",
+    "type",
+    "opening",
+    "debits",
+    "credits",
+    "closing",
+    "pending_debit",
+    "pending_credit",
+]
 
 
 def _plain(value: Any) -> Any:

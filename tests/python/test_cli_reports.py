@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from dualbook.cli.common import EXIT_CONFLICT, EXIT_USAGE, EXIT_VALIDATION
 
@@ -184,9 +184,83 @@ def test_report_trial_balance_and_month_end(books: Run) -> None:  # noqa: F811
     got = {x["account"]: (x["opening"], x["debits"], x["credits"], x["closing"]) for x in me["rows"]}
     assert got == {"bank": (0, 10550, 0, 10550), "wallet:1": (0, 3000, 10550, 7550), "fees": (0, 0, 3000, 3000)}
     text = ok(books("report", "month-end", "--from", "2024-02-01", "--through", "2024-02-29", "--csv")).stdout
-    assert "wallet:2,USD,liability,0,0,100,100" in text.splitlines()
+    assert text.splitlines()[0] == "account,currency,type,opening,debits,credits,closing,pending_debit,pending_credit"
+    assert "wallet:2,USD,liability,0,0,100,100,0,0" in text.splitlines()
     assert "Final:" in ok(books("report", "month-end", "2024-01")).stdout
     fails(books("report", "month-end", "2024-13"), EXIT_USAGE, "not a month")
+
+
+def test_report_month_end_shows_pending_at_the_period_end(books: Run) -> None:  # noqa: F811
+    """This month: a hold voided before the period's end and one captured in part reserve nothing; the hold still
+    pending reserves its amount, a debit on the wallet and a credit on its counterpart (which has a row for it
+    though it has no posting), in the table (last two columns), --json and --csv. Last month ended before any hold
+    was placed: nothing pending then."""
+    now = datetime.now(UTC).date()
+    last_month = (now.replace(day=1) - timedelta(days=1)).replace(day=1)
+    ok(
+        books(
+            "post",
+            "--key",
+            "old",
+            "--debit",
+            "bank",
+            "1",
+            "--credit",
+            "wallet:1",
+            "1",
+            "--effective-date",
+            str(last_month),
+        )
+    )
+    ok(books("post", "--key", "top", "--debit", "bank", "100", "--credit", "wallet:1", "100"))
+    legs = ("--debit", "wallet:1")
+    h1 = as_json(books("hold", "--key", "auth:1", *legs, "60", "--credit", "wallet:2", "60", "--json"))["hold_id"]
+    ok(books("void", str(h1)))
+    ok(books("hold", "--key", "auth:2", *legs, "5", "--credit", "fees", "5"))
+    h3 = as_json(books("hold", "--key", "auth:3", *legs, "20", "--credit", "wallet:2", "20", "--json"))["hold_id"]
+    ok(books("capture", str(h3), "--amount", "12.50"))
+    month = ("report", "month-end", now.strftime("%Y-%m"))
+
+    doc = as_json(books(*month, "--json"))
+    got = {
+        x["account"]: (x["opening"], x["debits"], x["credits"], x["closing"], x["pending_debit"], x["pending_credit"])
+        for x in doc["rows"]
+    }
+    assert got == {
+        "bank": (100, 10000, 0, 10100, 0, 0),
+        "wallet:1": (100, 1250, 10000, 8850, 500, 0),
+        "fees": (0, 0, 0, 0, 0, 500),
+        "wallet:2": (0, 0, 1250, 1250, 0, 0),
+    }
+    wallet = next(x for x in doc["rows"] if x["account"] == "wallet:1")
+    assert (wallet["pending_debit_formatted"], wallet["pending_credit_formatted"]) == ("5.00", "0.00")
+
+    rows = {row["account"]: row for row in csv.DictReader(io.StringIO(ok(books(*month, "--csv")).stdout))}
+    assert (rows["wallet:1"]["pending_debit"], rows["wallet:1"]["pending_credit"]) == ("500", "0")
+    assert (rows["fees"]["closing"], rows["fees"]["pending_debit"], rows["fees"]["pending_credit"]) == ("0", "0", "500")
+    assert (rows["wallet:2"]["pending_debit"], rows["wallet:2"]["pending_credit"]) == ("0", "0")
+
+    text = ok(books(*month)).stdout
+    header = next(line for line in text.splitlines() if line.startswith("Account"))
+    assert re.split(r"\s{2,}", header.strip()) == [
+        "Account",
+        "Currency",
+        "Opening",
+        "Debits",
+        "Credits",
+        "Closing",
+        "Pending debits",
+        "Pending credits",
+    ], header
+    assert re.search(r"^wallet:1\s+USD\s+1\.00\s+12\.50\s+100\.00\s+88\.50\s+5\.00\s+0\.00\s*$", text, re.M), text
+    assert re.search(r"^wallet:2\s+USD\s+0\.00\s+0\.00\s+12\.50\s+12\.50\s+0\.00\s+0\.00\s*$", text, re.M), text
+    assert re.search(r"^fees\s+USD\s+0\.00\s+0\.00\s+0\.00\s+0\.00\s+0\.00\s+5\.00\s*$", text, re.M), text
+
+    before = as_json(books("report", "month-end", last_month.strftime("%Y-%m"), "--json"))
+    assert [(x["account"], x["closing"], x["pending_debit"], x["pending_credit"]) for x in before["rows"]] == [
+        ("bank", 100, 0, 0),
+        ("wallet:1", 100, 0, 0),
+    ]
 
 
 def test_period_close(books: Run) -> None:  # noqa: F811

@@ -6,6 +6,7 @@ module; the period close runs last (it closes the whole book)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -218,6 +219,55 @@ def test_month_end_report(admin: httpx.Client) -> None:
     wallet = next(row for row in body["rows"] if row["account"] == "wallet")
     assert (wallet["opening"], wallet["debits"], wallet["credits"], wallet["closing"]) == (100, 0, 50, 150)
     problem(admin.get("/v1/reports/month-end", params={"from": "2026-02-28", "through": "2026-02-01"}), 422, "LD115")
+
+
+def test_month_end_report_shows_pending_at_the_period_end(admin: httpx.Client) -> None:
+    """A hold voided before the period's end reserves nothing, the one still pending reserves its amount on each
+    side, and the shop, which has no posting, has a row for it; a period that ended before the holds were placed
+    has nothing pending (and no row for the shop). (In EUR, on accounts of their own.)"""
+    for code in ("eur:me:card", "eur:me:shop"):
+        assert (
+            admin.post("/v1/accounts", json={"code": code, "currency": "EUR", "type": "liability"}).status_code == 201
+        )
+    legs = [
+        {"account": "eur:bank", "amount": 500, "currency": "EUR"},
+        {"account": "eur:me:card", "amount": -500, "currency": "EUR"},
+    ]
+    fund = admin.post(
+        "/v1/entries", json={"legs": legs, "effective_date": "2026-04-01"}, headers={"Idempotency-Key": "me:fund"}
+    )
+    assert fund.status_code == 201, fund.text
+
+    def hold(key: str, amount: int) -> int:
+        legs = [
+            {"account": "eur:me:card", "amount": amount, "currency": "EUR"},
+            {"account": "eur:me:shop", "amount": -amount, "currency": "EUR"},
+        ]
+        r = admin.post("/v1/holds", json={"legs": legs}, headers={"Idempotency-Key": key})
+        assert r.status_code == 201, r.text
+        return int(r.json()["hold_id"])
+
+    voided = hold("me:auth:1", 200)
+    assert admin.post(f"/v1/holds/{voided}/void", headers={"Idempotency-Key": "me:void:1"}).status_code == 201
+    hold("me:auth:2", 30)
+    today = datetime.now(UTC).date()
+
+    def report(date_from: date, through: date) -> dict[str, tuple[int, ...]]:
+        r = admin.get("/v1/reports/month-end", params={"from": str(date_from), "through": str(through)})
+        assert r.status_code == 200, r.text
+        return {
+            row["account"]: tuple(
+                row[k] for k in ("opening", "debits", "credits", "closing", "pending_debit", "pending_credit")
+            )
+            for row in r.json()["rows"]
+            if row["account"].startswith("eur:me:")
+        }
+
+    assert report(today.replace(day=1), today) == {
+        "eur:me:card": (500, 0, 0, 500, 30, 0),
+        "eur:me:shop": (0, 0, 0, 0, 0, 30),
+    }
+    assert report(date(2026, 4, 1), today - timedelta(days=1)) == {"eur:me:card": (0, 0, 500, 500, 0, 0)}
 
 
 def test_period_close_and_what_it_refuses(service: Service, admin: httpx.Client) -> None:

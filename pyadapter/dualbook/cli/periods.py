@@ -382,7 +382,13 @@ def report_month_end(
     as_json: bool,
     as_csv: bool,
 ) -> None:
-    """Per account: opening, debits, credits and closing for a month (YYYY-MM) or --from/--through.
+    """Per account: opening, debits, credits and closing for a month (YYYY-MM) or --from/--through, and the
+    pending debits and credits at the period's end.
+
+    The pending amounts are what the account's holds outstanding at the end of the period reserve on each side:
+    holds placed by then and neither captured, voided nor expired by then. The end is midnight UTC after the
+    last date, or now for a period that has not ended yet. The report lists the accounts with a posting dated up
+    to the last date or holds outstanding at the end.
 
     The report is final once the period is closed (`dualbook period close`); until then a backdated entry can
     still change it.
@@ -423,7 +429,7 @@ def report_month_end(
                         "type": r.type,
                         **{
                             k: v
-                            for name in ("opening", "debits", "credits", "closing")
+                            for name in ("opening", "debits", "credits", "closing", "pending_debit", "pending_credit")
                             for k, v in amount_fields(name, getattr(r, name), exps[r.currency]).items()
                         },
                     }
@@ -442,6 +448,8 @@ def report_month_end(
             Col("Debits", right=True),
             Col("Credits", right=True),
             Col("Closing", right=True),
+            Col("Pending debits", right=True),
+            Col("Pending credits", right=True),
         ],
         [
             (
@@ -451,6 +459,8 @@ def report_month_end(
                 amount(r.debits, exps[r.currency]),
                 amount(r.credits, exps[r.currency]),
                 amount(r.closing, exps[r.currency]),
+                amount(r.pending_debit, exps[r.currency]),
+                amount(r.pending_credit, exps[r.currency]),
             )
             for r in me.rows
         ],

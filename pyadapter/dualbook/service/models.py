@@ -312,10 +312,15 @@ class MonthEndRowOut(BaseModel):
     account: str
     currency: str
     type: str
-    opening: int
-    debits: int
-    credits: int
-    closing: int
+    opening: int = Field(description="the normal balance dated before the period")
+    debits: int = Field(description="the debits dated in the period")
+    credits: int = Field(description="the credits dated in the period")
+    closing: int = Field(description="the normal balance dated up to the period's last day")
+    pending_debit: int = Field(
+        description="what the account's holds outstanding at the period's end (midnight UTC after `through`, or "
+        "now if earlier) reserve as debits"
+    )
+    pending_credit: int = Field(description="what its holds outstanding at the period's end reserve as credits")
 
 
 class MonthEndOut(BaseModel):

@@ -122,8 +122,9 @@ async def month_end(
     through: Annotated[date, Query(description="the period's last effective date (included)")],
     book: Book = None,
 ) -> MonthEndOut:
-    """Per account: opening balance, debits and credits dated in the period, closing balance; `final` once the
-    period is closed (the report can no longer change)."""
+    """Per account: opening balance, debits and credits dated in the period, closing balance, and the pending
+    debits and credits of its holds outstanding at the period's end (midnight UTC after `through`, or now if
+    earlier); `final` once the period is closed (the report can no longer change)."""
     authorize(request, "read")
     report, snap = await read(request, reports.month_end_report(date_from, through, book=book_of(request, book)))
     return MonthEndOut(
