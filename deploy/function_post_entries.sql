@@ -21,18 +21,19 @@ DROP FUNCTION ledger_private.post_batch_entry(text, jsonb);
 SET LOCAL ROLE dualbook_owner;
 
 -- The account rows of a request that writes several entries (or resolves several holds), locked before any is
--- written, in code order: the order ledger.post_entry takes its rows in. Taken one at a time, entry by entry or in
--- a join's order (a hash join on a small table follows the table's physical order), two such requests over the
--- same accounts could deadlock -- found only after deadlock_timeout (1 s), with every caller queued behind the pair
--- waiting as long. One lookup per code through the account's unique index, in sorted order (a nested loop over the
--- sorted codes locks them in that order; a join could scan the table, a predicate lock on all of it under
--- SERIALIZABLE). Deferred accounts are not locked (postings queue to them, and their row is the sequencer's); NULL
--- and unknown codes are skipped: the request's own checks report them.
+-- written, in code order: the order ledger.post_entry takes its rows in. Taken one at a time, entry by entry, two
+-- such requests over the same accounts could deadlock -- found only after deadlock_timeout (1 s), with every caller
+-- queued behind the pair waiting as long. One lookup per code through the account's unique index, in sorted order
+-- (a nested loop over the sorted codes locks them in that order; a table scan, even of a small table, would be a
+-- predicate lock on all of it under SERIALIZABLE). Deferred accounts are not locked (postings queue to them, and
+-- their row is the sequencer's); NULL and unknown codes are skipped: the request's own checks report them.
 CREATE FUNCTION ledger_private.lock_accounts(p_book_id integer, p_codes text[])
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET standard_conforming_strings = on
+SET enable_seqscan = off
+SET enable_bitmapscan = off
 AS $$
 BEGIN
     PERFORM 1
@@ -55,8 +56,7 @@ COMMENT ON FUNCTION ledger_private.lock_accounts(integer, text[]) IS
 -- NULL before writing anything, or raises after writing and its caller rolls its subtransaction back, and the
 -- per-entry path handles the batch with its exact per-entry results and errors. tests/python/test_post_entries_paths.py
 -- runs random batches through both paths and compares results and rows.
--- ledger.post_entries() has locked the batch's accounts in code order (lock_accounts()) before this runs; the UPDATE
--- below may take them in another order (a hash join on a small table follows its physical order), at no wait.
+-- Accounts are locked in code order by the one UPDATE over the batch's accounts (the settings below say why).
 CREATE OR REPLACE FUNCTION ledger_private.post_batch_set(
     p_book_id integer,
     p_entries jsonb,
@@ -70,6 +70,13 @@ SET search_path = pg_catalog, pg_temp
 -- statements on every call, which costs more than a batch of 10 entries; the generic plans are good for every
 -- batch size (the arrays are small, the accounts are found by their unique index).
 SET plan_cache_mode = force_generic_plan
+-- Tables are read through their indexes only. The account UPDATE then locks the batch's accounts in code order
+-- whatever the join: the batch's accounts (d, sorted by code) or the account index scanned in code order drive it
+-- (a nested loop, a hash join probed by either side, a merge join). A sequential or bitmap scan of a small table
+-- would lock them in the table's physical order -- a deadlock with a posting that locks them in code order -- and
+-- take a predicate lock on the whole table under SERIALIZABLE.
+SET enable_seqscan = off
+SET enable_bitmapscan = off
 AS $$
 DECLARE
     c_bigint_max constant numeric := 9223372036854775807;
@@ -333,13 +340,6 @@ BEGIN
             USING ERRCODE = 'LD110', DETAIL = json_build_object('entries', v_n, 'limit', c_max_entries)::text;
     END IF;
 
-    -- The batch's account rows, locked first and in code order (lock_accounts() says why). A leg's account that is
-    -- not a string is skipped here and refused by the checks.
-    IF v_n > 1 THEN
-        PERFORM ledger_private.lock_accounts(v_book_id, ARRAY(
-            SELECT c #>> '{}' FROM jsonb_path_query(p_entries, 'lax $[*].legs[*].account ? (@.type() == "string")') AS c));
-    END IF;
-
     -- The set-based path, for a batch that posts entirely (the common case). Its results are collected before
     -- they are returned: rows handed to RETURN QUERY are not taken back when the subtransaction rolls back.
     -- Below c_set_based_from entries the per-entry path costs less (docs/performance.md). The setting
@@ -367,7 +367,14 @@ BEGIN
         END IF;
     END IF;
 
-    -- The per-entry path: each entry through ledger_private.post(), with its own result or error.
+    -- The per-entry path: each entry through ledger_private.post(), with its own result or error. The batch's
+    -- account rows first, in code order (lock_accounts() says why; a rolled-back set-based attempt has released its
+    -- locks): entry by entry, two batches over the same accounts could deadlock. A leg's account that is not a
+    -- string is skipped here and refused by the checks.
+    IF v_n > 1 THEN
+        PERFORM ledger_private.lock_accounts(v_book_id, ARRAY(
+            SELECT c #>> '{}' FROM jsonb_path_query(p_entries, 'lax $[*].legs[*].account ? (@.type() == "string")') AS c));
+    END IF;
     BEGIN
         FOR v_i IN 1 .. v_n LOOP
             v_cur := v_i;
