@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # for type checkers and editors; at run time the names below load on first use
     from dualbook.aio import AsyncLedger
     from dualbook.group import GroupPolicy, GroupStats
-    from dualbook.holds import Available, CaptureResult, Hold, HoldResult, VoidResult
+    from dualbook.holdcalls import Available, CaptureResult, Hold, HoldResult, VoidResult
     from dualbook.ledger import Ledger, run_serializable
     from dualbook.money import Money, format_amount, parse_amount
     from dualbook.reads import ReadPolicy
@@ -45,11 +45,11 @@ _EXPORTS: dict[str, str] = {
     "AccountResult": "dualbook.results",
     "AccountRow": "dualbook.results",
     "AsyncLedger": "dualbook.aio",
-    "Available": "dualbook.holds",
-    "CaptureResult": "dualbook.holds",
-    "Hold": "dualbook.holds",
-    "HoldResult": "dualbook.holds",
-    "VoidResult": "dualbook.holds",
+    "Available": "dualbook.holdcalls",
+    "CaptureResult": "dualbook.holdcalls",
+    "Hold": "dualbook.holdcalls",
+    "HoldResult": "dualbook.holdcalls",
+    "VoidResult": "dualbook.holdcalls",
     "Balance": "dualbook.results",
     "BalanceAssertion": "dualbook.results",
     "BatchResult": "dualbook.results",

@@ -26,7 +26,7 @@ from dualbook.group import (
     settle,
     single_call,
 )
-from dualbook.holds import HoldOp
+from dualbook.holdcalls import HoldOp
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -52,7 +52,7 @@ import psycopg
 
 from dualbook import calls, errors
 from dualbook.calls import BatchResult, Call, EntryRequest, Executed, PostResult
-from dualbook.holds import HoldOp, hold_requests_encoded, hold_row_outcome
+from dualbook.holdcalls import HoldOp, hold_requests_encoded, hold_row_outcome
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -128,7 +128,8 @@ class GroupStats:
 class Pending:
     """One caller's request, waiting for its outcome. ``doc`` is the request as the database reads it, built in
     the caller's thread so that a malformed request fails there, alone (:class:`~dualbook.errors.InvalidArgument`).
-    ``kind``: ENTRY (``request`` an :class:`EntryRequest`) or HOLD (``request`` a :class:`~dualbook.holds.HoldOp`)."""
+    ``kind``: ENTRY (``request`` an :class:`EntryRequest`) or HOLD (``request`` a
+    :class:`~dualbook.holdcalls.HoldOp`)."""
 
     __slots__ = ("book", "caller", "doc", "done", "error", "kind", "request", "result")
 

@@ -37,6 +37,7 @@ CLIENT = {
     "dualbook.reports",
     "dualbook.group",
     "dualbook.holds",
+    "dualbook.holdcalls",
     "dualbook.agroup",
     "dualbook.reads",
 }
