@@ -870,6 +870,12 @@ BEGIN
     PERFORM ledger_private.raise_if_bad_range(p_from, p_through);
     v_final := coalesce(p_through <= ledger_private.closed_through(v_book_id), false);
     RETURN QUERY
+    -- the accounts' holds outstanding at the period's end, per side
+    WITH h AS (
+        SELECT l.account_id, sum(greatest(l.amount, 0)) AS debit, sum(greatest(-l.amount, 0)) AS credit
+          FROM ledger_private.outstanding_hold_legs(v_book_id, NULL, v_end) AS l
+         GROUP BY l.account_id
+    )
     SELECT a.code, a.currency, a.type,
            CASE WHEN a.type IN ('asset', 'expense') THEN 1 ELSE -1 END * sum(x.opening),
            sum(x.debits), sum(x.credits),
@@ -885,21 +891,22 @@ BEGIN
               FROM ledger_private.entry AS e
               JOIN ledger_private.posting AS p ON p.book_id = e.book_id AND p.entry_id = e.entry_id
              WHERE e.book_id = v_book_id AND e.effective_date BETWEEN p_from AND p_through
-             GROUP BY p.account_id) AS x
+             GROUP BY p.account_id
+            UNION ALL
+            -- an account with holds outstanding at the end has a row, postings or not
+            SELECT h.account_id, 0, 0, 0 FROM h) AS x
       JOIN ledger_private.account AS a ON a.book_id = v_book_id AND a.account_id = x.account_id
-      -- the account's holds outstanding at the period's end, per side
-      LEFT JOIN (SELECT l.account_id, sum(greatest(l.amount, 0)) AS debit, sum(greatest(-l.amount, 0)) AS credit
-                   FROM ledger_private.outstanding_hold_legs(v_book_id, NULL, v_end) AS l
-                  GROUP BY l.account_id) AS h ON h.account_id = a.account_id
+      LEFT JOIN h ON h.account_id = a.account_id
      GROUP BY a.account_id, a.code, a.currency, a.type
      ORDER BY a.currency, a.code;
 END
 $$;
 COMMENT ON FUNCTION ledger.month_end_report(date, date, text) IS
-    'Per account with postings dated up to p_through: opening normal balance (dated before p_from), debits and '
-    'credits dated in the period, closing normal balance; final = the period is closed (the report can no longer '
-    'change); pending_debit and pending_credit: the legs of its holds outstanding at the period''s end (midnight '
-    'UTC after p_through, or now if earlier). Errors: LD101, LD115 invalid_date_range, LD210.';
+    'Per account with postings dated up to p_through or holds outstanding at the period''s end: opening normal '
+    'balance (dated before p_from), debits and credits dated in the period, closing normal balance; final = the '
+    'period is closed (the report can no longer change); pending_debit and pending_credit: the legs of its holds '
+    'outstanding at the period''s end (midnight UTC after p_through, or now if earlier). Errors: LD101, LD115 '
+    'invalid_date_range, LD210.';
 
 REVOKE ALL ON FUNCTION ledger.month_end_report(date, date, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ledger.month_end_report(date, date, text) TO dualbook_app, dualbook_reader;

@@ -1,4 +1,4 @@
--- The month-end report's pending amounts at the period's end (change function_month_end_report_held): a hold
+-- The month-end report's pending amounts at the period's end: a hold
 -- pending at the end counts, one resolved or expired before it does not, one resolved after it does, one placed
 -- after it does not; an account with holds outstanding at the end but no posting has a row of its own (zeros and
 -- its pending amounts); another book's holds stay out. Past holds are written as hold_entry, capture_hold and
